@@ -1,0 +1,257 @@
+"""Run one case of one level against a learner's function and explain the verdict.
+
+This is the whole correctness engine; the pytest items, the worker process and the test suite all
+call `check_case`. It never raises for anything the learner's code does: every outcome is a
+`CaseResult` with a short message written for the learner.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ._lazy import torch
+from .guard import KernelWatch, LaunchRecord, watch_kernels
+from .levels.base import Case, Level, Mode, Tolerance
+from .loading import KataLoadError, load_function
+from .results import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, CaseResult
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+@dataclass
+class Failure:
+    """A finished call whose output disagrees with the reference; what diagnosis rules look at."""
+
+    level: Level
+    case: Case
+    inputs: dict[str, Any]  # CPU copies, as the reference saw them
+    out: "torch_types.Tensor"  # float64, CPU
+    ref: "torch_types.Tensor"  # float64, CPU
+    bad: "torch_types.Tensor"  # bool, True where out is not close to ref
+    tolerance: Tolerance
+    launches: list[LaunchRecord]
+
+
+def shown(path: Path) -> str:
+    """A path as the learner would type it: relative to where they stand, when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def not_implemented_message(level: Level, kata_path: Path) -> str:
+    return f"level {level.number} is not implemented yet: open {shown(kata_path)} and fill in the TODOs"
+
+
+def case_seed(level: Level, case: Case) -> int:
+    # Stable across runs and processes, so a failure reproduces with the same numbers.
+    return zlib.crc32(f"{level.number}/{case.id}".encode())
+
+
+# ----- loading, cached per process ----------------------------------------------------------------
+# Re-importing a kata for every case would throw away compiled kernels, so the function is kept
+# until the file changes on disk.
+_functions: dict[Path, tuple[int, Callable[..., Any] | KataLoadError]] = {}
+
+
+def _kata_function(level: Level, kata_path: Path) -> Callable[..., Any]:
+    key = kata_path.resolve()
+    try:
+        stamp = key.stat().st_mtime_ns
+    except OSError:
+        stamp = -1
+    cached = _functions.get(key)
+    if cached is None or cached[0] != stamp:
+        try:
+            loaded: Callable[..., Any] | KataLoadError = load_function(
+                kata_path, level.function, level.positional, level.keywords
+            )
+        except KataLoadError as error:
+            loaded = error
+        _functions[key] = (stamp, loaded)
+        cached = _functions[key]
+    if isinstance(cached[1], KataLoadError):
+        raise cached[1]
+    return cached[1]
+
+
+# ----- the check ----------------------------------------------------------------------------------
+def check_case(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
+    started = time.perf_counter()
+    result = _check(level, case, kata_path, mode)
+    result.duration_s = time.perf_counter() - started
+    return result
+
+
+def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
+    try:
+        function = _kata_function(level, kata_path)
+    except NotImplementedError:
+        return CaseResult(NOT_IMPLEMENTED, not_implemented_message(level, kata_path), stops_level=True)
+    except KataLoadError as error:
+        return CaseResult(BROKEN_KATA, str(error).replace(str(kata_path), shown(kata_path)), stops_level=True)
+
+    generator = torch.Generator().manual_seed(case_seed(level, case))
+    inputs = level.make_inputs(case, generator)
+    reference = level.reference(inputs, case)
+    device_inputs = {name: _to_device(value, mode) for name, value in inputs.items()}
+    # On the CPU `.to()` returns the same tensors, so keep untouched copies to detect mutation.
+    pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
+
+    called = _call(level, function, device_inputs, mode, kata_path)
+    if isinstance(called, CaseResult):
+        return called
+    out, watch = called
+
+    problem = _check_output(level, case, out, device_inputs, pristine, reference)
+    if problem is not None:
+        return CaseResult(FAILED, problem)
+
+    launch_problem = _check_launches(level, function, device_inputs, mode, watch)
+    if launch_problem is not None:
+        return launch_problem
+
+    out64 = out.detach().to(device="cpu", dtype=torch.float64)
+    tolerance = level.tolerance(case, mode)
+    close = torch.isclose(out64, reference, rtol=tolerance.rtol, atol=tolerance.atol)
+    if bool(close.all()):
+        return CaseResult(PASSED)
+    from .report import explain_mismatch  # the report is only needed on failure
+
+    failure = Failure(level, case, inputs, out64, reference, ~close, tolerance, watch.launches)
+    message, diagnoses = explain_mismatch(failure, mode)
+    return CaseResult(FAILED, message, diagnoses)
+
+
+def _is_tensor(value: Any) -> bool:
+    return isinstance(value, torch.Tensor)
+
+
+def _to_device(value: Any, mode: Mode) -> Any:
+    return value.to(mode.device) if _is_tensor(value) else value
+
+
+def _call(
+    level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path
+) -> tuple[Any, KernelWatch] | CaseResult:
+    args = [inputs[name] for name in level.positional]
+    kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+    watch: KernelWatch | None = None
+    try:
+        with watch_kernels(mode.interpreted) as watch:
+            out = function(*args, **kwargs)
+            if mode.device == "cuda":
+                torch.cuda.synchronize()
+    except NotImplementedError:
+        return CaseResult(NOT_IMPLEMENTED, not_implemented_message(level, kata_path), stops_level=True)
+    except Exception as error:  # noqa: BLE001 - learner code may raise anything
+        if watch is not None and watch.violation is not None:
+            return CaseResult(
+                FAILED,
+                watch.violation.describe(),
+                ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"],
+            )
+        if _is_cuda_error(error):
+            return CaseResult(
+                CRASHED,
+                f"the kernel crashed: {_first_line(error)}; likely an out-of-bounds access: check the masks",
+                stops_level=True,
+                process_poisoned=True,
+            )
+        return CaseResult(FAILED, _describe_exception(error, kata_path))
+    return out, watch
+
+
+def _is_cuda_error(error: BaseException) -> bool:
+    text = f"{type(error).__name__}: {error}"
+    return "CUDA error" in text or "AcceleratorError" in text or "illegal memory access" in text
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def _describe_exception(error: BaseException, kata_path: Path) -> str:
+    """The exception in a few lines, located at the deepest frame of the kata file."""
+    where = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if Path(frame.filename).resolve() == kata_path.resolve():
+            where = f"{shown(kata_path)}:{frame.lineno}"
+    lines = [line for line in str(error).strip().splitlines() if line.strip()]
+    body = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
+    head = f"{where}: " if where else ""
+    return f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
+
+
+def _check_output(
+    level: Level,
+    case: Case,
+    out: Any,
+    inputs: dict[str, Any],
+    pristine: dict[str, Any],
+    reference: "torch_types.Tensor",
+) -> str | None:
+    if out is None:
+        return f"`{level.function}` returned None: return the output tensor"
+    if not _is_tensor(out):
+        return f"`{level.function}` returned a {type(out).__name__}, expected a torch.Tensor"
+    if tuple(out.shape) != tuple(reference.shape):
+        return f"the output has shape {tuple(out.shape)}, expected {tuple(reference.shape)}"
+    expected_dtype = level.expected_dtype(case)
+    if out.dtype != expected_dtype:
+        return f"the output has dtype {out.dtype}, expected {expected_dtype}"
+    device = next((value.device for value in inputs.values() if _is_tensor(value)), None)
+    if device is not None and out.device != device:
+        return f"the output is on {out.device}, expected {device} (where the inputs are)"
+    for name, value in inputs.items():
+        if _is_tensor(value) and out.untyped_storage().data_ptr() == value.untyped_storage().data_ptr():
+            return f"the output shares memory with the input `{name}`: return a new tensor"
+    for name, original in pristine.items():
+        if not torch.equal(inputs[name].cpu(), original):
+            return f"your function changed its input `{name}`: inputs are read-only, write to a new tensor"
+    return None
+
+
+def _check_launches(
+    level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, watch: KernelWatch
+) -> CaseResult | None:
+    launches = watch.launches
+    if not launches:
+        return CaseResult(
+            FAILED,
+            "no Triton kernel was launched: the answer must come from your kernel, not from PyTorch",
+            ["likely: the level is computed with PyTorch operations instead of a Triton kernel"],
+        )
+    if level.single_launch and len(launches) != 1:
+        # The first call of an autotuned kernel also launches its benchmark runs: count a second call.
+        args = [inputs[name] for name in level.positional]
+        kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+        with watch_kernels(mode.interpreted) as again:
+            function(*args, **kwargs)
+        launches = again.launches
+        if len(launches) != 1:
+            names = ", ".join(sorted({launch.kernel for launch in launches}))
+            return CaseResult(
+                FAILED,
+                f"one call made {len(launches)} kernel launches ({names}); level {level.number} must be ONE fused kernel",
+                ["likely: attention is split into several kernels; fuse scores, softmax and P @ V into one"],
+            )
+    limit = level.sxs_elements(inputs)
+    if limit is not None:
+        for launch in launches:
+            for tensor in launch.tensors:
+                if tensor.numel >= limit:
+                    return CaseResult(
+                        FAILED,
+                        f"kernel `{launch.kernel}` received `{tensor.name}` with {tensor.numel} elements, "
+                        f"the size of the full S x S score matrix; level {level.number} must never build it",
+                        ["likely: the scores are materialised in memory instead of kept in registers tile by tile"],
+                    )
+    return None

@@ -1,0 +1,49 @@
+"""`pytest --hint N`: reveal the next of a level's six hints and remember how many are out."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import TYPE_CHECKING
+
+from .progress import ProgressStore
+from .registry import RegistryError, all_levels
+
+if TYPE_CHECKING:
+    from .plugin import Settings
+
+EXIT_OK = 0
+EXIT_USAGE = 4  # pytest's exit code for usage errors
+
+
+def reveal_next_hint(number: int, settings: "Settings") -> int:
+    try:
+        levels = all_levels()
+    except RegistryError as error:
+        print(f"triton-quest: {error}")
+        return EXIT_USAGE
+    level = next((level for level in levels if level.number == number), None)
+    if level is None:
+        print(f"triton-quest: level {number} does not exist: the levels are {levels[0].number} to {levels[-1].number}")
+        return EXIT_USAGE
+    store = ProgressStore(settings.state)
+    # Hints are open for every level, locked ones too: reading ahead never hurts.
+    with store.update() as progress:
+        entry = progress.level(number)
+        total = len(level.hints)
+        if entry.hints_revealed >= total:
+            print(f"{level.title}: all {total} hints are out. Here they are again:")
+            for index, hint in enumerate(level.hints, start=1):
+                print(_format(index, total, hint))
+        else:
+            entry.hints_revealed += 1
+            print(f"{level.title}: hint {entry.hints_revealed} of {total}")
+            print(_format(entry.hints_revealed, total, level.hints[entry.hints_revealed - 1]))
+            if entry.hints_revealed < total:
+                print(f"More help: pytest --hint {number} (hint {entry.hints_revealed + 1} of {total}).")
+    for warning in store.warnings:
+        print(f"warning: {warning}")
+    return EXIT_OK
+
+
+def _format(index: int, total: int, hint: str) -> str:
+    return textwrap.fill(hint, width=96, initial_indent=f"  {index}/{total}  ", subsequent_indent=" " * 8)

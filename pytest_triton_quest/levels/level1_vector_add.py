@@ -1,0 +1,84 @@
+"""Level 1: vector addition, the "hello world" of GPU kernels."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from .base import Case, Level, Mode, Tolerance
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+    from ..checking import Failure
+
+
+class VectorAdd(Level):
+    number = 1
+    name = "Vector Add"
+    kata_file = "level1_vector_add.py"
+    function = "vector_add"
+    positional = ("x", "y")
+    concept = (
+        "A Triton kernel is run by many programs at once; each program handles one block of elements. "
+        "You compute which elements your program owns from tl.program_id, load them with a mask so the "
+        "last, partial block never touches memory past the end, add, and store. Every later level, Flash "
+        "Attention included, is built from exactly these moves: program ids, offsets, masks, loads, stores."
+    )
+    hints = (
+        "Think of the vector as cut into blocks of BLOCK_SIZE elements. One program (one kernel instance) "
+        "adds one block. How many programs do you need for n elements, when n is not a multiple of BLOCK_SIZE?",
+        "The grid is the number of programs: triton.cdiv(n, BLOCK_SIZE), which rounds up. Inside the kernel, "
+        "pid = tl.program_id(axis=0) tells a program which block is its own.",
+        "The element offsets of block pid are pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE). Pointers are "
+        "base pointers plus offsets: x_ptr + offsets points at the block's elements of x.",
+        "The last block sticks out past n. Build mask = offsets < n and give it to every tl.load and tl.store, "
+        "so the lanes past the end neither read nor write memory.",
+        "Kernel body: pid = tl.program_id(0); offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE); "
+        "mask = offsets < n; x = tl.load(x_ptr + offsets, mask=mask); y = tl.load(y_ptr + offsets, mask=mask); "
+        "then store x + y to out_ptr + offsets with the same mask.",
+        "Wrapper: out = torch.empty_like(x); n = x.numel(); grid = (triton.cdiv(n, BLOCK_SIZE),); "
+        "add_kernel[grid](x, y, out, n, BLOCK_SIZE=1024); return out. Tensors passed to a kernel become "
+        "pointers to their first element.",
+    )
+
+    def cases(self, mode: Mode) -> list[Case]:
+        sizes = [
+            (1, "a single element: the smallest ragged tail"),
+            (1000, "ragged tail: 1000 is not a multiple of any power-of-two block"),
+            (4096, "exact multiple of common block sizes"),
+            (98_765, "many blocks with a ragged tail"),
+        ]
+        if mode.on_gpu:
+            sizes.append(((1 << 22) + 3, "a large vector with a ragged tail"))
+        dtypes = ["fp32", "fp16"] + (["bf16"] if mode.on_gpu else [])
+        return [
+            Case(id=f"{dtype}-{n}", dtype=dtype, purpose=purpose, params={"n": n})
+            for dtype in dtypes
+            for n, purpose in sizes
+        ]
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        n = case.params["n"]
+        x = torch.randn(n, generator=generator).to(case.torch_dtype)
+        y = torch.randn(n, generator=generator).to(case.torch_dtype)
+        return {"x": x, "y": y}
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
+        return inputs["x"].to(torch.float64) + inputs["y"].to(torch.float64)
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # One rounding of the exact sum to the output dtype: half an ulp, with headroom.
+        return {
+            "fp32": Tolerance(atol=1e-6, rtol=1e-6),
+            "fp16": Tolerance(atol=1e-5, rtol=1e-3),
+            "bf16": Tolerance(atol=1e-5, rtol=8e-3),
+        }[case.dtype]
+
+    def diagnose(self, failure: "Failure") -> list[str]:
+        n = failure.case.params["n"]
+        bad = failure.bad.nonzero().flatten()
+        notes: list[str] = []
+        if bad.numel() and int(bad.min()) >= (n // 2) and n > 1:
+            notes.append("likely: only the last, partial block is wrong: check the grid rounds up and the mask is offsets < n")
+        return notes

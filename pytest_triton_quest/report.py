@@ -1,0 +1,139 @@
+"""Turn a failed comparison into a report a learner can read at a glance.
+
+The report says how much is wrong, where (index ranges for 1-D outputs, a downsampled map for 2-D and
+attention outputs, so a leaking upper triangle or a bad last column of tiles shows at once), and which
+bug is likely, from rules that never claim more certainty than they have.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._lazy import torch
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+    from .checking import Failure
+    from .levels.base import Mode
+
+MAP_ROWS = 16
+MAP_COLS = 48
+
+
+def explain_mismatch(failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
+    lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
+    lines.extend(_where(failure))
+    diagnoses = failure.level.diagnose(failure) + _generic_diagnoses(failure)
+    return "\n".join(lines), _unique(diagnoses)
+
+
+def _unique(items: list[str]) -> list[str]:
+    seen: list[str] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def _case_line(failure: "Failure", mode: "Mode") -> str:
+    case = failure.case
+    shape = ", ".join(f"{key}={value}" for key, value in case.params.items())
+    return f"case {case.id}: {case.dtype}, {shape} on {mode.device} ({case.purpose})"
+
+
+def _error_line(failure: "Failure") -> str:
+    bad = failure.bad
+    total = bad.numel()
+    count = int(bad.sum())
+    diff = (failure.out - failure.ref).abs()
+    finite = torch.isfinite(diff)
+    line = f"{count} of {total} elements are wrong ({100.0 * count / max(total, 1):.3g}%)"
+    if bool(finite.any()):
+        masked = torch.where(finite, diff, torch.zeros_like(diff))
+        flat = int(masked.flatten().argmax())
+        index = _unravel(flat, tuple(diff.shape))
+        worst_ref = float(failure.ref.flatten()[flat])
+        worst_out = float(failure.out.flatten()[flat])
+        line += f"; worst at {list(index)}: got {worst_out:.6g}, expected {worst_ref:.6g}"
+    tol = failure.tolerance
+    return line + f" (tolerance atol={tol.atol:g}, rtol={tol.rtol:g})"
+
+
+def _special_values(failure: "Failure") -> list[str]:
+    out, ref = failure.out, failure.ref
+    counts = {
+        "NaN": (int(torch.isnan(out).sum()), int(torch.isnan(ref).sum())),
+        "inf": (int(torch.isinf(out).sum()), int(torch.isinf(ref).sum())),
+    }
+    parts = [f"{name}: {mine} in yours, {theirs} expected" for name, (mine, theirs) in counts.items() if mine != theirs]
+    return ["; ".join(parts)] if parts else []
+
+
+def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    index = []
+    for size in reversed(shape):
+        index.append(flat % size)
+        flat //= size
+    return tuple(reversed(index))
+
+
+def _ranges(indices: list[int], limit: int = 6) -> str:
+    spans: list[tuple[int, int]] = []
+    for index in indices:
+        if spans and index == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], index)
+        else:
+            spans.append((index, index))
+    text = ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:limit])
+    return text + (f", ... ({len(spans) - limit} more ranges)" if len(spans) > limit else "")
+
+
+def _where(failure: "Failure") -> list[str]:
+    bad = failure.bad
+    if bad.dim() == 1:
+        indices = bad.nonzero().flatten().tolist()
+        return [f"wrong indices: {_ranges(indices)} (of 0..{bad.numel() - 1})"]
+    if bad.dim() == 2:
+        return _map(bad, "rows", "cols")
+    # (B, H, rows, cols): show the worst (batch, head) slice and say which others are wrong.
+    leading = bad.shape[:-2]
+    per_slice = bad.reshape(-1, *bad.shape[-2:]).sum(dim=(1, 2))
+    worst = int(per_slice.argmax())
+    wrong_slices = int((per_slice > 0).sum())
+    index = _unravel(worst, tuple(leading))
+    lines = [f"{wrong_slices} of {per_slice.numel()} (batch, head) slices have wrong values; map of slice {list(index)}:"]
+    lines.extend(_map(bad.reshape(-1, *bad.shape[-2:])[worst], "query rows", "cols"))
+    return lines
+
+
+def _map(bad: "torch_types.Tensor", row_name: str, col_name: str) -> list[str]:
+    """A downsampled picture of a 2-D error mask: '#' where a cell holds a wrong element."""
+    rows, cols = bad.shape
+    cell_rows = -(-rows // MAP_ROWS)
+    cell_cols = -(-cols // MAP_COLS)
+    grid_rows = -(-rows // cell_rows)
+    grid_cols = -(-cols // cell_cols)
+    padded = torch.zeros(grid_rows * cell_rows, grid_cols * cell_cols, dtype=torch.bool)
+    padded[:rows, :cols] = bad
+    cells = padded.reshape(grid_rows, cell_rows, grid_cols, cell_cols).any(dim=3).any(dim=1)
+    header = f"error map, {rows} {row_name} x {cols} {col_name}, one character = {cell_rows}x{cell_cols} elements ('#' wrong):"
+    body = ["  " + "".join("#" if flag else "." for flag in row) for row in cells.tolist()]
+    return [header, *body]
+
+
+def _generic_diagnoses(failure: "Failure") -> list[str]:
+    out, ref = failure.out, failure.ref
+    notes: list[str] = []
+    finite = torch.isfinite(ref) & torch.isfinite(out)
+    if bool((out[torch.isfinite(ref)] == 0).all()) and bool((ref != 0).any()):
+        notes.append("likely: the output is never written (the kernel stores nothing, or stores to the wrong tensor)")
+        return notes
+    nonzero = finite & (ref.abs() > 1e-6)
+    if int(nonzero.sum()) > 8:
+        ratio = out[nonzero] / ref[nonzero]
+        median = float(ratio.median())
+        spread = float((ratio - median).abs().median())
+        if abs(median - 1.0) > 0.05 and spread < 0.01 * abs(median):
+            notes.append(f"likely: every value is off by a constant factor of about {median:.4g} (a scale is missing or applied twice)")
+    return notes

@@ -1,0 +1,36 @@
+"""The outcome of one case, as it travels from the worker process to the pytest item."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+PASSED = "passed"
+FAILED = "failed"
+NOT_IMPLEMENTED = "not_implemented"
+BROKEN_KATA = "broken_kata"  # the kata file cannot be imported or has no usable function
+CRASHED = "crashed"  # the worker process died, or CUDA reported an error that poisons the context
+TIMED_OUT = "timed_out"
+
+
+@dataclass
+class CaseResult:
+    outcome: str
+    message: str = ""
+    diagnoses: list[str] = field(default_factory=list)
+    # The remaining cases of the level would fail the same way; they are not run.
+    stops_level: bool = False
+    # The process must not run anything else (a CUDA error poisons the context).
+    process_poisoned: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CaseResult":
+        return cls(**data)

@@ -1,0 +1,64 @@
+"""The end-of-run summary: what changed, what is wrong, and the next step."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from .results import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
+
+if TYPE_CHECKING:
+    from .plugin import LevelRun, Quest
+
+
+def summary_lines(quest: "Quest") -> list[str]:
+    lines: list[str] = []
+    requested = quest.requested_level
+    if requested is not None and requested in quest.locked:
+        blocker = quest.locked[requested]
+        level = quest.level(requested)
+        assert level is not None
+        lines.append(f"{level.title} is locked: pass level {blocker} first (pytest --level {blocker}).")
+    for number, run in sorted(quest.runs.items()):
+        lines.extend(_level_lines(quest, number, run))
+    lines.extend(f"warning: {warning}" for warning in quest.store.warnings)
+    return lines
+
+
+def _level_lines(quest: "Quest", number: int, run: "LevelRun") -> list[str]:
+    level = quest.level(number)
+    assert level is not None
+    total = len(run.expected)
+    passed = sum(result.outcome == PASSED for result in run.results.values())
+    stopped = run.stopped_by
+    if run.passed:
+        lines = [f"{level.title}: all {total} checks passed."]
+        if number in quest.newly_passed:
+            lines.append(_unlock_line(quest, number))
+        return lines
+    hints_used = quest.progress.level(number).hints_revealed
+    hint = f"pytest --hint {number}" + (f" (hint {hints_used + 1} of 6)" if hints_used < 6 else " (all six are out)")
+    if stopped is not None and stopped.outcome in (NOT_IMPLEMENTED, BROKEN_KATA):
+        return [f"{level.title}: {stopped.message.splitlines()[0]}", f"  Stuck? {hint}"]
+    failed = [result for result in run.results.values() if result.outcome != PASSED]
+    lines = [f"{level.title}: {passed} of {total} checks passed, {len(failed)} failed."]
+    if not failed and len(run.results) < total:
+        lines.append(f"  Only {len(run.results)} of {total} checks ran: run them all (pytest --level {number}) to pass the level.")
+    if stopped is not None:
+        lines.append(f"  {stopped.message.splitlines()[0]}; the rest of the level was not run.")
+    diagnoses = Counter(line for result in failed for line in result.diagnoses)
+    for diagnosis, count in diagnoses.most_common(4):
+        lines.append(f"  {diagnosis} ({count} {'case' if count == 1 else 'cases'})")
+    if failed:
+        lines.append(f"  Next: read the first failure above, fix it, and run pytest --level {number} again. Stuck? {hint}")
+    return lines
+
+
+def _unlock_line(quest: "Quest", number: int) -> str:
+    later = [level for level in quest.levels if level.number > number]
+    if not later:
+        return f"Level {number} passed! That was the last level: you have written Flash Attention in Triton."
+    following = later[0]
+    if quest.progress.is_passed(following.number):
+        return f"Level {number} passed!"
+    return f"Level {number} passed! {following.title}, is unlocked: pytest --level {following.number}"

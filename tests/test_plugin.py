@@ -1,0 +1,172 @@
+"""The engine as a learner meets it: options, collection, gating, hints, progress, CPU mode."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import QuestProject
+
+
+def state(project: QuestProject) -> dict:
+    return json.loads(project.state.read_text())
+
+
+def test_untouched_template_fails_with_one_not_implemented_message(project: QuestProject) -> None:
+    project.template(1)
+    result = project.pytester.runpytest("--level", "1")
+    result.assert_outcomes(failed=1, skipped=7)
+    result.stdout.fnmatch_lines(["*level 1 is not implemented yet: open *level1_vector_add.py and fill in the TODOs*"])
+    result.stdout.no_fnmatch_line("*Traceback*")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+
+
+def test_solution_passes_records_the_level_and_unlocks_the_next(project: QuestProject) -> None:
+    project.solution(1)
+    result = project.pytester.runpytest("--level", "1")
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["*Level 1 passed! Level 2, Matmul, is unlocked: pytest --level 2*"])
+    entry = state(project)["levels"]["1"]
+    assert entry["passed_at"] and entry["attempts"] == 1
+
+
+def test_items_have_readable_ids(project: QuestProject) -> None:
+    project.template(1)
+    result = project.pytester.runpytest("--collect-only", "-q", "--level", "1")
+    result.stdout.fnmatch_lines(["katas/level1_vector_add.py::vector_add[fp32-1000]", "katas/level1_vector_add.py::vector_add[fp16-1]"])
+
+
+def test_locked_level_is_skipped_with_the_reason(project: QuestProject) -> None:
+    project.template(2)
+    result = project.pytester.runpytest("--level", "2", "-rs")
+    result.stdout.fnmatch_lines(["*locked: pass level 1 first (pytest --level 1)*", "*Level 2, Matmul is locked*"])
+    assert result.parseoutcomes().get("failed") is None
+
+
+def test_unlock_all_runs_a_locked_level(project: QuestProject) -> None:
+    project.solution(2)
+    result = project.pytester.runpytest("--level", "2", "--unlock-all")
+    assert result.parseoutcomes()["passed"] > 0 and "failed" not in result.parseoutcomes()
+
+
+def test_plain_pytest_runs_unlocked_levels_and_skips_locked_ones(project: QuestProject) -> None:
+    project.solution(1)
+    project.template(2)
+    result = project.pytester.runpytest()
+    outcomes = result.parseoutcomes()
+    assert outcomes["passed"] == 8 and outcomes["skipped"] > 0
+
+
+def test_bare_folder_without_config_works(pytester: pytest.Pytester) -> None:
+    from conftest import SOLUTIONS
+
+    (pytester.path / "katas").mkdir()
+    (pytester.path / "katas" / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=8)
+
+
+def test_katas_option_points_anywhere(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    from conftest import SOLUTIONS
+
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
+    project.template(1)  # the default folder holds the unsolved template; --katas must win
+    result = project.pytester.runpytest("--level", "1", "--katas", str(elsewhere))
+    result.assert_outcomes(passed=8)
+
+
+def test_hint_reveals_one_more_each_time_and_records_it(project: QuestProject) -> None:
+    project.template(2)
+    for expected in (1, 2, 3):
+        result = project.pytester.runpytest("--hint", "2")
+        result.stdout.fnmatch_lines([f"Level 2, Matmul: hint {expected} of 6", f"  {expected}/6 *"])
+        assert result.ret == 0
+    assert state(project)["levels"]["2"]["hints_revealed"] == 3
+
+
+def test_hint_after_the_sixth_repeats_them_all(project: QuestProject) -> None:
+    for _ in range(7):
+        result = project.pytester.runpytest("--hint", "1")
+    result.stdout.fnmatch_lines(["*all 6 hints are out*", "  1/6 *", "  6/6 *"])
+    assert state(project)["levels"]["1"]["hints_revealed"] == 6
+
+
+@pytest.mark.parametrize("argument", ["0", "abc"])
+def test_bad_level_numbers_are_usage_errors(project: QuestProject, argument: str) -> None:
+    result = project.pytester.runpytest("--level", argument)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_a_level_that_does_not_exist_is_a_usage_error(project: QuestProject) -> None:
+    project.template(1)
+    result = project.pytester.runpytest("--level", "99")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*level 99 does not exist: the levels are 1 to *"])
+
+
+def test_a_missing_kata_file_is_named(project: QuestProject) -> None:
+    project.template(1)
+    result = project.pytester.runpytest("--level", "3", "--unlock-all")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*level 3 has no kata file: expected *level3_softmax.py*"])
+
+
+def test_header_says_which_mode_runs_and_why(project: QuestProject) -> None:
+    project.template(1)
+    result = project.pytester.runpytest("--level", "1", "--quest-device", "cpu")
+    result.stdout.fnmatch_lines(["triton-quest: CPU (Triton interpreter, TRITON_INTERPRET=1): asked for with --quest-device cpu"])
+
+
+def test_explicit_paths_outside_the_katas_are_left_alone(project: QuestProject) -> None:
+    project.template(1)
+    project.pytester.makepyfile(test_other="def test_ok():\n    pass\n")
+    result = project.pytester.runpytest("test_other.py")
+    result.assert_outcomes(passed=1)
+
+
+def test_corrupt_state_is_backed_up_and_the_run_records_progress(project: QuestProject) -> None:
+    project.solution(1)
+    project.state.write_text("{ this is not json")
+    result = project.pytester.runpytest("--level", "1")
+    result.stdout.fnmatch_lines(["*warning: .triton-quest.json was unreadable*kept as .triton-quest.json.bad-*"])
+    assert state(project)["levels"]["1"]["passed_at"]
+    assert list(project.root.glob(".triton-quest.json.bad-*"))
+
+
+def test_a_level_pack_adds_a_level_through_the_hook(project: QuestProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    project.pytester.makepyfile(
+        extra_pack=textwrap.dedent(
+            """
+            from pytest_triton_quest.hookspecs import hookimpl
+            from pytest_triton_quest.levels.level1_vector_add import VectorAdd
+
+            class Doubled(VectorAdd):
+                number = 42
+                name = "Vector Add Again"
+                kata_file = "level42_again.py"
+
+            @hookimpl
+            def triton_quest_levels():
+                return [Doubled()]
+            """
+        )
+    )
+    project.add(__import__("conftest").SOLUTIONS / "level1_vector_add.py", "level42_again.py")
+    monkeypatch.setenv("PYTHONPATH", str(project.root))
+    monkeypatch.setenv("TRITON_QUEST_PACKS", "extra_pack")
+    result = project.pytester.runpytest_subprocess("--level", "42", "--unlock-all")
+    result.assert_outcomes(passed=8)
+
+
+def test_the_plugin_imports_neither_torch_nor_triton_until_quest_items_run() -> None:
+    code = (
+        "import sys, pytest_triton_quest.plugin, pytest_triton_quest.registry as r; r.all_levels(); "
+        "print(sorted(m for m in ('torch', 'triton') if m in sys.modules))"
+    )
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
