@@ -1,0 +1,512 @@
+"""The kernel guard: launch counting, and out-of-bounds loads and stores stopped under the interpreter.
+
+The kernels run on the CPU through Triton's interpreter. TRITON_INTERPRET=1 is set while they are
+decorated (so @triton.jit gives interpreted functions) and during each test, and put back as it was
+afterwards, so that other test modules see the environment they started with.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+_INTERPRET = "TRITON_INTERPRET"
+_saved_interpret = os.environ.get(_INTERPRET)
+os.environ[_INTERPRET] = "1"  # before any @triton.jit below
+
+import torch  # noqa: E402
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
+from triton.runtime import interpreter  # noqa: E402
+from triton.runtime.jit import JITFunction  # noqa: E402
+
+from pytest_triton_quest.guard import (  # noqa: E402
+    BoundsViolation,
+    KernelWatch,
+    LaunchRecord,
+    OutOfBoundsAccess,
+    TensorArg,
+    watch_kernels,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ----- kernels ---------------------------------------------------------------------------------------
+@triton.jit
+def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    x = tl.load(x_ptr + offsets, mask=mask)
+    y = tl.load(y_ptr + offsets, mask=mask)
+    tl.store(out_ptr + offsets, x + y, mask=mask)
+
+
+@triton.jit
+def add_unmasked_store_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    x = tl.load(x_ptr + offsets, mask=mask)
+    y = tl.load(y_ptr + offsets, mask=mask)
+    tl.store(out_ptr + offsets, x + y)  # the bug: no mask
+
+
+@triton.jit
+def copy_unmasked_load_kernel(x_ptr, out_ptr, n, SHIFT: tl.constexpr, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    x = tl.load(x_ptr + offsets + SHIFT)  # the bug: no mask (and maybe a bad shift)
+    tl.store(out_ptr + offsets, x, mask=mask)
+
+
+@triton.jit
+def masked_wild_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # Masked-off lanes point a long way outside every tensor; that is allowed.
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < n
+    wild = tl.where(mask, offsets, offsets + 50_000_000)
+    x = tl.load(x_ptr + wild, mask=mask, other=0.0)
+    tl.store(out_ptr + wild, x + 1.0, mask=mask)
+
+
+@triton.jit
+def atomic_count_kernel(counts_ptr, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.atomic_add(counts_ptr + offsets, 1.0)  # unmasked
+
+
+@triton.jit
+def double_2d_kernel(
+    x_ptr, out_ptr, M, N,
+    stride_xm, stride_xn, stride_om, stride_on,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, MASK_COLUMNS: tl.constexpr,
+):
+    rows = tl.program_id(0) * BLOCK_M + tl.arange(0, BLOCK_M)[:, None]
+    cols = tl.program_id(1) * BLOCK_N + tl.arange(0, BLOCK_N)[None, :]
+    x = tl.load(x_ptr + rows * stride_xm + cols * stride_xn, mask=(rows < M) & (cols < N), other=0.0)
+    if MASK_COLUMNS:
+        tl.store(out_ptr + rows * stride_om + cols * stride_on, x * 2, mask=(rows < M) & (cols < N))
+    else:
+        tl.store(out_ptr + rows * stride_om + cols * stride_on, x * 2, mask=rows < M)  # the bug
+
+
+def _fake_bench(kernel_call: Any, quantiles: Any) -> list[float]:
+    # The default benchmarker needs a GPU driver. Run each config once; the later config is faster.
+    kernel_call()
+    _fake_bench.calls += 1  # type: ignore[attr-defined]
+    return [1.0 / _fake_bench.calls] * 3  # type: ignore[attr-defined]
+
+
+_fake_bench.calls = 0  # type: ignore[attr-defined]
+
+add_autotuned = triton.autotune(
+    configs=[triton.Config({"BLOCK": 128}), triton.Config({"BLOCK": 256})], key=["n"], do_bench=_fake_bench
+)(add_kernel)
+add_heuristic = triton.heuristics({"BLOCK": lambda args: 256})(add_kernel)
+
+
+def _plain_add(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):  # compiled-mode tests only
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offsets, tl.load(x_ptr + offsets) + tl.load(y_ptr + offsets))
+
+
+if _saved_interpret is None:
+    del os.environ[_INTERPRET]
+else:
+    os.environ[_INTERPRET] = _saved_interpret
+
+
+@pytest.fixture(autouse=True)
+def _interpret(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv(_INTERPRET, "1")
+    yield
+
+
+# ----- helpers ---------------------------------------------------------------------------------------
+N = 1000
+BLOCK = 256
+
+
+def _inputs(n: int = N) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(n)
+    return torch.randn(n, generator=generator), torch.randn(n, generator=generator)
+
+
+def _guarded_view(n: int, canary: int = 4096, fill: float = 7.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A tensor of n elements at the start of a bigger buffer: writes past its end land in the buffer
+    (so a broken guard shows up as a changed canary, not as a crashed process)."""
+    buffer = torch.full((n + canary,), fill)
+    return buffer, buffer[:n]
+
+
+def _patched_objects() -> dict[str, Any]:
+    return {
+        "GridExecutor.__call__": vars(interpreter.GridExecutor)["__call__"],
+        "GridExecutor._init_args_hst": vars(interpreter.GridExecutor)["_init_args_hst"],
+        "InterpreterBuilder.set_grid_dim": vars(interpreter.InterpreterBuilder)["set_grid_dim"],
+        "interpreter._interpreter": interpreter._interpreter,
+        "JITFunction.run": vars(JITFunction)["run"],
+    }
+
+
+def _run_expecting_violation(launch: Any) -> KernelWatch:
+    with pytest.raises(Exception) as caught:  # the interpreter wraps it in an InterpreterError
+        with watch_kernels(True) as watch:
+            launch()
+    chain: list[BaseException] = []
+    error: BaseException | None = caught.value
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert any(isinstance(item, OutOfBoundsAccess) for item in chain), chain
+    assert watch.violation is not None
+    return watch
+
+
+# ----- launches --------------------------------------------------------------------------------------
+def test_masked_vector_add_is_one_clean_launch() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel[(triton.cdiv(N, BLOCK),)](x, y, out, N, BLOCK=BLOCK)
+    assert watch.violation is None
+    torch.testing.assert_close(out, x + y)
+    assert watch.launches == [
+        LaunchRecord(
+            "add_kernel",
+            (4, 1, 1),
+            (
+                TensorArg("x_ptr", N, 4, x.data_ptr()),
+                TensorArg("y_ptr", N, 4, y.data_ptr()),
+                TensorArg("out_ptr", N, 4, out.data_ptr()),
+            ),
+        )
+    ]
+
+
+def test_grid_from_a_callable_and_keyword_tensors() -> None:
+    x, y = _inputs()
+    out = torch.empty(N, dtype=torch.float64)
+    with watch_kernels(True) as watch:
+        add_kernel[lambda meta: (triton.cdiv(N, meta["BLOCK"]),)](x, y, out_ptr=out, n=N, BLOCK=128)
+    (launch,) = watch.launches
+    assert launch.grid == (8, 1, 1)
+    assert [(t.name, t.element_size) for t in launch.tensors] == [("x_ptr", 4), ("y_ptr", 4), ("out_ptr", 8)]
+    torch.testing.assert_close(out, (x + y).double())
+
+
+def test_two_launches_count_two_and_warmup_counts_none() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel.warmup(x, y, out, N, BLOCK=BLOCK, grid=(4,))
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+        add_kernel[(4,)](out, y, out, N, BLOCK=BLOCK)
+    assert [launch.kernel for launch in watch.launches] == ["add_kernel", "add_kernel"]
+    torch.testing.assert_close(out, x + 2 * y)
+
+
+def test_autotuned_kernel_counts_benchmark_runs_first_then_one_launch() -> None:
+    x, y = _inputs(N + 1)  # a tuning key of its own, whatever ran before
+    out = torch.empty(N + 1)
+    n = N + 1
+    _fake_bench.calls = 0  # type: ignore[attr-defined]
+
+    def call() -> None:
+        add_autotuned[lambda meta: (triton.cdiv(n, meta["BLOCK"]),)](x, y, out, n)
+
+    # First call: the autotuner runs every config once through our benchmarker (on a GPU, the real
+    # benchmarker runs each many times), then launches the chosen config: 2 + 1 launches.
+    with watch_kernels(True) as first:
+        call()
+    assert len(first.launches) == 3
+    assert [launch.grid for launch in first.launches] == [(8, 1, 1), (4, 1, 1), (4, 1, 1)]
+    # Second call: the config is cached, so exactly one launch.
+    with watch_kernels(True) as second:
+        call()
+    assert [(launch.kernel, launch.grid) for launch in second.launches] == [("add_kernel", (4, 1, 1))]
+    assert second.violation is None
+    torch.testing.assert_close(out, x + y)
+
+
+def test_heuristics_wrapper_is_one_launch() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_heuristic[(4,)](x, y, out, N)
+    assert len(watch.launches) == 1
+    torch.testing.assert_close(out, x + y)
+
+
+def test_no_launch_records_nothing() -> None:
+    with watch_kernels(True) as watch:
+        torch.ones(3) + 1
+    assert watch == KernelWatch([], None)
+
+
+# ----- bounds ----------------------------------------------------------------------------------------
+def test_unmasked_store_past_the_end_is_stopped_before_it_writes() -> None:
+    x, y = _inputs()
+    buffer, out = _guarded_view(N)
+    watch = _run_expecting_violation(lambda: add_unmasked_store_kernel[(4,)](x, y, out, N, BLOCK=BLOCK))
+    violation = watch.violation
+    assert violation is not None
+    assert violation.kernel == "add_unmasked_store_kernel"
+    assert violation.access == "store"
+    assert violation.argument == "out_ptr"
+    assert violation.count == 24
+    assert violation.numel == N
+    assert violation.program_id == (3, 0, 0)
+    assert violation.offsets[0] == 1000 and max(violation.offsets) == 1023 and len(violation.offsets) <= 8
+    # The first three programs wrote their blocks; the bad store of the last one never happened.
+    torch.testing.assert_close(out[:768], (x + y)[:768])
+    assert torch.all(out[768:] == 7.0)
+    assert torch.all(buffer[N:] == 7.0), "the memory after the output was written"
+    assert len(watch.launches) == 1 and watch.launches[0].grid == (4, 1, 1)
+    text = violation.describe()
+    assert text.startswith("out-of-bounds store in kernel `add_unmasked_store_kernel`, program id (3, 0, 0)")
+    assert "24 unmasked lanes write outside `out_ptr`" in text
+    assert "element offsets 1000..1023, the tensor has 1000 elements" in text
+    assert "Mask the store with offsets < n." in text
+
+
+def test_unmasked_load_past_the_end_is_a_load_violation() -> None:
+    source = torch.arange(N + 4096, dtype=torch.float32)
+    x = source[:N]
+    out = torch.zeros(N)
+    watch = _run_expecting_violation(lambda: copy_unmasked_load_kernel[(4,)](x, out, N, SHIFT=0, BLOCK=BLOCK))
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count) == ("load", "x_ptr", 24)
+    assert violation.program_id == (3, 0, 0)
+    assert (min(violation.offsets), max(violation.offsets)) == (1000, 1023)
+    assert "read outside `x_ptr`" in violation.describe()
+    assert "Mask the load (and give `other=`)." in violation.describe()
+    assert torch.all(out[768:] == 0), "the bad program went on after its load"
+
+
+def test_load_before_the_start_names_the_nearest_tensor() -> None:
+    source = torch.arange(20_000, dtype=torch.float32)
+    x = source[16_000 : 16_000 + N]  # the lanes before x land far from every other tensor
+    out = torch.zeros(N)
+    watch = _run_expecting_violation(
+        lambda: copy_unmasked_load_kernel[(4,)](x, out, N, SHIFT=-4096, BLOCK=BLOCK)
+    )
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count) == ("load", "x_ptr", BLOCK)
+    assert violation.program_id == (0, 0, 0)
+    assert (min(violation.offsets), max(violation.offsets)) == (-4096, -4096 + BLOCK - 1)
+    assert "offsets stay in 0..n-1" not in violation.describe()  # that hint is for stores
+
+
+def test_masked_out_of_bounds_lanes_are_not_violations() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)  # lanes 1000..1023 of the last block are masked
+        small = torch.arange(5, dtype=torch.float32)
+        small_out = torch.zeros(5)
+        masked_wild_kernel[(1,)](small, small_out, 5, BLOCK=64)
+    assert watch.violation is None
+    assert len(watch.launches) == 2
+    torch.testing.assert_close(small_out, small + 1)
+
+
+def test_unmasked_atomic_past_the_end_is_stopped() -> None:
+    buffer, counts = _guarded_view(100, fill=0.0)
+    watch = _run_expecting_violation(lambda: atomic_count_kernel[(4,)](counts, BLOCK=32))
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count) == ("store", "counts_ptr", 28)
+    assert violation.program_id == (3, 0, 0)
+    assert torch.all(buffer[:96] == 1) and torch.all(buffer[96:] == 0)
+
+
+@pytest.mark.parametrize(
+    ("layout", "program_id", "count", "first", "last"),
+    [
+        # Row-major 40 x 50: the column tail of rows 32..38 wraps into the next row (still inside the
+        # tensor); only row 39 of the last tile runs past the end.
+        ("row-major", (2, 3, 0), 14, 2000, 2013),
+        # Column-major: every row's column tail is past the end, so the first program of the last
+        # column of tiles, (0, 3), is stopped: 16 rows x 14 columns.
+        ("column-major", (0, 3, 0), 16 * 14, 2000, 15 + 63 * 40),
+    ],
+)
+def test_2d_column_tail_reports_the_program_id(
+    layout: str, program_id: tuple[int, int, int], count: int, first: int, last: int
+) -> None:
+    M, N2 = 40, 50
+    x = torch.randn(M, N2, generator=torch.Generator().manual_seed(2))
+    buffer = torch.full((M * N2 + 4096,), 7.0)
+    out = buffer[: M * N2].view(M, N2) if layout == "row-major" else buffer[: M * N2].view(N2, M).t()
+    grid = (triton.cdiv(M, 16), triton.cdiv(N2, 16))
+    watch = _run_expecting_violation(
+        lambda: double_2d_kernel[grid](
+            x, out, M, N2, x.stride(0), x.stride(1), out.stride(0), out.stride(1),
+            BLOCK_M=16, BLOCK_N=16, MASK_COLUMNS=False,
+        )
+    )
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.numel) == ("store", "out_ptr", M * N2)
+    assert violation.program_id == program_id
+    assert violation.count == count
+    assert (min(violation.offsets), max(violation.offsets)) == (first, last)
+    assert torch.all(buffer[M * N2 :] == 7.0)
+    assert watch.launches[0].grid == (3, 4, 1)
+
+
+def test_strided_view_may_be_read_across_its_whole_extent() -> None:
+    # A column slice of a wider matrix: its elements span more than numel * element_size bytes,
+    # and reading its last rows is still in bounds.
+    wide = torch.randn(40, 64, generator=torch.Generator().manual_seed(3))
+    x = wide[:, :50]
+    out = torch.empty(40, 50)
+    with watch_kernels(True) as watch:
+        double_2d_kernel[(3, 4)](
+            x, out, 40, 50, x.stride(0), x.stride(1), out.stride(0), out.stride(1),
+            BLOCK_M=16, BLOCK_N=16, MASK_COLUMNS=True,
+        )
+    assert watch.violation is None
+    assert watch.launches[0].tensors[0] == TensorArg("x_ptr", 2000, 4, x.data_ptr())
+    torch.testing.assert_close(out, x * 2)
+
+
+def test_first_violation_is_kept() -> None:
+    x, y = _inputs()
+    buffer, out = _guarded_view(N)
+    with watch_kernels(True) as watch:
+        for _ in range(2):
+            with pytest.raises(Exception):
+                add_unmasked_store_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+        with pytest.raises(Exception):
+            copy_unmasked_load_kernel[(4,)](x, out, N, SHIFT=0, BLOCK=BLOCK)
+    assert watch.violation is not None and watch.violation.access == "store"
+    assert len(watch.launches) == 3
+    assert torch.all(buffer[N:] == 7.0)
+
+
+def test_describe_singular_and_without_argument() -> None:
+    one = BoundsViolation("k", "store", "out_ptr", (-1,), 1, 10, (0, 0, 0))
+    assert "1 unmasked lane writes outside `out_ptr` (element offset -1, the tensor has 10 elements)" in one.describe()
+    assert "offsets stay in 0..n-1" in one.describe()
+    anywhere = BoundsViolation("k", "load", None, (), 3, None, (1, 2, 0))
+    assert anywhere.describe().startswith("out-of-bounds load in kernel `k`, program id (1, 2, 0): 3 unmasked lanes")
+    assert "outside every tensor argument" in anywhere.describe()
+    assert len(one.describe().splitlines()) <= 2
+    error = OutOfBoundsAccess(one)
+    assert error.violation is one and str(error) == one.describe()
+
+
+# ----- patches ---------------------------------------------------------------------------------------
+def test_patches_are_installed_inside_and_restored_after() -> None:
+    before = _patched_objects()
+    with watch_kernels(True):
+        inside = _patched_objects()
+        assert inside["JITFunction.run"] is before["JITFunction.run"]  # the compiled hook is not needed
+        changed = [name for name in before if name != "JITFunction.run" and inside[name] is before[name]]
+        assert changed == []
+    assert _patched_objects() == before
+    with watch_kernels(False):
+        assert vars(JITFunction)["run"] is not before["JITFunction.run"]
+        assert interpreter._interpreter is before["interpreter._interpreter"]
+    assert _patched_objects() == before
+
+
+def test_patches_are_restored_after_an_exception() -> None:
+    before = _patched_objects()
+    for interpreted in (True, False):
+        with pytest.raises(ZeroDivisionError):
+            with watch_kernels(interpreted):
+                1 / 0
+    x, y = _inputs()
+    _, out = _guarded_view(N)
+    with pytest.raises(Exception):
+        with watch_kernels(True):
+            add_unmasked_store_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    assert _patched_objects() == before
+    # And a launch outside any watch runs normally.
+    add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    torch.testing.assert_close(out, x + y)
+
+
+def test_nested_and_repeated_watches() -> None:
+    before = _patched_objects()
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as outer:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+        with watch_kernels(True) as inner:
+            add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+            with pytest.raises(Exception):
+                copy_unmasked_load_kernel[(4,)](torch.arange(N + 4096.0)[:N], out, N, SHIFT=0, BLOCK=BLOCK)
+        assert _patched_objects()["interpreter._interpreter"] is not before["interpreter._interpreter"]
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    assert len(inner.launches) == 2 and len(outer.launches) == 4
+    assert inner.violation is not None and inner.violation == outer.violation
+    assert _patched_objects() == before
+    for _ in range(3):
+        with watch_kernels(True) as again:
+            add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+        assert len(again.launches) == 1 and again.violation is None
+    assert _patched_objects() == before
+
+
+# ----- compiled kernels (no GPU here: JITFunction.run's real body is replaced by a fake) --------------
+def test_compiled_launches_go_through_jitfunction_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[tuple[Any, bool]] = []
+
+    def fake_run(self: Any, *args: Any, grid: Any, warmup: Any, **kwargs: Any) -> str:
+        ran.append((grid, warmup))
+        return "launched"
+
+    monkeypatch.setattr(JITFunction, "run", fake_run)
+    kernel = JITFunction(_plain_add)
+    autotuned = triton.autotune(configs=[triton.Config({"BLOCK": 128})], key=["n"])(kernel)
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(False) as watch:
+        assert kernel[(4,)](x, y, out, N, BLOCK=BLOCK) == "launched"
+        kernel[lambda meta: (triton.cdiv(meta["n"], meta["BLOCK"]), 2)](x, y, out_ptr=out, n=N, BLOCK=BLOCK)
+        kernel.warmup(x, y, out, N, BLOCK=BLOCK, grid=(1,))
+        autotuned[lambda meta: (triton.cdiv(meta["n"], meta["BLOCK"]),)](x, y, out, N)
+    assert len(ran) == 4 and ran[2][1] is True  # every call reached the original, warmup included
+    assert [(launch.kernel, launch.grid) for launch in watch.launches] == [
+        ("_plain_add", (4, 1, 1)),
+        ("_plain_add", (4, 2, 1)),
+        ("_plain_add", (8, 1, 1)),
+    ]
+    assert watch.launches[0].tensors == (
+        TensorArg("x_ptr", N, 4, x.data_ptr()),
+        TensorArg("y_ptr", N, 4, y.data_ptr()),
+        TensorArg("out_ptr", N, 4, out.data_ptr()),
+    )
+    assert watch.violation is None
+    assert vars(JITFunction)["run"] is fake_run
+
+
+def test_compiled_watch_ignores_interpreted_launches_and_checks_nothing() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(False) as watch:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    assert watch.launches == [] and watch.violation is None
+
+
+# ----- import cost -----------------------------------------------------------------------------------
+def test_importing_the_guard_imports_neither_torch_nor_triton() -> None:
+    code = (
+        "import sys, pytest_triton_quest.guard\n"
+        "heavy = sorted({'torch', 'triton', 'numpy'} & set(sys.modules))\n"
+        "assert not heavy, heavy\n"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
