@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from .results import PASSED, CaseResult
+from .bench import BenchLog, MachineInfo, benchmark_items
 from .device import CHOICES, DeviceError, activate, detect_mode
 from .levels.base import Case, Level, Mode
 from .progress import FILE_NAME, Progress, ProgressStore, now
@@ -28,6 +29,8 @@ HELP_DEVICE = "where checks run: auto (GPU if there is one), cpu (Triton interpr
 HELP_TIMEOUT = "seconds a single case may take before its kernel is stopped (default 60 on the CPU, 180 on a GPU)"
 HELP_ISOLATION = "process: run cases in a worker process that a crash or hang cannot take down (default); none: in pytest's own process"
 HELP_WHERE = "print where the quest's katas and progress file are (JSON, for the triton-quest command) and exit"
+HELP_BENCHMARK = "also time your kernels against PyTorch on the GPU (pytest-benchmark; runs are saved to .benchmarks/)"
+HELP_PLOT = "with --benchmark: write a PNG of TFLOP/s against sequence length (needs matplotlib)"
 HELP_STATE = "progress file (default: .triton-quest.json in the project root; env TRITON_QUEST_STATE)"
 
 STATE_VARIABLE = "TRITON_QUEST_STATE"
@@ -68,6 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--quest-timeout", dest="quest_timeout", type=_seconds, metavar="SECONDS", help=HELP_TIMEOUT)
     group.addoption("--quest-isolation", dest="quest_isolation", choices=("process", "none"), help=HELP_ISOLATION)
     group.addoption("--quest-state", dest="quest_state", metavar="PATH", help=HELP_STATE)
+    group.addoption("--benchmark", dest="quest_benchmark", action="store_true", default=False, help=HELP_BENCHMARK)
+    group.addoption("--plot", dest="quest_plot", metavar="PATH", help=HELP_PLOT)
     group.addoption("--quest-where", dest="quest_where", action="store_true", default=False, help=HELP_WHERE)
     parser.addini("triton_quest_katas", HELP_KATAS, default="katas")
     parser.addini("triton_quest_unlock_all", HELP_UNLOCK, type="bool", default=False)
@@ -141,6 +146,9 @@ class Quest:
     store: ProgressStore
     progress: Progress
     requested_level: int | None
+    benchmark: bool = False
+    plot_path: str | None = None
+    bench: BenchLog = field(default_factory=BenchLog)
     runs: dict[int, LevelRun] = field(default_factory=dict)
     locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
     newly_passed: list[int] = field(default_factory=list)
@@ -217,6 +225,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     return reveal_next_hint(config.option.quest_hint, read_settings(config))
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-benchmark reads its options
 def pytest_configure(config: pytest.Config) -> None:
     if config.option.quest_hint is not None or config.option.quest_where:
         return
@@ -233,7 +242,12 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     activate(mode)
     store = ProgressStore(settings.state)
-    quest = Quest(settings, mode, levels, store, store.load(), requested)
+    quest = Quest(
+        settings, mode, levels, store, store.load(), requested, benchmark=config.option.quest_benchmark, plot_path=config.option.quest_plot
+    )
+    if quest.benchmark and mode.on_gpu and config.pluginmanager.hasplugin("benchmark"):
+        config.option.benchmark_autosave = True  # saved runs make `pytest-benchmark compare` work
+        config.pluginmanager.register(MachineInfo(), "triton_quest_machine_info")
     if requested is not None:
         level = quest.level(requested)
         if level is None:
@@ -290,13 +304,16 @@ class KataFile(pytest.File):
         quest = _quest(self.config)
         assert quest is not None
         blocker = quest.lock_reason(self.level.number)
+        reason = None if blocker is None else f"locked: pass level {blocker} first (pytest --level {blocker})"
         if blocker is not None:
             quest.locked[self.level.number] = blocker
         for case in self.level.cases(quest.mode):
             item = QuestItem.from_parent(self, name=f"{self.level.function}[{case.id}]", level=self.level, case=case)
-            if blocker is not None:
-                item.add_marker(pytest.mark.skip(reason=f"locked: pass level {blocker} first (pytest --level {blocker})"))
+            if reason is not None:
+                item.add_marker(pytest.mark.skip(reason=reason))
             yield item
+        if quest.benchmark:
+            yield from benchmark_items(self, quest, reason)
 
 
 class CaseFailed(Exception):
@@ -339,9 +356,16 @@ class QuestItem(pytest.Item):
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if _quest(config) is None:
         return
-    # Files sort by name (level10 before level2); play the levels in their order.
+    # Files sort by name (level10 before level2): play the levels in their order, and time a level's
+    # kernel only after its checks ran.
     order = {id(item): index for index, item in enumerate(items)}
-    items.sort(key=lambda item: (item.level.number if isinstance(item, QuestItem) else 0, order[id(item)]))
+
+    def key(item: pytest.Item) -> tuple[int, bool, int]:
+        parent = item.getparent(KataFile)
+        number = parent.level.number if parent is not None else 0
+        return number, not isinstance(item, QuestItem), order[id(item)]
+
+    items.sort(key=key)
 
 
 # ----- progress and summary ---------------------------------------------------------------------------
@@ -356,7 +380,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             if run.passed and not entry.passed:
                 entry.passed_at = now()
                 quest.newly_passed.append(number)
+        _record_benchmarks(quest, progress)
         quest.progress = progress
+
+
+def _record_benchmarks(quest: Quest, progress: Progress) -> None:
+    from .bench import YOURS, geometric_mean
+
+    for level in quest.levels:
+        entry = progress.level(level.number) if any(n == level.number for n, _ in quest.bench.medians) else None
+        if entry is None:
+            continue
+        for (number, case_id), rows in quest.bench.medians.items():
+            if number == level.number and YOURS in rows:
+                best = entry.best_timings.get(case_id)
+                entry.best_timings[case_id] = rows[YOURS] if best is None else min(best, rows[YOURS])
+        speedups = list(quest.bench.speedups(level).values())
+        if speedups:
+            speedup = round(geometric_mean(speedups), 3)
+            entry.best_speedup = speedup if entry.best_speedup is None else max(entry.best_speedup, speedup)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

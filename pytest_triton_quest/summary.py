@@ -21,6 +21,7 @@ def summary_lines(quest: "Quest") -> list[str]:
         lines.append(f"{level.title} is locked: pass level {blocker} first (pytest --level {blocker}).")
     for number, run in sorted(quest.runs.items()):
         lines.extend(_level_lines(quest, number, run))
+    lines.extend(_benchmark_lines(quest))
     lines.extend(f"warning: {warning}" for warning in quest.store.warnings)
     return lines
 
@@ -62,3 +63,29 @@ def _unlock_line(quest: "Quest", number: int) -> str:
     if quest.progress.is_passed(following.number):
         return f"Level {number} passed!"
     return f"Level {number} passed! {following.title}, is unlocked: pytest --level {following.number}"
+
+
+def _benchmark_lines(quest: "Quest") -> list[str]:
+    from .bench import NO_GPU, geometric_mean, plot, tier
+
+    if not quest.benchmark:
+        return []
+    if not quest.mode.on_gpu:
+        return [f"Benchmarks skipped: {NO_GPU}."]
+    lines = []
+    for level in quest.levels:
+        speedups = quest.bench.speedups(level)
+        if not speedups:
+            continue
+        mean = geometric_mean(list(speedups.values()))
+        baseline = next(iter(level.baselines()))
+        best = quest.progress.level(level.number).best_speedup
+        medal = tier(mean)
+        lines.append(
+            f"{level.title}: {mean:.2f}x the speed of PyTorch ({baseline}), geometric mean of {len(speedups)} shapes"
+            + (f" - {medal}" if medal else "")
+            + (f"; your best is {best:.2f}x" if best else "")
+        )
+    if quest.plot_path:
+        lines.append(plot(quest.bench.rows, quest.plot_path))
+    return lines

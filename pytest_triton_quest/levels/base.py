@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from .._lazy import torch
 
@@ -66,6 +66,17 @@ class Case:
         return getattr(torch, DTYPES[self.dtype])
 
 
+@dataclass(frozen=True)
+class Work:
+    """What one call must do at least: floating-point operations and bytes moved through memory."""
+
+    flops: float = 0.0
+    bytes: float = 0.0
+
+
+Baseline = Callable[[dict[str, Any]], "torch_types.Tensor"]
+
+
 class Level:
     """Base class for a level. Subclasses set the class attributes and implement the methods."""
 
@@ -102,6 +113,18 @@ class Level:
     def diagnose(self, failure: "Failure") -> list[str]:
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
         return []
+
+    # ----- benchmarks (GPU only) ---------------------------------------------------------------
+    def benchmark_cases(self) -> list[Case]:
+        """GPU-sized cases to time; their inputs come from `make_inputs` like any other case."""
+        return []
+
+    def baselines(self) -> dict[str, Baseline]:
+        """PyTorch rows to time beside the learner's kernel; the first is the one speedups compare with."""
+        return {}
+
+    def work(self, case: Case) -> Work:
+        return Work()
 
     def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
         """For attention levels: B*H*S*S, the size a fused kernel must never allocate."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance
+from .base import Baseline, Case, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -82,3 +82,14 @@ class VectorAdd(Level):
         if bad.numel() and int(bad.min()) >= (n // 2) and n > 1:
             notes.append("likely: only the last, partial block is wrong: check the grid rounds up and the mask is offsets < n")
         return notes
+
+    def benchmark_cases(self) -> list[Case]:
+        # 2^27 elements: each tensor is far larger than the 50 MB L2, so this measures HBM bandwidth.
+        return [Case(id=f"{dtype}-2^27", dtype=dtype, purpose="bandwidth", params={"n": 1 << 27}) for dtype in ("fp32", "fp16")]
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"torch": lambda inputs: inputs["x"] + inputs["y"]}
+
+    def work(self, case: Case) -> Work:
+        element = 4 if case.dtype == "fp32" else 2
+        return Work(flops=case.params["n"], bytes=3 * element * case.params["n"])

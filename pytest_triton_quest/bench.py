@@ -1,0 +1,176 @@
+"""Benchmark items: the learner's kernel and PyTorch on the same inputs, timed by pytest-benchmark.
+
+Each benchmark case becomes one item per row (the PyTorch baselines, then the learner's kernel) in
+one pytest-benchmark group, so the table shows them side by side and saved runs compare with
+`pytest-benchmark compare`. Timing happens on the GPU only: compile and autotune are warmed up
+outside the measurement, every measured round ends with a CUDA synchronisation, and the median is
+what counts. The inputs are larger than the L2 cache, or the work is compute-bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+
+from ._lazy import torch
+from .levels.base import Case, Level
+
+if TYPE_CHECKING:
+    from .plugin import KataFile, Quest
+
+NO_GPU = "benchmarks need a CUDA GPU; correctness checks run on the CPU interpreter"
+YOURS = "yours"
+TARGET_ROUND_TIME_S = 1.5  # measured time per row, spread over the rounds
+MIN_ROUNDS, MAX_ROUNDS = 10, 200
+TIERS = ((1.0, "legend"), (0.9, "gold"), (0.5, "silver"), (0.25, "bronze"))
+
+
+def tier(speedup: float | None) -> str:
+    if speedup is None:
+        return ""
+    return next((name for threshold, name in TIERS if speedup >= threshold), "")
+
+
+@dataclass
+class BenchLog:
+    """Medians of this run, by (level, case id) and row, so the learner's row can report a speedup."""
+
+    medians: dict[tuple[int, str], dict[str, float]] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # for the plot
+
+    def speedups(self, level: Level) -> dict[str, float]:
+        baseline = next(iter(level.baselines()), None)
+        found = {}
+        for (number, case_id), rows in self.medians.items():
+            if number == level.number and baseline in rows and YOURS in rows:
+                found[case_id] = rows[baseline] / rows[YOURS]
+        return found
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values))
+
+
+def benchmark_items(parent: "KataFile", quest: "Quest", lock_reason: str | None) -> Iterator[pytest.Item]:
+    level = parent.level
+    for case in level.benchmark_cases():
+        for row in [*level.baselines(), YOURS]:
+            function = _make_benchmark(quest, level, case, row, lock_reason)
+            yield pytest.Function.from_parent(parent, name=f"{level.function}_benchmark[{case.id}-{row}]", callobj=function)
+
+
+def _make_benchmark(quest: "Quest", level: Level, case: Case, row: str, lock_reason: str | None) -> Callable[..., None]:
+    def benchmark_row(benchmark: Any) -> None:
+        if not quest.mode.on_gpu:
+            pytest.skip(NO_GPU)
+        if lock_reason is not None:
+            pytest.skip(lock_reason)
+        if row == YOURS:
+            run = quest.runs.get(level.number)
+            if run is None or not run.passed:
+                pytest.skip(f"level {level.number}'s checks must all pass in this run before its kernel is timed")
+        _measure(benchmark, quest, level, case, row)
+
+    benchmark_row.__name__ = f"{level.function}_benchmark"
+    return benchmark_row
+
+
+def _callable(quest: "Quest", level: Level, case: Case, row: str) -> Callable[[], Any]:
+    from .checking import case_seed
+    from .loading import load_function
+
+    generator = torch.Generator().manual_seed(case_seed(level, case))
+    inputs = {name: value.to("cuda") if isinstance(value, torch.Tensor) else value for name, value in level.make_inputs(case, generator).items()}
+    if row != YOURS:
+        baseline = level.baselines()[row]
+        return lambda: baseline(inputs)
+    function = load_function(quest.kata_path(level), level.function, level.positional, level.keywords)
+    args = [inputs[name] for name in level.positional]
+    kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+    return lambda: function(*args, **kwargs)
+
+
+def _measure(benchmark: Any, quest: "Quest", level: Level, case: Case, row: str) -> None:
+    call = _callable(quest, level, case, row)
+
+    def synchronised() -> None:
+        call()
+        torch.cuda.synchronize()
+
+    # Warm-up outside the measurement: JIT compilation, autotuning, allocator growth.
+    for _ in range(3):
+        synchronised()
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    start.record()
+    synchronised()
+    end.record()
+    torch.cuda.synchronize()
+    estimate_s = max(start.elapsed_time(end) / 1000.0, 1e-6)
+    rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, TARGET_ROUND_TIME_S / estimate_s)))
+    benchmark.group = f"level {level.number} {level.function} {case.id}"
+    benchmark.pedantic(synchronised, rounds=rounds, warmup_rounds=2, iterations=1)
+
+    median = float(benchmark.stats.stats.median)
+    work = level.work(case)
+    info = benchmark.extra_info
+    info["gpu"] = torch.cuda.get_device_name()
+    info["row"] = row
+    if work.flops:
+        info["tflops"] = round(work.flops / median / 1e12, 2)
+    if work.bytes:
+        info["gb_per_s"] = round(work.bytes / median / 1e9, 1)
+    rows = quest.bench.medians.setdefault((level.number, case.id), {})
+    rows[row] = median
+    baseline = next(iter(level.baselines()), None)
+    if row == YOURS and baseline in rows:
+        info["speedup_vs_torch"] = round(rows[baseline] / median, 3)
+    quest.bench.rows.append({"level": level.number, "case": case.id, "params": dict(case.params), "row": row, "median_s": median, **info})
+
+
+class MachineInfo:
+    """Adds the GPU and the torch/triton versions to pytest-benchmark's machine info."""
+
+    @staticmethod
+    def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+        import triton
+
+        machine_info["torch"] = torch.__version__
+        machine_info["triton"] = triton.__version__
+        if torch.cuda.is_available():
+            machine_info["gpu"] = torch.cuda.get_device_name()
+            machine_info["cuda"] = torch.version.cuda
+
+
+def plot(rows: list[dict[str, Any]], path: str) -> str:
+    """TFLOP/s against sequence length for the attention rows; returns a line for the summary."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "plot skipped: matplotlib is not installed (pip install 'pytest-triton-quest[plot]')"
+    series: dict[str, list[tuple[int, float]]] = {}
+    for row in rows:
+        params = row["params"]
+        if "S" not in params or "tflops" not in row:
+            continue
+        label = f"L{row['level']} {row['row']} D={params.get('D')}{' causal' if params.get('causal') else ''}"
+        series.setdefault(label, []).append((params["S"], row["tflops"]))
+    if not series:
+        return "plot skipped: no attention benchmark ran"
+    figure, axes = plt.subplots(figsize=(9, 5))
+    for label, points in sorted(series.items()):
+        points.sort()
+        axes.plot([s for s, _ in points], [t for _, t in points], marker="o", label=label)
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("sequence length S")
+    axes.set_ylabel("TFLOP/s")
+    axes.legend(fontsize=7)
+    axes.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    return f"plot written to {path}"
