@@ -97,6 +97,10 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
     except KataLoadError as error:
         return CaseResult(BROKEN_KATA, str(error).replace(str(kata_path), shown(kata_path)), stops_level=True)
 
+    if mode.interpreted:
+        from .compat import apply_interpreter_fixes
+
+        apply_interpreter_fixes()
     generator = torch.Generator().manual_seed(case_seed(level, case))
     inputs = level.make_inputs(case, generator)
     reference = level.reference(inputs, case)

@@ -46,16 +46,21 @@ def _error_line(failure: "Failure") -> str:
     bad = failure.bad
     total = bad.numel()
     count = int(bad.sum())
-    diff = (failure.out - failure.ref).abs()
-    finite = torch.isfinite(diff)
     line = f"{count} of {total} elements are wrong ({100.0 * count / max(total, 1):.3g}%)"
-    if bool(finite.any()):
-        masked = torch.where(finite, diff, torch.zeros_like(diff))
+    # The worst element among the wrong ones whose error is a finite number; mismatched infinities and
+    # NaNs are counted on the next line instead.
+    diff = (failure.out - failure.ref).abs()
+    candidates = bad & torch.isfinite(diff)
+    if bool(candidates.any()):
+        masked = torch.where(candidates, diff, torch.full_like(diff, -1.0))
         flat = int(masked.flatten().argmax())
         index = _unravel(flat, tuple(diff.shape))
         worst_ref = float(failure.ref.flatten()[flat])
         worst_out = float(failure.out.flatten()[flat])
         line += f"; worst at {list(index)}: got {worst_out:.6g}, expected {worst_ref:.6g}"
+    else:
+        first = _unravel(int(bad.flatten().nonzero()[0]), tuple(bad.shape))
+        line += f"; first at {list(first)}: got {float(failure.out[first]):.6g}, expected {float(failure.ref[first]):.6g}"
     tol = failure.tolerance
     return line + f" (tolerance atol={tol.atol:g}, rtol={tol.rtol:g})"
 
