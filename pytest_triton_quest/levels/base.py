@@ -86,6 +86,8 @@ class Level:
     function: ClassVar[str]  # the public function the kata must define
     concept: ClassVar[str]  # one paragraph: what the level teaches and why Flash Attention needs it
     hints: ClassVar[tuple[str, str, str, str, str, str]]
+    # The dtypes the contract accepts on the CPU (bf16 joins them on a GPU); cases must cover each.
+    cpu_dtypes: ClassVar[tuple[str, ...]] = ("fp32", "fp16")
     # Exactly one kernel launch per call (the fused attention levels).
     single_launch: ClassVar[bool] = False
     # How the checks call the public function: these inputs by position, then `keywords` by name.

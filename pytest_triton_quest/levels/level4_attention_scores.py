@@ -1,0 +1,165 @@
+"""Level 4: attention scores, q @ k^T * scale for every (batch, head) at once."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from .base import Case, Level, Mode, Tolerance, default_scale
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+    from ..checking import Failure
+
+# Block sizes a learner is likely to use; a wrong region that starts at the last full block of one of
+# them points at the grid or the masks of the partial last block.
+_COMMON_BLOCKS = (16, 32, 64, 128)
+
+
+class AttentionScores(Level):
+    number = 4
+    name = "Attention Scores"
+    kata_file = "level4_attention_scores.py"
+    function = "attention_scores"
+    positional = ("q", "k")
+    keywords = ("scale",)
+    concept = (
+        "Attention starts by asking how well every query matches every key: score[i, j] = q_i . k_j * scale, "
+        "one small matrix product per (batch, head). A program computes one BLOCK_M x BLOCK_N tile of one "
+        "head's S x S score matrix: it loads BLOCK_M query rows and BLOCK_N key rows (D values each), and "
+        "tl.dot(q, tl.trans(k)) gives the whole tile at once. The third grid axis walks over batch and "
+        "head, and masks on the sequence axis handle any S. Flash Attention computes exactly these tiles, "
+        "it just never writes them to memory."
+    )
+    hints = (
+        "The output is B*H independent S x S matrices. Cut each into BLOCK_M x BLOCK_N tiles and give every "
+        "tile of every (batch, head) its own program: a 3-D grid (cdiv(S, BLOCK_M), cdiv(S, BLOCK_N), B*H).",
+        "Treat q and k as (B*H, S, D): q.reshape(B * H, S, D) is free for contiguous tensors. Element "
+        "[bh, s, d] lives at bh * stride(0) + s * stride(1) + d * stride(2); pass the strides to the kernel.",
+        "In the kernel, rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) are query indices, cols = pid_n * "
+        "BLOCK_N + tl.arange(0, BLOCK_N) are key indices, and dims = tl.arange(0, D) walks the head dimension "
+        "(D is a power of two, so one load covers it).",
+        "Load a (BLOCK_M, D) tile of q with pointers rows[:, None] * stride_s + dims[None, :] and the mask "
+        "rows[:, None] < S; load a (BLOCK_N, D) tile of k the same way with cols. Masked lanes use other=0.0.",
+        "tl.dot(q_tile, tl.trans(k_tile)) is the (BLOCK_M, BLOCK_N) tile of q @ k^T, accumulated in float32. "
+        "Multiply by scale, and in the wrapper use scale = 1 / sqrt(D) only when the caller passed None.",
+        "Store to out (a float32 (B*H, S, S) tensor from torch.empty) at rows[:, None] * S + cols[None, :] "
+        "with the mask (rows[:, None] < S) & (cols[None, :] < S), then return out.reshape(B, H, S, S). Keep "
+        "BLOCK_M, BLOCK_N >= 16: tl.dot needs that on a GPU.",
+    )
+
+    # ----- cases --------------------------------------------------------------------------------
+    def cases(self, mode: Mode) -> list[Case]:
+        # (dtype, B, H, S, D, explicit scale or None, purpose)
+        table: list[tuple[str, int, int, int, int, float | None, str]] = [
+            ("fp32", 1, 1, 1, 16, None, "a single token: S = 1, the smallest ragged tail"),
+            ("fp32", 2, 2, 77, 32, None, "ragged S (77 is not a multiple of any block) and B*H = 4 heads"),
+            ("fp32", 1, 2, 64, 16, 0.3, "S a multiple of common blocks, with an explicit scale"),
+            ("fp16", 1, 3, 100, 64, None, "half precision, D = 64, three heads"),
+            ("fp16", 2, 1, 150, 32, 2.5, "a longer ragged S with an explicit scale larger than 1"),
+        ]
+        if mode.on_gpu:
+            table += [
+                ("fp32", 2, 4, 1000, 64, None, "a long ragged sequence in float32 (TF32 on the GPU)"),
+                ("fp16", 2, 8, 2048, 128, None, "a long sequence with D = 128"),
+                ("fp16", 3, 5, 1537, 64, 0.1, "a long ragged sequence, odd B and H, explicit scale"),
+                ("bf16", 2, 4, 999, 64, None, "bfloat16, long ragged sequence"),
+                ("bf16", 1, 2, 33, 128, 0.5, "bfloat16, short ragged sequence, D = 128, explicit scale"),
+            ]
+        cases = []
+        for dtype, b, h, s, d, scale, purpose in table:
+            params: dict[str, Any] = {"B": b, "H": h, "S": s, "D": d}
+            case_id = f"{dtype}-{b}x{h}x{s}x{d}"
+            if scale is not None:
+                params["scale"] = scale
+                case_id += f"-scale{scale:g}"
+            cases.append(Case(id=case_id, dtype=dtype, purpose=purpose, params=params))
+        return cases
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        p = case.params
+        shape = (p["B"], p["H"], p["S"], p["D"])
+        inputs: dict[str, Any] = {
+            "q": torch.randn(shape, generator=generator).to(case.torch_dtype),
+            "k": torch.randn(shape, generator=generator).to(case.torch_dtype),
+        }
+        if "scale" in p:  # a case without "scale" checks the default, 1 / sqrt(D)
+            inputs["scale"] = p["scale"]
+        return inputs
+
+    @staticmethod
+    def _scale(case: Case) -> float:
+        return case.params.get("scale", default_scale(case.params["D"]))
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
+        q = inputs["q"].to(torch.float64)
+        k = inputs["k"].to(torch.float64)
+        return (q @ k.transpose(-1, -2)) * self._scale(case)
+
+    def expected_dtype(self, case: Case) -> "torch_types.dtype":
+        return torch.float32  # scores are always float32, whatever the input dtype
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # A score is a sum of D products of unit-variance numbers, times scale: its typical size is
+        # scale * sqrt(D), and so is the size of the rounding errors' terms, so atol follows it.
+        # - float32 inputs: on a GPU tl.dot rounds q and k to TF32 (10-bit mantissa), a relative error
+        #   of about 2^-11 per input, so each product is off by ~1e-3 and the sum by ~1e-3 * typical,
+        #   a few times that at the worst of a million elements: 1e-2 * typical leaves headroom.
+        # - float16 / bfloat16 inputs: products of two half-precision numbers are exact in float32 and
+        #   the sum is accumulated in float32 (relative error ~1e-7 * sqrt(D)); 1e-3 * typical is far
+        #   above that and still fails any output stored in half precision or any real bug.
+        # An all-zero or constant output misses by about `typical` and fails every case.
+        p = case.params
+        typical = self._scale(case) * math.sqrt(p["D"])
+        factor = 1e-2 if case.dtype == "fp32" else 1e-3
+        return Tolerance(atol=factor * typical, rtol=factor)
+
+    # ----- diagnosis ----------------------------------------------------------------------------
+    def diagnose(self, failure: "Failure") -> list[str]:
+        out, ref, bad = failure.out, failure.ref, failure.bad
+        S = ref.shape[-1]
+        scale = self._scale(failure.case)
+        notes: list[str] = []
+
+        def resembles(candidate: "torch_types.Tensor") -> bool:
+            # Close to a wrong-but-plausible answer, with the same relative slack as the tolerance.
+            if not bool(torch.isfinite(out).all()):
+                return False
+            size = float(candidate.abs().mean()) + 1e-12
+            return float((out - candidate).abs().max()) <= 10 * failure.tolerance.rtol * size
+
+        if S > 1 and resembles(ref.transpose(-1, -2)):
+            notes.append(
+                "likely: the scores are transposed (k @ q^T): row i must be query i, column j key j, "
+                "so the tile is tl.dot(q_tile, tl.trans(k_tile))"
+            )
+        if resembles(ref / scale):
+            notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
+        elif "scale" in failure.case.params and resembles(ref / scale * default_scale(failure.case.params["D"])):
+            notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+
+        tail = _tail_block(bad, S)
+        if tail is not None:
+            notes.append(
+                f"likely: only the last, partial block of rows or columns (from index {tail}) is wrong: "
+                "round the grid up with triton.cdiv and mask rows and columns >= S"
+            )
+        return notes
+
+
+def _tail_block(bad: "torch_types.Tensor", S: int) -> int | None:
+    """The start of the partial last block when every wrong score lies in the last block of rows or
+    columns for some common block size, while the scores before it are right; else None."""
+    where = bad.reshape(-1, S, S).nonzero()
+    if where.numel() == 0:
+        return None
+    rows, cols = where[:, 1], where[:, 2]
+    for block in _COMMON_BLOCKS:
+        start = (S // block) * block
+        if S % block == 0 or start == 0:
+            continue
+        if bool(((rows >= start) | (cols >= start)).all()):
+            return start
+    return None

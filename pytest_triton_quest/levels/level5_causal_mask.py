@@ -1,0 +1,128 @@
+"""Level 5: the causal mask, hiding every future key (j > i) behind -inf."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from .base import Case, Level, Mode, Tolerance
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+    from ..checking import Failure
+
+
+class CausalMask(Level):
+    number = 5
+    name = "Causal Mask"
+    kata_file = "level5_causal_mask.py"
+    function = "causal_mask"
+    cpu_dtypes = ("fp32",)  # the contract: scores are float32
+    positional = ("scores",)
+    concept = (
+        "In a causal (decoder) model, query i may only look at keys 0..i: the future is hidden. The mask "
+        "is applied to the scores before softmax by setting every score with key index j > query index i "
+        "to -inf, because exp(-inf) = 0 gives those keys exactly zero weight. Each program copies one tile "
+        "of the S x S matrix and decides element by element from the GLOBAL row and column indices. In "
+        "Flash Attention the same comparison runs on tiles that cross the diagonal, and whole tiles above "
+        "the diagonal are skipped without being computed."
+    )
+    hints = (
+        "Think of the scores as B*H independent S x S matrices. Row i is query i, column j is key j. Which "
+        "(i, j) pairs must become -inf? Exactly those with j > i: the diagonal (j == i) stays visible.",
+        "Use 2-D tiles, like level 4: a grid (cdiv(S, BLOCK_M), cdiv(S, BLOCK_N), B*H), rows = pid_m * "
+        "BLOCK_M + tl.arange(0, BLOCK_M) and cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N).",
+        "The comparison must use the global indices rows and cols, not tl.arange alone: a tile away from "
+        "the top-left corner holds rows and columns that do not start at 0.",
+        "cols[None, :] > rows[:, None] is a (BLOCK_M, BLOCK_N) boolean tile that is True on the future keys. "
+        "tl.where(future, float('-inf'), x) replaces exactly those.",
+        "Masks for memory: in_bounds = (rows[:, None] < S) & (cols[None, :] < S), used by both the load and "
+        "the store, so the partial last tiles never touch memory past the end.",
+        "Wrapper: x = scores.reshape(B * H, S, S); out = torch.empty_like(x); launch the kernel on x and out; "
+        "return out.reshape(B, H, S, S). Writing into a new tensor keeps the caller's scores intact.",
+    )
+
+    # ----- cases --------------------------------------------------------------------------------
+    def cases(self, mode: Mode) -> list[Case]:
+        # (B, H, S, purpose); the input is always float32, as the contract says.
+        table: list[tuple[int, int, int, str]] = [
+            (1, 1, 1, "a single token: S = 1, nothing to hide"),
+            (1, 2, 2, "S = 2: only one future key per head"),
+            (2, 2, 77, "ragged S (77 is not a multiple of any block) and B*H = 4 heads"),
+            (1, 2, 64, "S a multiple of common blocks"),
+            (1, 3, 150, "a longer ragged S: the diagonal crosses several tiles"),
+        ]
+        if mode.on_gpu:
+            table += [
+                (2, 8, 1000, "a long ragged sequence"),
+                (4, 4, 2048, "a long sequence, a multiple of every block"),
+                (3, 5, 1537, "odd B and H, ragged S"),
+            ]
+        return [
+            Case(id=f"fp32-{b}x{h}x{s}", dtype="fp32", purpose=purpose, params={"B": b, "H": h, "S": s})
+            for b, h, s, purpose in table
+        ]
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        p = case.params
+        return {"scores": torch.randn((p["B"], p["H"], p["S"], p["S"]), generator=generator, dtype=torch.float32)}
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
+        scores = inputs["scores"].to(torch.float64)
+        return scores.masked_fill(_future(scores.shape[-1]), float("-inf"))
+
+    def expected_dtype(self, case: Case) -> "torch_types.dtype":
+        return torch.float32
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # Nothing is computed: every kept score is copied bit for bit and every hidden one must be
+        # exactly -inf (the checker already requires infinities to match), so the output must be exact.
+        return Tolerance(atol=0.0, rtol=0.0)
+
+    # ----- diagnosis ----------------------------------------------------------------------------
+    def diagnose(self, failure: "Failure") -> list[str]:
+        out, ref = failure.out, failure.ref
+        S = ref.shape[-1]
+        scores = failure.inputs["scores"].to(torch.float64)
+        future = _future(S).expand_as(ref)  # j > i: must be -inf
+        diagonal = torch.eye(S, dtype=torch.bool).expand_as(ref)
+        past = ~future & ~diagonal  # j < i: must be kept
+        neg_inf = out == float("-inf")
+        notes: list[str] = []
+
+        flipped = bool(neg_inf[past].any()) and not bool(neg_inf[future].any())
+        if flipped:
+            notes.append(
+                "likely: the mask points the wrong way: the past (j < i) is hidden and the future kept; "
+                "hide j > i, i.e. column index greater than row index"
+            )
+        elif bool(neg_inf[diagonal].all()) and bool(neg_inf[future].all()) and not bool(neg_inf[past].any()):
+            notes.append(
+                "likely: the diagonal is masked too (j >= i): a query must see its own key, so hide only j > i"
+            )
+        elif bool(neg_inf[future].any()) and not bool(neg_inf[future].all()):
+            notes.append(
+                "likely: some future keys are hidden and some are not: compare the GLOBAL row and column "
+                "indices (pid * BLOCK + tl.arange), not the offsets inside the tile"
+            )
+
+        hidden = out[future]
+        if hidden.numel():
+            if bool((hidden == 0).all()):
+                notes.append(
+                    "likely: hidden scores are set to 0 instead of -inf: softmax would still give them "
+                    "weight exp(0) = 1; use float('-inf')"
+                )
+            elif bool(torch.isfinite(hidden).all()) and bool((hidden < -1e4).all()):
+                notes.append(
+                    "likely: hidden scores are a large negative number instead of -inf: use float('-inf') exactly"
+                )
+            elif not flipped and bool((hidden == scores[future]).all()):
+                notes.append("likely: the future keys (j > i) are not hidden: set them to -inf")
+        return notes
+
+
+def _future(S: int) -> "torch_types.Tensor":
+    """(S, S) boolean, True where key j lies in the future of query i (j > i)."""
+    return torch.ones(S, S, dtype=torch.bool).triu(diagonal=1)

@@ -1,0 +1,206 @@
+"""Level 6: naive attention, softmax(q @ k^T * scale) @ v with the S x S matrices in memory."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from .base import Case, Level, Mode, Tolerance, default_scale
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+    from ..checking import Failure
+
+# The large-logit cases put this value in column 0 of both q and k, so every score carries an offset of
+# 64 * 64 * scale (1024 for D = 16): exp of it overflows even in float32 (whose limit is about exp(88)),
+# while the differences between scores stay ordinary and the answer stays well conditioned.
+_LARGE_OFFSET = 64.0
+
+
+class NaiveAttention(Level):
+    number = 6
+    name = "Naive Attention"
+    kata_file = "level6_naive_attention.py"
+    function = "naive_attention"
+    positional = ("q", "k", "v")
+    keywords = ("causal", "scale")
+    concept = (
+        "Attention is three steps you already know: scores = q @ k^T * scale (level 4), the causal mask "
+        "(level 5), a row-wise softmax that turns each query's scores into weights summing to 1 (level 3), "
+        "and out = P @ v, a batched matrix product (level 2). Done naively, each step is its own kernel and "
+        "the S x S scores and probabilities go through memory in between. That is correct but moves S*S "
+        "numbers per head several times; Flash Attention (levels 7 and 8) computes the same result without "
+        "ever storing them."
+    )
+    hints = (
+        "Split the work into kernels, one per step: (1) scores = q @ k^T * scale, with the causal mask "
+        "applied when causal is True; (2) a row-wise softmax of the scores; (3) out = P @ v. Two float32 "
+        "buffers of shape (B*H, S, S) carry the scores and the probabilities between them.",
+        "Kernel 1 is your level 4 kernel plus one line from level 5: when causal, "
+        "tl.where(cols[None, :] > rows[:, None], float('-inf'), s). Pass `causal` as a tl.constexpr so the "
+        "non-causal version contains no mask at all.",
+        "Kernel 2 is your level 3 softmax on the (B*H*S, S) matrix of scores: subtract each row's maximum "
+        "before tl.exp, so large scores cannot overflow, and load padded lanes as -inf so they get weight 0.",
+        "A row is never entirely -inf: query i always sees key i, so the row maximum is finite. Watch out "
+        "for `j >= i`: it would hide the diagonal and leave row 0 with no key at all (0 / 0 = NaN).",
+        "Kernel 3: one program per (block of BLOCK_M queries, bh). Loop over the keys in steps of BLOCK_N: "
+        "load a (BLOCK_M, BLOCK_N) tile of P and a (BLOCK_N, D) tile of v (masked, other=0) and accumulate "
+        "acc += tl.dot(p, v) in float32.",
+        "In kernel 3 convert p to v's dtype before tl.dot (tl.dot wants both operands in the same dtype), "
+        "store acc.to(out's dtype) with the mask rows < S, and in the wrapper use scale = 1 / sqrt(D) only "
+        "when scale is None; return out = torch.empty_like(q) reshaped to (B, H, S, D).",
+    )
+
+    # ----- cases --------------------------------------------------------------------------------
+    def cases(self, mode: Mode) -> list[Case]:
+        # (dtype, B, H, S, D, causal, explicit scale or None, large logits, purpose)
+        table: list[tuple[str, int, int, int, int, bool, float | None, bool, str]] = [
+            ("fp32", 1, 1, 1, 16, True, None, False, "a single token: S = 1, query 0 sees only key 0"),
+            ("fp16", 1, 2, 1, 32, False, None, False, "a single token without the causal mask"),
+            ("fp32", 2, 2, 77, 32, True, None, False, "causal, ragged S (77 is not a multiple of any block), 4 heads"),
+            ("fp32", 1, 3, 77, 32, False, None, False, "non-causal: every query sees every key"),
+            ("fp16", 2, 1, 150, 64, True, 0.3, False, "causal, a longer ragged S, D = 64, explicit scale"),
+            ("fp16", 1, 2, 100, 16, False, 0.5, False, "non-causal in half precision with an explicit scale"),
+            ("fp32", 1, 2, 64, 16, True, None, True, "large logits (about 1000): exp overflows unless the row max is subtracted"),
+            ("fp16", 1, 2, 70, 16, False, None, True, "large logits, non-causal, half precision"),
+        ]
+        if mode.on_gpu:
+            table += [
+                ("fp32", 2, 4, 1000, 64, True, None, False, "a long ragged causal sequence in float32 (TF32 on the GPU)"),
+                ("fp16", 2, 8, 2048, 128, True, None, False, "a long causal sequence with D = 128"),
+                ("fp16", 3, 5, 1537, 64, False, 0.1, False, "a long ragged non-causal sequence, explicit scale"),
+                ("bf16", 2, 4, 999, 64, True, None, False, "bfloat16, long ragged causal sequence"),
+                ("bf16", 1, 2, 513, 128, False, 0.2, False, "bfloat16, non-causal, D = 128, explicit scale"),
+                ("fp16", 2, 2, 1024, 64, True, None, True, "large logits on a long causal sequence"),
+            ]
+        cases = []
+        for dtype, b, h, s, d, causal, scale, large, purpose in table:
+            params: dict[str, Any] = {"B": b, "H": h, "S": s, "D": d, "causal": causal}
+            case_id = f"{dtype}-{b}x{h}x{s}x{d}-{'causal' if causal else 'full'}"
+            if scale is not None:
+                params["scale"] = scale
+                case_id += f"-scale{scale:g}"
+            if large:
+                params["large"] = True
+                case_id += "-large"
+            cases.append(Case(id=case_id, dtype=dtype, purpose=purpose, params=params))
+        return cases
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        p = case.params
+        shape = (p["B"], p["H"], p["S"], p["D"])
+        q = torch.randn(shape, generator=generator)
+        k = torch.randn(shape, generator=generator)
+        v = torch.randn(shape, generator=generator)
+        if p.get("large"):
+            # 64 is exact in every dtype and 64 * 64 is exact in float32, so the offset adds no rounding.
+            q[..., 0] = _LARGE_OFFSET
+            k[..., 0] = _LARGE_OFFSET
+        dtype = case.torch_dtype
+        inputs: dict[str, Any] = {"q": q.to(dtype), "k": k.to(dtype), "v": v.to(dtype), "causal": p["causal"]}
+        if "scale" in p:  # a case without "scale" checks the default, 1 / sqrt(D)
+            inputs["scale"] = p["scale"]
+        return inputs
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
+        return _attention64(inputs["q"], inputs["k"], inputs["v"], inputs["causal"], _scale_of(inputs))
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # Each output is a weighted average of v rows (|v| ~ 1), so the errors are absolute, of order
+        # (error of the scores) * (spread of v), and an all-zero answer misses by ~1 / sqrt(keys seen),
+        # at least 0.02 in every case.
+        # - float32: on a GPU both tl.dot calls use TF32 (operands rounded to a 10-bit mantissa, ~5e-4
+        #   relative each), so a score is off by ~1e-3 and an output by up to ~3e-3 where a few keys
+        #   with very different v dominate (measured on an H100: 3.2e-3 at worst); 6e-3 leaves headroom.
+        # - float16: the output itself is rounded (2^-11 relative, ~5e-4) and P is rounded to float16
+        #   before P @ v (another ~5e-4 per weight); measured worst 1.6e-3, within 2e-3 + 2e-3 * |ref|
+        #   with a factor of four to spare.
+        # - bfloat16: the same two roundings with a 3-bit shorter mantissa (2^-8, ~4e-3 each).
+        return {
+            "fp32": Tolerance(atol=6e-3, rtol=6e-3),
+            "fp16": Tolerance(atol=2e-3, rtol=2e-3),
+            "bf16": Tolerance(atol=1.6e-2, rtol=1.6e-2),
+        }[case.dtype]
+
+    # ----- diagnosis ----------------------------------------------------------------------------
+    def diagnose(self, failure: "Failure") -> list[str]:
+        out, ref = failure.out, failure.ref
+        inputs = failure.inputs
+        causal: bool = inputs["causal"]
+        scale = _scale_of(inputs)
+        S, D = ref.shape[-2], ref.shape[-1]
+        notes: list[str] = []
+
+        broken = ~torch.isfinite(out) & torch.isfinite(ref)
+        if bool(broken.any()):
+            rows = broken.any(dim=-1).nonzero()[:, -1]
+            if failure.case.params.get("large"):
+                notes.append(
+                    "likely: exp overflows on large scores (inf / inf = NaN): subtract the row max before exp, "
+                    "softmax(x) = softmax(x - max(x))"
+                )
+            elif causal and bool((rows == 0).all()):
+                notes.append(
+                    "likely: the diagonal is masked too (j >= i): row 0 is left with no visible key and "
+                    "0 / 0 = NaN; hide only j > i"
+                )
+            else:
+                notes.append(
+                    "likely: NaN or inf from exp(-inf - (-inf)) or 0 / 0: load padded lanes as -inf but make "
+                    "sure each row's maximum and sum come from real keys"
+                )
+
+        # Compare the first (batch, head) slice with answers to slightly different questions.
+        q, k, v = (inputs[name][:1, :1] for name in ("q", "k", "v"))
+        first = out[:1, :1]
+        tolerance = failure.tolerance
+
+        def resembles(candidate: "torch_types.Tensor", from_row: int = 0) -> bool:
+            mine, theirs = first[..., from_row:, :], candidate[..., from_row:, :]
+            if mine.numel() == 0 or not bool(torch.isfinite(mine).all()):
+                return False
+            close = (mine - theirs).abs() <= 5 * (tolerance.atol + tolerance.rtol * theirs.abs())
+            return bool(close.all())
+
+        if S > 1:
+            if resembles(_attention64(q, k, v, not causal, scale)):
+                if causal:
+                    notes.append("likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
+                else:
+                    notes.append("likely: the causal mask is applied although causal=False: mask only when causal is True")
+            if causal and resembles(_attention64(q, k, v, True, scale, hide_diagonal=True), from_row=1):
+                notes.append("likely: the diagonal is masked too (j >= i): query i must see keys 0..i; hide only j > i")
+            if resembles(_attention64(q, k, v, causal, scale, transpose=True)):
+                notes.append("likely: the scores are transposed (k @ q^T): row i of the scores must be query i")
+        if scale != 1.0 and resembles(_attention64(q, k, v, causal, 1.0)):
+            notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
+        elif "scale" in inputs and resembles(_attention64(q, k, v, causal, default_scale(D))):
+            notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+        return notes
+
+
+def _scale_of(inputs: dict[str, Any]) -> float:
+    scale = inputs.get("scale")
+    return default_scale(inputs["q"].shape[-1]) if scale is None else float(scale)
+
+
+def _attention64(
+    q: "torch_types.Tensor",
+    k: "torch_types.Tensor",
+    v: "torch_types.Tensor",
+    causal: bool,
+    scale: float,
+    hide_diagonal: bool = False,
+    transpose: bool = False,
+) -> "torch_types.Tensor":
+    """softmax(q @ k^T * scale) @ v in float64 on the CPU; the last two flags build known wrong answers."""
+    q, k, v = (t.to(device="cpu", dtype=torch.float64) for t in (q, k, v))
+    scores = (q @ k.transpose(-1, -2)) * scale
+    if transpose:
+        scores = scores.transpose(-1, -2)
+    if causal:
+        S = scores.shape[-1]
+        hidden = torch.ones(S, S, dtype=torch.bool).triu(diagonal=0 if hide_diagonal else 1)
+        scores = scores.masked_fill(hidden, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v

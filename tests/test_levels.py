@@ -1,0 +1,87 @@
+"""Every level, proven on the CPU: the hidden solution passes every case, the untouched template
+fails with the not-implemented message, and the tolerances reject outputs that are obviously wrong."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+# QUEST_TEST_DEVICE=cuda runs the same proofs compiled on a GPU; otherwise the interpreter, set
+# before any kata defines a kernel.
+ON_GPU = os.environ.get("QUEST_TEST_DEVICE") == "cuda"
+if not ON_GPU:
+    os.environ["TRITON_INTERPRET"] = "1"
+
+from conftest import KATAS, SOLUTIONS  # noqa: E402
+from pytest_triton_quest.checking import case_seed, check_case  # noqa: E402
+from pytest_triton_quest.levels.base import Level, Mode  # noqa: E402
+from pytest_triton_quest.registry import all_levels  # noqa: E402
+from pytest_triton_quest.results import NOT_IMPLEMENTED  # noqa: E402
+
+MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
+LEVELS = all_levels()
+
+
+def level_id(level: Level) -> str:
+    return f"level{level.number}"
+
+
+def test_there_are_eight_levels_numbered_in_order() -> None:
+    assert [level.number for level in LEVELS] == list(range(1, 9))
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=level_id)
+def test_the_solution_passes_every_case(level: Level) -> None:
+    failures = []
+    for case in level.cases(MODE):
+        result = check_case(level, case, SOLUTIONS / level.kata_file, MODE)
+        if not result.passed:
+            failures.append(f"{case.id}: {result.message}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=level_id)
+def test_the_template_is_not_implemented(level: Level) -> None:
+    for case in level.cases(MODE):
+        result = check_case(level, case, KATAS / level.kata_file, MODE)
+        assert result.outcome == NOT_IMPLEMENTED, f"{case.id}: {result.outcome}: {result.message}"
+        assert result.message == (
+            f"level {level.number} is not implemented yet: open {_shown(KATAS / level.kata_file)} and fill in the TODOs"
+        )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=level_id)
+def test_level_metadata_is_complete(level: Level) -> None:
+    assert len(level.hints) == 6 and all(len(hint) > 40 for hint in level.hints)
+    assert level.concept and level.kata_file.startswith(f"level{level.number}_")
+    cases = level.cases(MODE)
+    assert len({case.id for case in cases}) == len(cases), "case ids must be unique"
+    assert set(level.cpu_dtypes) <= {case.dtype for case in cases}
+    assert all(case.purpose for case in cases)
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=level_id)
+def test_zero_and_constant_outputs_fail_every_case(level: Level) -> None:
+    import torch
+
+    for case in level.cases(MODE):
+        generator = torch.Generator().manual_seed(case_seed(level, case))
+        inputs = level.make_inputs(case, generator)
+        reference = level.reference(inputs, case)
+        tolerance = level.tolerance(case, MODE)
+        finite = reference[torch.isfinite(reference)]
+        wrongs = [torch.zeros_like(reference)]
+        if finite.unique().numel() > 1:  # a one-value answer can only be caught where answers vary
+            wrongs.append(torch.full_like(reference, float(finite.mean())))
+        for wrong in wrongs:
+            close = torch.isclose(wrong, reference, rtol=tolerance.rtol, atol=tolerance.atol)
+            assert not bool(close.all()), f"{case.id}: a {'zero' if not wrong.any() else 'constant'} output would pass"
