@@ -6,7 +6,8 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance, default_scale
+from .attention_bench import attention_cases, scores_baseline
+from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -147,6 +148,17 @@ class AttentionScores(Level):
                 "round the grid up with triton.cdiv and mask rows and columns >= S"
             )
         return notes
+
+    def benchmark_cases(self) -> list[Case]:
+        return [case for case in attention_cases((1024, 4096)) if not case.params["causal"]]
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"torch": scores_baseline}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        scores = p["B"] * p["H"] * p["S"] * p["S"]
+        return Work(flops=2.0 * scores * p["D"], bytes=4.0 * scores + 2 * 2.0 * p["B"] * p["H"] * p["S"] * p["D"])
 
 
 def _tail_block(bad: "torch_types.Tensor", S: int) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance
+from .base import Baseline, Case, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -121,6 +121,22 @@ class CausalMask(Level):
             elif not flipped and bool((hidden == scores[future]).all()):
                 notes.append("likely: the future keys (j > i) are not hidden: set them to -inf")
         return notes
+
+    def benchmark_cases(self) -> list[Case]:
+        # 4 x 16 heads x 2048^2 float32 scores: 1 GiB in and out, far past the L2.
+        return [Case(id="fp32-4x16x2048", dtype="fp32", purpose="benchmark", params={"B": 4, "H": 16, "S": 2048})]
+
+    def baselines(self) -> dict[str, Baseline]:
+        def masked_fill(inputs: dict[str, Any]) -> "torch_types.Tensor":
+            scores = inputs["scores"]
+            future = torch.ones(scores.shape[-1], scores.shape[-1], dtype=torch.bool, device=scores.device).triu(1)
+            return scores.masked_fill(future, float("-inf"))
+
+        return {"torch": masked_fill}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        return Work(bytes=2 * 4.0 * p["B"] * p["H"] * p["S"] * p["S"])
 
 
 def _future(S: int) -> "torch_types.Tensor":

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance, default_scale
+from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -178,6 +179,16 @@ class NaiveAttention(Level):
         elif "scale" in inputs and resembles(_attention64(q, k, v, causal, default_scale(D))):
             notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
         return notes
+
+    def benchmark_cases(self) -> list[Case]:
+        # The naive version stores S x S scores and probabilities: 16k tokens at S = 16k would need 68 GB.
+        return attention_cases((1024, 4096))
+
+    def baselines(self) -> dict[str, Baseline]:
+        return sdpa_baselines()
+
+    def work(self, case: Case) -> Work:
+        return attention_work(case)
 
 
 def _scale_of(inputs: dict[str, Any]) -> float:
