@@ -1,4 +1,15 @@
-"""`triton-quest`: the quest's friendly verbs. Every verb that checks code runs pytest underneath."""
+"""`triton-quest`: the quest's friendly verbs. Every verb that checks code runs pytest underneath.
+
+Exit codes: 0 done; 1 refused or failed (a declined reset, a solution asked for before the level is
+passed, a file that cannot be written); 2 bad input (an unknown verb, a level that does not exist),
+always as ONE line on stderr. `check`, `hint` and `benchmark` return pytest's own exit code.
+
+Where the templates come from: `pytest_triton_quest/templates/` ships inside the package, so `reset`
+and `init` work from an installed wheel as well as from a clone. The repository's top-level `katas/`
+folder is the canonical template set; the packaged folder is a byte-for-byte mirror of it, kept so
+by the project's test suite (tests/test_cli.py). A learner in a clone edits `katas/` and never the
+mirror, so `reset` always finds the pristine file, with or without git, whatever they committed.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +17,39 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
+from .levels.base import Level
 from .progress import Progress, ProgressStore
-from .registry import all_levels
+from .registry import RegistryError, all_levels
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
 EXIT_USAGE = 2
+PROG = "triton-quest"
 BACKUP_FOLDER = ".triton-quest-backups"
+PYTEST_CONFIG = "[pytest]\ntestpaths = katas\ntriton_quest_katas = katas\n"
 BAR_WIDTH = 32
+WATCH_POLL_S = 0.3
+CLEAR_SCREEN = "\033[2J\033[H"
 
 
 class CliError(Exception):
-    """A problem with what the user asked for; printed as one line, exit code 2."""
+    """A problem to report as one line; `code` is the exit status (2: bad input, 1: refused)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # ----- where things are ---------------------------------------------------------------------------
@@ -32,72 +57,136 @@ def _pytest(*args: str) -> list[str]:
     return [sys.executable, "-m", "pytest", *args]
 
 
-def _where(extra: Sequence[str] = ()) -> dict:
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def _where() -> dict:
     """Ask pytest itself where the katas and the progress file are, so both tools always agree."""
-    completed = subprocess.run(_pytest("--quest-where", *extra, "-p", "no:cacheprovider"), capture_output=True, text=True)
+    completed = subprocess.run(_pytest("--quest-where", "-p", "no:cacheprovider"), capture_output=True, text=True)
     try:
         return json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        raise CliError(f"pytest could not locate the quest: {completed.stderr.strip() or completed.stdout.strip()}") from None
+        problem = _one_line(completed.stderr or completed.stdout)
+        raise CliError(f"pytest could not locate the quest here: {problem}", EXIT_REFUSED) from None
 
 
-def _templates() -> Path:
-    return Path(str(resources.files("pytest_triton_quest") / "templates"))
+def _package_folder(name: str) -> Traversable:
+    return resources.files(__package__) / name
+
+
+def _template(level: Level) -> Traversable | None:
+    """The pristine kata file of a level, as shipped inside the package (None for a level pack)."""
+    candidate = _package_folder("templates") / level.kata_file
+    return candidate if candidate.is_file() else None
+
+
+def _tutor_notes(number: int) -> Traversable | None:
+    candidate = _package_folder("tutor") / f"level{number}.md"
+    return candidate if candidate.is_file() else None
 
 
 def _solutions() -> Path | None:
+    """Reference solutions ship with a clone of the repository only, beside the package."""
     candidate = Path(__file__).resolve().parent.parent / "solutions_hidden"
     return candidate if candidate.is_dir() else None
 
 
-def _level(number_text: str):
-    levels = all_levels()
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+# ----- levels and their status --------------------------------------------------------------------
+def _levels() -> tuple[Level, ...]:
+    try:
+        levels = all_levels()
+    except RegistryError as error:
+        raise CliError(str(error), EXIT_REFUSED) from None
+    if not levels:
+        raise CliError("no levels are installed", EXIT_REFUSED)
+    return levels
+
+
+def _span(levels: Sequence[Level]) -> str:
+    numbers = [level.number for level in levels]
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]} to {numbers[-1]}"
+    return ", ".join(str(number) for number in numbers)
+
+
+def _level(number_text: str) -> Level:
+    levels = _levels()
     try:
         number = int(number_text)
     except ValueError:
-        raise CliError(f"{number_text!r} is not a level number: choose {levels[0].number} to {levels[-1].number}") from None
+        raise CliError(f"{number_text!r} is not a level number: the levels are {_span(levels)}") from None
     for level in levels:
         if level.number == number:
             return level
-    raise CliError(f"level {number} does not exist: choose {levels[0].number} to {levels[-1].number}")
+    raise CliError(f"level {number} does not exist: the levels are {_span(levels)}")
+
+
+def _next_level(number: int) -> Level | None:
+    return next((level for level in _levels() if level.number > number), None)
 
 
 def _status(progress: Progress, number: int, unlock_all: bool) -> str:
     if progress.is_passed(number):
         return "passed"
-    numbers = [level.number for level in all_levels()]
+    numbers = [level.number for level in _levels()]
     if not unlock_all and progress.first_unpassed_before(number, numbers) is not None:
         return "locked"
     return "open"
 
 
+def _first_open(progress: Progress, unlock_all: bool) -> Level | None:
+    return next((level for level in _levels() if _status(progress, level.number, unlock_all) == "open"), None)
+
+
+def _load(where: dict) -> tuple[ProgressStore, Progress]:
+    store = ProgressStore(Path(where["state"]))
+    return store, store.load()
+
+
+def _warn(store: ProgressStore) -> None:
+    for warning in store.warnings:
+        print(f"warning: {warning}")
+
+
 # ----- verbs --------------------------------------------------------------------------------------
 def overview(_: argparse.Namespace) -> int:
+    from .bench import tier
+
+    levels = _levels()
     where = _where()
-    store = ProgressStore(Path(where["state"]))
-    progress = store.load()
-    levels = all_levels()
+    store, progress = _load(where)
     done = sum(progress.is_passed(level.number) for level in levels)
     filled = round(BAR_WIDTH * done / len(levels))
     print(f"Triton Quest: {done} of {len(levels)} levels passed  [{'#' * filled}{'-' * (BAR_WIDTH - filled)}]")
     print()
-    next_level = None
     for level in levels:
         status = _status(progress, level.number, where["unlock_all"])
         entry = progress.levels.get(level.number)
-        hints = f"hints {entry.hints_revealed}/6" if entry and entry.hints_revealed else ""
-        speed = f"best {entry.best_speedup:.2f}x PyTorch" if entry and entry.best_speedup else ""
+        hints = f"hints {entry.hints_revealed}/{len(level.hints)}" if entry and entry.hints_revealed else ""
+        speed = ""
+        if entry and entry.best_speedup:
+            speed = f"best {entry.best_speedup:.2f}x PyTorch {tier(entry.best_speedup)}".rstrip()
         print(f"  {level.number:>2}  {level.name:<22} {status:<8} {hints:<11} {speed}".rstrip())
-        if status == "open" and next_level is None:
-            next_level = level
     print()
-    if next_level is None:
-        print("Every level is passed. Time them on a GPU: triton-quest benchmark")
+    next_level = _first_open(progress, where["unlock_all"])
+    if not Path(where["katas"]).is_dir():
+        print(f"There is no kata folder here ({_shown(Path(where['katas']))}): set one up with {PROG} init")
+    elif next_level is None:
+        print(f"Every level is passed. Time your kernels on a GPU: {PROG} benchmark")
     else:
-        print(f"Next: triton-quest start {next_level.number}   (then: pytest --level {next_level.number})")
-    for warning in store.warnings:
-        print(f"warning: {warning}")
-    return 0
+        number = next_level.number
+        print(f"Next: {PROG} start {number}   (then: pytest --level {number}; stuck? {PROG} tutor {number})")
+    _warn(store)
+    return EXIT_OK
 
 
 def start(args: argparse.Namespace) -> int:
@@ -105,18 +194,26 @@ def start(args: argparse.Namespace) -> int:
     where = _where()
     kata = Path(where["katas"]) / level.kata_file
     call = f"{level.function}({', '.join(level.positional + tuple(f'{name}=...' for name in level.keywords))})"
-    print(f"{level.title}")
+    number = level.number
+    print(level.title)
     print()
     print(textwrap.fill(level.concept, width=96))
     print()
     print(f"Write:  {call}")
-    print(f"In:     {kata}")
-    print(f"Check:  pytest --level {level.number}      (or: triton-quest check {level.number})")
-    print(f"Stuck:  pytest --hint {level.number}       (six hints, from the idea to nearly the answer)")
-    status = _status(ProgressStore(Path(where["state"])).load(), level.number, where["unlock_all"])
+    missing = f"   (missing: `{PROG} reset {number}` restores it)" if kata.parent.is_dir() else f"   (missing: `{PROG} init` sets up the katas)"
+    print(f"In:     {_shown(kata)}" + ("" if kata.is_file() else missing))
+    print(f"Check:  pytest --level {number}      (or: {PROG} check {number}, or {PROG} watch {number})")
+    print(f"Stuck:  pytest --hint {number}       (six hints, from the idea to nearly the answer)")
+    print(f"Think:  {PROG} tutor {number}      (questions and concepts, never the answer)")
+    store, progress = _load(where)
+    status = _status(progress, number, where["unlock_all"])
     if status == "locked":
-        print(f"\nThis level is still locked: the levels before it come first.")
-    return 0
+        blocker = progress.first_unpassed_before(number, [lvl.number for lvl in _levels()])
+        print(f"\nThis level is still locked: pass level {blocker} first (pytest --level {blocker}).")
+    elif status == "passed":
+        print(f"\nYou have passed this level. Compare with the reference: {PROG} solution {number}")
+    _warn(store)
+    return EXIT_OK
 
 
 def check(args: argparse.Namespace) -> int:
@@ -129,152 +226,335 @@ def hint(args: argparse.Namespace) -> int:
     return subprocess.call(_pytest("--hint", str(level.number)))
 
 
-def watch(args: argparse.Namespace) -> int:
-    where = _where()
-    progress = ProgressStore(Path(where["state"])).load()
+def benchmark(args: argparse.Namespace) -> int:
+    chosen = ["--level", str(_level(args.level).number)] if args.level is not None else []
+    return subprocess.call(_pytest("--benchmark", *chosen, *args.pytest_args))
+
+
+def tutor(args: argparse.Namespace) -> int:
     if args.level is not None:
         level = _level(args.level)
     else:
-        opened = [lvl for lvl in all_levels() if _status(progress, lvl.number, where["unlock_all"]) == "open"]
-        if not opened:
-            raise CliError("no open level to watch: name one, e.g. triton-quest watch 3")
-        level = opened[0]
-    kata = Path(where["katas"]) / level.kata_file
-    print(f"Watching {kata}: the checks of level {level.number} run each time you save. Ctrl-C stops.")
-    last_stamp = None
+        where = _where()
+        level = _first_open(_load(where)[1], where["unlock_all"]) or _levels()[-1]
+    notes = _tutor_notes(level.number)
+    if notes is None:
+        raise CliError(f"there are no tutor notes for level {level.number}", EXIT_REFUSED)
+    print(notes.read_text(encoding="utf-8").rstrip())
+    print()
+    print(f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure.")
+    return EXIT_OK
+
+
+def watch(args: argparse.Namespace) -> int:
+    chosen = _level(args.level) if args.level is not None else None
+    where = _where()
+    state = Path(where["state"])
+    katas = Path(where["katas"])
+
+    def passed(number: int) -> bool:
+        return ProgressStore(state).load().is_passed(number)
+
+    level = chosen or _first_open(ProgressStore(state).load(), where["unlock_all"])
+    if level is None:
+        raise CliError(f"every level is passed: name the one to watch, e.g. {PROG} watch {_levels()[-1].number}")
+    follow = chosen is None  # with no level named, move on to the next level after a pass
+    on_terminal = sys.stdout.isatty()
+
+    def stamp(path: Path) -> int | None:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return None
+
+    kata = katas / level.kata_file
+    print(f"Watching {_shown(kata)}: the checks of level {level.number} run each time you save it. Ctrl-C stops.", flush=True)
+    never = object()  # the first pass of the loop always runs the checks
+    last: object = never
     try:
         while True:
-            stamp = kata.stat().st_mtime_ns if kata.exists() else None
-            if stamp != last_stamp:
-                last_stamp = stamp
-                print("\033[2J\033[H", end="")
-                print(f"{dt.datetime.now():%H:%M:%S}  pytest --level {level.number}")
-                before = ProgressStore(Path(where["state"])).load().is_passed(level.number)
-                subprocess.call(_pytest("--level", str(level.number), "-q"))
-                after = ProgressStore(Path(where["state"])).load().is_passed(level.number)
-                if after and not before:
-                    print(f"\nLevel {level.number} is passed. The next level is open: triton-quest start {level.number + 1}")
-            time.sleep(0.5)
+            current = stamp(kata)
+            if current == last:
+                time.sleep(WATCH_POLL_S)
+                continue
+            time.sleep(0.1)  # let the editor finish writing
+            current = stamp(kata)
+            last = current
+            if on_terminal:
+                print(CLEAR_SCREEN, end="")
+            else:  # a log or a pipe: a rule instead of escape codes
+                print("\n" + "-" * 72)
+            print(f"{dt.datetime.now():%H:%M:%S}  pytest --level {level.number}   (watching {_shown(kata)}; Ctrl-C stops)", flush=True)
+            if current is None:
+                print(f"{_shown(kata)} does not exist yet: create it, or restore the template with {PROG} reset {level.number}", flush=True)
+                continue
+            before = passed(level.number)
+            subprocess.call(_pytest("--level", str(level.number), "-q"))
+            if before or not passed(level.number):
+                continue
+            following = _next_level(level.number)
+            if following is None:
+                print(f"\nLevel {level.number} is passed: that was the last level. You have written Flash Attention in Triton.", flush=True)
+                continue
+            print(f"\nLevel {level.number} is passed! Level {following.number}, {following.name}, is open: {PROG} start {following.number}", flush=True)
+            if follow:
+                level = following
+                kata = katas / level.kata_file
+                last = stamp(kata)  # wait for the first save of the new level
+                print(f"Now watching {_shown(kata)}: save it to run the checks of level {level.number}.", flush=True)
     except KeyboardInterrupt:
-        print("\nStopped watching.")
-    return 0
+        print("\nStopped watching.", flush=True)
+    return EXIT_OK
 
 
 def solution(args: argparse.Namespace) -> int:
     level = _level(args.level)
     where = _where()
-    if not ProgressStore(Path(where["state"])).load().is_passed(level.number):
-        raise CliError(f"the solution of level {level.number} opens once you pass it (pytest --level {level.number})")
+    if not _load(where)[1].is_passed(level.number):
+        raise CliError(
+            f"the solution of level {level.number} opens once you pass it (pytest --level {level.number}; stuck? {PROG} tutor {level.number})",
+            EXIT_REFUSED,
+        )
     folder = _solutions()
     if folder is None or not (folder / level.kata_file).is_file():
-        raise CliError("the reference solutions are not installed here (they ship with a clone of the repository)")
-    print((folder / level.kata_file).read_text(encoding="utf-8"))
-    return 0
+        raise CliError("the reference solutions are not installed here: they come with a clone of the repository", EXIT_REFUSED)
+    print((folder / level.kata_file).read_text(encoding="utf-8").rstrip())
+    return EXIT_OK
+
+
+def _backup_path(folder: Path, kata: Path, stamp: str) -> Path:
+    candidate = folder / f"{kata.stem}.{stamp}{kata.suffix}"
+    count = 1
+    while candidate.exists():  # never overwrite an earlier backup
+        count += 1
+        candidate = folder / f"{kata.stem}.{stamp}-{count}{kata.suffix}"
+    return candidate
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write a whole file or nothing (a crash never leaves half a kata), keeping an existing file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def reset(args: argparse.Namespace) -> int:
+    levels = [_level(args.level)] if args.level is not None else list(_levels())
     where = _where()
     katas = Path(where["katas"])
-    levels = [_level(args.level)] if args.level is not None else list(all_levels())
+    backups = katas.parent / BACKUP_FOLDER
     scope = f"level {levels[0].number}" if args.level is not None else "every level"
+
+    # Plan everything before touching anything.
+    plan: list[tuple[Level, Path, bytes | None, bool]] = []  # level, kata, template, back up first
+    try:
+        for level in levels:
+            kata = katas / level.kata_file
+            template = _template(level)
+            data = template.read_bytes() if template is not None else None
+            keep = data is not None and kata.is_file() and kata.read_bytes() != data  # work that would be replaced
+            plan.append((level, kata, data, keep))
+    except OSError as error:
+        raise CliError(f"cannot read {error.filename or katas}: {error.strerror or error}; nothing changed", EXIT_REFUSED) from None
+
+    print(f"Reset {scope}: forget its progress (passed, hints, attempts) and restore the kata template.")
+    for level, kata, data, keep in plan:
+        if data is None:
+            print(f"  level {level.number}: no template ships for it; {_shown(kata)} is left as it is")
+        elif keep:
+            print(f"  level {level.number}: {_shown(kata)} is copied to {_shown(backups)}/, then replaced by the template")
+        elif kata.is_file():
+            print(f"  level {level.number}: {_shown(kata)} is already the template")
+        else:
+            print(f"  level {level.number}: {_shown(kata)} is missing and will be written from the template")
     if not args.yes:
-        print(f"This resets the progress of {scope} and restores the kata template(s) in {katas}.")
-        print(f"Your current file(s) are copied to {katas.parent / BACKUP_FOLDER} first.")
         try:
             answer = input("Go ahead? [y/N] ")
         except EOFError:
+            print()
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
-            print("Nothing changed.")
-            return 1
+            print(f"Nothing changed. (To reset without the question: {PROG} reset{' ' + args.level if args.level else ''} --yes)")
+            return EXIT_REFUSED
+
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for level in levels:
-        current = katas / level.kata_file
-        template = _templates() / level.kata_file
-        if current.exists():
-            backup = katas.parent / BACKUP_FOLDER / f"{current.stem}.{stamp}.py"
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(current, backup)
-            print(f"backed up {current} -> {backup}")
-        if template.is_file():
-            katas.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(template, current)
-            print(f"restored the template of level {level.number}: {current}")
+    try:
+        for level, kata, data, keep in plan:  # every backup first: no template is written before all are safe
+            if keep:
+                backups.mkdir(parents=True, exist_ok=True)
+                backup = _backup_path(backups, kata, stamp)
+                original = kata.read_bytes()
+                _write_atomically(backup, original)
+                if backup.read_bytes() != original:
+                    raise OSError(f"the backup {backup} does not match {kata}")
+                print(f"backed up {_shown(kata)} -> {_shown(backup)}")
+        for level, kata, data, keep in plan:
+            if data is not None and (keep or not kata.is_file()):
+                _write_atomically(kata, data)
+                print(f"restored the template of level {level.number}: {_shown(kata)}")
+    except OSError as error:
+        raise CliError(f"reset stopped, your files are as they were or backed up: {error}", EXIT_REFUSED) from None
+
     store = ProgressStore(Path(where["state"]))
     with store.update() as progress:
-        for level in levels:
-            progress.levels.pop(level.number, None)
-    for warning in store.warnings:
-        print(f"warning: {warning}")
+        if args.level is None:
+            progress.levels.clear()
+        else:
+            progress.levels.pop(levels[0].number, None)
+    _warn(store)
     print(f"Progress of {scope} is reset.")
-    return 0
+    return EXIT_OK
+
+
+def _has_pytest_config(folder: Path) -> Path | None:
+    """The file that configures pytest in `folder`, if any (the same files pytest itself reads there)."""
+    sections = {
+        "pytest.ini": None,
+        ".pytest.ini": None,
+        "pyproject.toml": ("[tool.pytest.ini_options]", "[tool.pytest]"),
+        "tox.ini": ("[pytest]",),
+        "setup.cfg": ("[tool:pytest]",),
+    }
+    for name, markers in sections.items():
+        path = folder / name
+        if not path.is_file():
+            continue
+        if markers is None:
+            return path
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if any(line.strip() in markers for line in text.splitlines()):
+            return path
+    return None
 
 
 def init(args: argparse.Namespace) -> int:
-    target = Path(args.directory).resolve()
+    target = Path(args.directory).expanduser().resolve()
+    if target.exists() and not target.is_dir():
+        raise CliError(f"{args.directory} is a file, not a folder")
     katas = target / "katas"
-    written = []
-    katas.mkdir(parents=True, exist_ok=True)
-    for level in all_levels():
-        destination = katas / level.kata_file
-        template = _templates() / level.kata_file
-        if destination.exists() or not template.is_file():
-            continue
-        shutil.copyfile(template, destination)
-        written.append(destination.name)
-    config = target / "pytest.ini"
-    if not config.exists() and not (target / "pyproject.toml").exists():
-        config.write_text("[pytest]\ntestpaths = katas\ntriton_quest_katas = katas\n", encoding="utf-8")
-    print(f"Wrote {len(written)} kata file(s) to {katas}.")
-    print(f"Start with: cd {target} && triton-quest start 1")
-    return 0
+    templates = sorted(
+        (entry for entry in _package_folder("templates").iterdir() if entry.name.startswith("level") and entry.name.endswith(".py")),
+        key=lambda entry: entry.name,
+    )
+    if not templates:
+        raise CliError("this installation ships no kata templates", EXIT_REFUSED)
+    written, kept = [], []
+    try:
+        katas.mkdir(parents=True, exist_ok=True)
+        for template in templates:
+            destination = katas / template.name
+            if destination.exists():
+                kept.append(destination.name)  # never overwrite a learner's file
+                continue
+            _write_atomically(destination, template.read_bytes())
+            written.append(destination.name)
+        existing = _has_pytest_config(target)
+        if existing is None:
+            (target / "pytest.ini").write_text(PYTEST_CONFIG, encoding="utf-8")
+    except OSError as error:
+        raise CliError(f"cannot write in {target}: {error.strerror or error}", EXIT_REFUSED) from None
+    print(f"Wrote {len(written)} kata file(s) to {_shown(katas)}.")
+    if kept:
+        print(f"Kept your existing {', '.join(kept)} (untouched).")
+    if existing is None:
+        print(f"Wrote {_shown(target / 'pytest.ini')}: `pytest` in that folder plays the quest.")
+    else:
+        print(f"{_shown(existing)} already configures pytest: left as it is; `pytest --level N` works there.")
+    where = "" if target == Path.cwd().resolve() else f"cd {_shown(target)} && "
+    print(f"Start with: {where}{PROG} start 1")
+    return EXIT_OK
 
 
 # ----- argument parsing ---------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one clear line, exit code 2
-        self.exit(EXIT_USAGE, f"triton-quest: {message} (see triton-quest --help)\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "overview": (overview, "progress of every level and the next step (the default)"),
+    "start": (start, "the briefing of level N: the idea, the function to write, the file, how to check"),
+    "check": (check, "run level N's checks (same as pytest --level N; more pytest options may follow)"),
+    "hint": (hint, "reveal the next of level N's six hints (same as pytest --hint N)"),
+    "tutor": (tutor, "the tutor's notes for level N: concepts, common mistakes, questions (never the answer)"),
+    "watch": (watch, "re-run a level's checks each time you save its kata file (Ctrl-C stops)"),
+    "benchmark": (benchmark, "time your kernels against PyTorch on a GPU (pytest --benchmark)"),
+    "solution": (solution, "show the reference solution of a level you have passed"),
+    "reset": (reset, "restore the kata template(s) and forget the progress, after a backup (all levels, or level N)"),
+    "init": (init, "write the katas and a pytest config into DIR (default: here)"),
+}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pytest-triton-quest")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="triton-quest", description="Learn Triton from vector add to causal Flash Attention.")
+    parser = _Parser(
+        prog=PROG,
+        description="Learn Triton from vector add to causal Flash Attention. With no verb: the overview.",
+        epilog="Every verb has its own help, e.g. triton-quest reset --help.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    verbs.add_parser("overview", help="progress of every level and the next step (the default)").set_defaults(run=overview)
-    one = verbs.add_parser("start", help="the briefing of level N: concept, file, how to check")
-    one.add_argument("level", metavar="N")
-    one.set_defaults(run=start)
-    one = verbs.add_parser("check", help="run level N's checks (same as pytest --level N)")
-    one.add_argument("level", metavar="N")
-    one.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
-    one.set_defaults(run=check)
-    one = verbs.add_parser("hint", help="the next hint of level N (same as pytest --hint N)")
-    one.add_argument("level", metavar="N")
-    one.set_defaults(run=hint)
-    one = verbs.add_parser("watch", help="re-run a level's checks each time its kata file is saved")
-    one.add_argument("level", metavar="N", nargs="?")
-    one.set_defaults(run=watch)
-    one = verbs.add_parser("solution", help="show the reference solution of a level you have passed")
-    one.add_argument("level", metavar="N")
-    one.set_defaults(run=solution)
-    one = verbs.add_parser("reset", help="reset progress and restore the kata template (all levels, or level N)")
-    one.add_argument("level", metavar="N", nargs="?")
-    one.add_argument("--yes", action="store_true", help="do not ask first (a backup is still made)")
-    one.set_defaults(run=reset)
-    one = verbs.add_parser("init", help="write the katas and a pytest config into DIR (default: here)")
-    one.add_argument("directory", metavar="DIR", nargs="?", default=".")
-    one.set_defaults(run=init)
+
+    def verb(name: str) -> argparse.ArgumentParser:
+        runner, summary = VERBS[name]
+        one = verbs.add_parser(name, help=summary, description=summary[:1].upper() + summary[1:] + ".")
+        one.set_defaults(run=runner)
+        return one
+
+    verb("overview")
+    verb("start").add_argument("level", metavar="N", help="the level number")
+    one = verb("check")
+    one.add_argument("level", metavar="N", help="the level number")
+    one.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_OPTION", help="passed on to pytest, e.g. -x or -k fp16")
+    verb("hint").add_argument("level", metavar="N", help="the level number")
+    verb("tutor").add_argument("level", metavar="N", nargs="?", help="the level number (default: your first open level)")
+    verb("watch").add_argument("level", metavar="N", nargs="?", help="the level to watch (default: your first open level, then the next one after each pass)")
+    one = verb("benchmark")
+    one.add_argument("level", metavar="N", nargs="?", help="the level to time (default: every unlocked level)")
+    one.epilog = "Other options go on to pytest: triton-quest benchmark 8 --plot out.png (or --plot=out.png with no N)."
+    verb("solution").add_argument("level", metavar="N", help="a level you have passed")
+    one = verb("reset")
+    one.add_argument("level", metavar="N", nargs="?", help="the level to reset (default: every level)")
+    one.add_argument("--yes", action="store_true", help="do not ask first (your file is still backed up)")
+    verb("init").add_argument("directory", metavar="DIR", nargs="?", default=".", help="the folder to set up (default: here)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and not arguments[0].startswith("-") and arguments[0] not in VERBS:
+        print(f"{PROG}: unknown verb {arguments[0]!r}: choose one of {', '.join(VERBS)} (see {PROG} --help)", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(arguments)
+    if extra and args.verb != "benchmark":  # only benchmark passes unknown options on to pytest
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.pytest_args = getattr(args, "pytest_args", []) + extra
     runner = getattr(args, "run", overview)
     try:
         return runner(args)
     except CliError as error:
-        print(f"triton-quest: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"{PROG}: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        print(file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -349,8 +349,9 @@ class QuestItem(pytest.Item):
             return "\n".join([result.message, *result.diagnoses])
         return str(super().repr_failure(excinfo, style=style))
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"level {self.level.number}: {self.name}"
+    def reportinfo(self) -> tuple[Path, int, str]:
+        # Line 0: the item is a case of the whole file, and pytest needs a number to report skips.
+        return self.path, 0, f"level {self.level.number}: {self.name}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
