@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance
+from .base import Baseline, Case, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -184,6 +184,20 @@ class Matmul(Level):
             )
         return notes
 
+
+    # ----- benchmarks ---------------------------------------------------------------------------
+    def benchmark_cases(self) -> list[Case]:
+        return [
+            Case(id=f"fp16-{n}x{n}x{n}", dtype="fp16", purpose="benchmark", params={"M": n, "N": n, "K": n})
+            for n in (2048, 4096, 8192)
+        ]
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"cublas": lambda inputs: torch.matmul(inputs["a"], inputs["b"])}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        return Work(flops=2.0 * p["M"] * p["N"] * p["K"])
 
 def _tail_region(bad: "torch_types.Tensor", M: int, N: int) -> str | None:
     """Which partial last block holds every wrong element, for some common block size, while the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Case, Level, Mode, Tolerance
+from .base import Baseline, Case, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -54,6 +54,7 @@ class Softmax(Level):
     def cases(self, mode: Mode) -> list[Case]:
         # (dtype, M, N, kind, purpose); kind picks the logits: "normal", "large", "negative" or "rising".
         table: list[tuple[str, int, int, str, str]] = [
+            ("fp32", 3, 1, "large", "rows of one column: every weight is exactly 1, even for huge logits"),
             ("fp32", 1, 2, "normal", "a single row of two: the smallest softmax that is not always 1"),
             ("fp32", 20, 5, "normal", "narrow rows: most lanes of a block are padding"),
             ("fp16", 13, 100, "normal", "half precision, a ragged row width"),
@@ -182,6 +183,21 @@ class Softmax(Level):
             )
         return notes
 
+
+    # ----- benchmarks ---------------------------------------------------------------------------
+    def benchmark_cases(self) -> list[Case]:
+        # 2^26 float32 elements (256 MB) per shape: far past the L2, and enough rows to fill every SM.
+        return [
+            Case(id=f"fp32-{(1 << 26) // n}x{n}", dtype="fp32", purpose="benchmark", params={"M": (1 << 26) // n, "N": n, "logits": "normal"})
+            for n in (1024, 4096, 16384)
+        ]
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"torch": lambda inputs: torch.softmax(inputs["x"], dim=-1)}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        return Work(bytes=2.0 * p["M"] * p["N"] * case.torch_dtype.itemsize)
 
 def _paddings(N: int) -> list[int]:
     """How many padding lanes a row of N gets under the block layouts a learner is likely to use."""
