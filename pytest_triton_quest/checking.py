@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ._lazy import torch
 from .guard import KernelWatch, LaunchRecord, watch_kernels
 from .levels.base import Case, Level, Mode, Tolerance
-from .loading import KataLoadError, load_function
+from .loading import KataLoadError, function_site, load_function
 from .results import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, CaseResult
 
 if TYPE_CHECKING:
@@ -115,7 +115,8 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
 
     problem = _check_output(level, case, out, device_inputs, pristine, reference)
     if problem is not None:
-        return CaseResult(FAILED, problem)
+        site = function_site(function, kata_path).replace(str(kata_path), shown(kata_path), 1)
+        return CaseResult(FAILED, f"{site}: {problem}")
 
     launch_problem = _check_launches(level, function, device_inputs, mode, watch)
     if launch_problem is not None:

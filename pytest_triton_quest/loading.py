@@ -7,13 +7,15 @@ the report is one readable line instead of a traceback wall.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import inspect
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 
 class KataLoadError(Exception):
@@ -27,6 +29,33 @@ def _location_in(path: Path, tb: Any) -> str:
         if Path(frame.filename).resolve() == path.resolve():
             line = frame.lineno
     return f"{path}:{line}" if line else str(path)
+
+
+def _one_line(error: BaseException) -> str:
+    """`Type: first line of the message`, so that a report stays one line."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if len(text) > 200:
+        text = text[:197] + "..."
+    more = " ..." if len(lines) > 1 else ""
+    return f"{type(error).__name__}: {text}{more}" if text else type(error).__name__
+
+
+def _syntax_error_message(path: Path, error: SyntaxError) -> str:
+    """A syntax error in the kata, or in a helper module the kata imports (then both are named)."""
+    message = error.msg or "invalid syntax"
+    culprit = Path(error.filename) if error.filename and not error.filename.startswith("<") else path
+    try:
+        same = culprit.resolve() == path.resolve()
+    except OSError:
+        same = False
+    kind = "indentation error" if isinstance(error, IndentationError) else "syntax error"
+    if same:
+        where = f"{path}:{error.lineno}" if error.lineno else str(path)
+        return f"{where}: {kind}: {message}"
+    where = _location_in(path, error.__traceback__)
+    inner = f"{culprit}:{error.lineno}" if error.lineno else str(culprit)
+    return f"{where}: importing the kata failed: {kind} in {inner}: {message}"
 
 
 def _module_name(path: Path) -> str:
@@ -53,8 +82,7 @@ def import_kata(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as error:
         sys.modules.pop(name, None)
-        where = f"{path}:{error.lineno}" if error.lineno else str(path)
-        raise KataLoadError(f"{where}: syntax error: {error.msg}") from None
+        raise KataLoadError(_syntax_error_message(path, error)) from None
     except NotImplementedError:
         raise  # a template may refuse at import time; the checker reports it as not implemented
     except BaseException as error:  # noqa: BLE001 - any failure of learner code is reported, not raised
@@ -62,7 +90,12 @@ def import_kata(path: Path) -> ModuleType:
         if isinstance(error, KeyboardInterrupt):
             raise
         where = _location_in(path, error.__traceback__)
-        raise KataLoadError(f"{where}: importing the kata failed: {type(error).__name__}: {error}") from None
+        if isinstance(error, SystemExit):
+            raise KataLoadError(
+                f"{where}: the kata calls sys.exit() while it is imported: "
+                "put script code under `if __name__ == \"__main__\":`"
+            ) from None
+        raise KataLoadError(f"{where}: importing the kata failed: {_one_line(error)}") from None
     finally:
         if added:
             try:
@@ -80,9 +113,16 @@ def find_function(
     parameters = positional + tuple(f"{name}=..." for name in keywords)
     candidate = getattr(module, function, None)
     if candidate is None:
-        raise KataLoadError(f"{path} defines no function `{function}`: the checks call `{function}({', '.join(parameters)})`")
+        import difflib
+
+        names = [name for name, value in vars(module).items() if callable(value) and not name.startswith("_")]
+        close = difflib.get_close_matches(function, names, n=1)
+        guess = f" (is `{close[0]}` meant to be it?)" if close else ""
+        raise KataLoadError(
+            f"{path} defines no function `{function}`{guess}: the checks call `{function}({', '.join(parameters)})`"
+        )
     if not callable(candidate):
-        raise KataLoadError(f"{path}: `{function}` is a {type(candidate).__name__}, not a function")
+        raise KataLoadError(f"{path}: `{function}` must be a function, but it is of type {type(candidate).__name__}")
     try:
         signature = inspect.signature(candidate)
     except (TypeError, ValueError):
@@ -96,6 +136,40 @@ def find_function(
             f"{where}: `{function}{signature}` does not match the contract `{function}({', '.join(parameters)})`"
         ) from None
     return candidate
+
+
+def function_site(function: Callable[..., Any], path: Path) -> str:
+    """`file:line` to name when what the function returned is wrong: its one `return` statement, or
+    its `def` line when it has none or several; just the file when it is defined somewhere else."""
+    try:
+        source_file = inspect.getsourcefile(function)
+        lines, start = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return str(path)
+    try:
+        if source_file is None or Path(source_file).resolve() != path.resolve():
+            return str(path)
+    except OSError:
+        return str(path)
+    try:
+        tree = ast.parse(textwrap.dedent("".join(lines)))
+    except SyntaxError:
+        return f"{path}:{start}"
+    definition = next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
+    if definition is None:
+        return f"{path}:{start}"
+    returns = list(_own_returns(definition))
+    line = start + (returns[0].lineno if len(returns) == 1 else definition.lineno) - 1
+    return f"{path}:{line}"
+
+
+def _own_returns(function: ast.AST) -> Iterator[ast.Return]:
+    """The `return` statements of this function, not of functions or classes nested in it."""
+    for child in ast.iter_child_nodes(function):
+        if isinstance(child, ast.Return):
+            yield child
+        elif not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            yield from _own_returns(child)
 
 
 def _definition_line(function: Callable[..., Any]) -> int | None:

@@ -72,10 +72,12 @@ class Progress:
         if not isinstance(data, dict):
             raise ValueError("the top level is not an object")
         schema = data.get("schema")
-        if not isinstance(schema, int):
+        if not isinstance(schema, int) or isinstance(schema, bool):
             raise ValueError("it has no schema number")
         if schema > SCHEMA:
             raise ValueError(f"it was written by a newer Triton Quest (schema {schema}, this one reads {SCHEMA})")
+        if schema < 1:
+            raise ValueError(f"schema {schema} is not a valid schema number")
         levels = data.get("levels", {})
         if not isinstance(levels, dict):
             raise ValueError("`levels` is not an object")
@@ -91,42 +93,94 @@ class Progress:
         return progress
 
 
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _validate(level: LevelProgress, key: str) -> None:
     checks = [
         level.passed_at is None or isinstance(level.passed_at, str),
-        isinstance(level.attempts, int) and level.attempts >= 0,
-        isinstance(level.hints_revealed, int) and level.hints_revealed >= 0,
-        level.best_speedup is None or isinstance(level.best_speedup, (int, float)),
-        isinstance(level.best_timings, dict),
+        _is_count(level.attempts),
+        _is_count(level.hints_revealed),
+        level.best_speedup is None or _is_number(level.best_speedup),
+        isinstance(level.best_timings, dict) and all(_is_number(value) for value in level.best_timings.values()),
     ]
     if not all(checks):
         raise ValueError(f"level {key} has a value of the wrong type")
 
 
+class _Unreadable(Exception):
+    """The file exists but holds no valid state; the message says why."""
+
+
 class ProgressStore:
-    """Loads and saves one state file; collects warnings for the report instead of raising."""
+    """Loads and saves one state file; collects warnings for the report instead of raising.
+
+    One lock per store, re-entrant: `update()` holds it around its load and save, and `load()` takes it
+    to move a bad file aside, so no run ever moves away a good file that another run just wrote.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.warnings: list[str] = []
+        self._lock: Any = None
+        self._unsaved_bad_file = False
 
-    def load(self) -> Progress:
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:  # a read-only folder says so once, not at every attempt
+            self.warnings.append(message)
+
+    # ----- reading --------------------------------------------------------------------------------
+    def _read(self) -> Progress | None:
+        """The state on disk: None when there is no file; raises _Unreadable or OSError."""
         try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return Progress()
-        except OSError as error:
-            self.warnings.append(f"could not read {self.path} ({error}); starting from a fresh state")
-            return Progress()
+            data = self.path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no file yet (or its folder cannot exist): a fresh start, nothing to warn about
         try:
+            text = data.decode("utf-8")
             if not text.strip():
                 raise ValueError("the file is empty")
             return Progress.from_json(json.loads(text))
+        except UnicodeDecodeError:
+            raise _Unreadable("it is not UTF-8 text") from None
+        except json.JSONDecodeError as error:
+            raise _Unreadable(f"invalid JSON at line {error.lineno}, column {error.colno}: {error.msg}") from None
+        except RecursionError:
+            raise _Unreadable("it is nested too deeply") from None
         except (ValueError, TypeError) as error:
-            backup = self._back_up()
-            kept = f"kept as {backup.name}" if backup else "could not be backed up"
-            self.warnings.append(f"{self.path.name} was unreadable ({error}); it is {kept}, and progress starts fresh")
+            raise _Unreadable(str(error)) from None
+
+    def load(self) -> Progress:
+        try:
+            progress = self._read()
+        except OSError as error:
+            self._warn(f"could not read {self.path} ({error.strerror or error}); starting from a fresh state")
             return Progress()
+        except _Unreadable:
+            return self._recover()
+        return progress if progress is not None else Progress()
+
+    def _recover(self) -> Progress:
+        """Move a bad file aside, under the lock, after reading it once more: another run may have
+        replaced it with a good one in the meantime."""
+        with self._locked() as locked:
+            try:
+                progress = self._read()
+            except OSError as error:
+                self._warn(f"could not read {self.path} ({error.strerror or error}); starting from a fresh state")
+                return Progress()
+            except _Unreadable as error:
+                backup = self._back_up() if locked else None
+                kept = f"it is kept as {backup.name}" if backup else "it could not be backed up, so it is left as it is"
+                self._unsaved_bad_file = backup is None  # never write over what could not be kept
+                self._warn(f"{self.path.name} was unreadable ({error}); {kept}, and progress starts fresh")
+                return Progress()
+            return progress if progress is not None else Progress()
 
     def _back_up(self) -> Path | None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -137,42 +191,89 @@ class ProgressStore:
             return None
         return backup
 
+    # ----- writing --------------------------------------------------------------------------------
     def save(self, progress: Progress) -> bool:
+        """Write, fsync, rename: a reader sees the old file or the new one, never half of one."""
+        if self._unsaved_bad_file:
+            self._warn(f"progress not saved: {self.path} is unreadable and could not be backed up; move it away to save progress again")
+            return False
         text = json.dumps(progress.to_json(), indent=2, sort_keys=False) + "\n"
+        folder = self.path.parent
         try:
-            descriptor, temporary = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=self.path.parent)
+            descriptor, temporary = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=folder)
         except OSError as error:
-            self.warnings.append(f"progress not saved: cannot write in {self.path.parent} ({error.strerror})")
+            self._warn(f"progress not saved: cannot write in {folder} ({error.strerror or error})")
             return False
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
                 handle.write(text)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(temporary, self._mode())
             os.replace(temporary, self.path)
         except OSError as error:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
-            self.warnings.append(f"progress not saved to {self.path} ({error.strerror})")
+            self._warn(f"progress not saved to {self.path} ({error.strerror or error})")
             return False
+        _fsync_folder(folder)
         return True
+
+    def _mode(self) -> int:
+        """Keep the permissions of the file being replaced; a new file gets the usual 0644 less umask."""
+        try:
+            return self.path.stat().st_mode & 0o777
+        except OSError:
+            umask = os.umask(0)
+            os.umask(umask)
+            return 0o666 & ~umask
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        """Hold the file lock; yields False (with a warning) when it cannot be had."""
+        from filelock import FileLock, Timeout
+
+        if self._lock is None:
+            self._lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
+        try:
+            self._lock.acquire()
+        except Timeout:
+            self._warn(
+                f"progress not saved: another Triton Quest run held the lock {self.path.name}.lock for {LOCK_TIMEOUT_S:g} s"
+            )
+            yield False
+            return
+        except OSError as error:
+            self._warn(f"progress not saved: {self.path.parent} is not writable ({error.strerror or error})")
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._lock.release()
 
     @contextlib.contextmanager
     def update(self) -> Iterator[Progress]:
-        """Read-modify-write under a lock, so concurrent runs (two terminals, xdist) never lose an update."""
-        from filelock import FileLock, Timeout
+        """Read-modify-write under a lock, so concurrent runs (two terminals, xdist) never lose an update.
 
-        lock = FileLock(str(self.path) + ".lock", timeout=LOCK_TIMEOUT_S)
-        try:
-            lock.acquire()
-        except (OSError, Timeout) as error:
-            # A read-only folder or a stuck lock: still let the run finish, but say progress is not kept.
-            self.warnings.append(f"progress not saved: cannot lock {self.path} ({error})")
-            yield self.load()
-            return
-        try:
+        Without the lock (a read-only folder, a stuck lock) the block still runs on the current state,
+        so the run can finish and report, but nothing is written."""
+        with self._locked() as locked:
             progress = self.load()
             yield progress
-            self.save(progress)
-        finally:
-            lock.release()
+            if locked:
+                self.save(progress)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (best effort: not every system can open a folder)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)

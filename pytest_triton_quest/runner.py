@@ -1,14 +1,20 @@
 """Run cases in a worker process (the default) or in this process.
 
 The worker shields the pytest process: a segfault, a heap corrupted by a stray store, a CUDA error
-that poisons the context, or a kernel that never returns fails only its own case. The worker is
-restarted after a crash, and killed after the time limit.
+that poisons the context, learner code that exits the process, or a kernel that never returns fails
+only its own case (and the rest of its level). The worker is restarted after a crash, and killed
+after the time limit.
+
+Protocol (see worker.py): one JSON request per line on the worker's stdin, one JSON result per line
+on a pipe of its own. The learner's prints go to the worker's stdout/stderr, which are a temporary
+file here, so no print can ever be mistaken for a result.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -45,6 +51,20 @@ class InProcessRunner:
 
 
 STARTUP_TIMEOUT_S = 120.0  # importing torch and triton on a cold, busy machine
+STOP_TIMEOUT_S = 5.0  # a worker asked to stop (stdin closed) gets this long before it is killed
+# The learner's output shown with a case: its head and its tail, so a print in a loop cannot flood
+# the report (or this process's memory).
+OUTPUT_HEAD_CHARS = 4_000
+OUTPUT_TAIL_CHARS = 8_000
+
+# What a signal that ends the worker most likely means, in the learner's terms.
+SIGNAL_MEANINGS = {
+    "SIGSEGV": "segmentation fault",
+    "SIGBUS": "bus error",
+    "SIGABRT": "aborted, often a corrupted heap",
+    "SIGILL": "illegal instruction",
+    "SIGFPE": "arithmetic error",
+}
 
 
 class WorkerStartError(Exception):
@@ -55,22 +75,38 @@ class _Worker:
     def __init__(self) -> None:
         read_end, write_end = os.pipe()
         self.log = tempfile.TemporaryFile(mode="w+b")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pytest_triton_quest.worker", str(write_end)],
-            stdin=subprocess.PIPE,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            pass_fds=(write_end,),
-            start_new_session=True,  # its own process group, so a kill reaches kernels' children too
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pytest_triton_quest.worker", str(write_end), str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_end,),
+                start_new_session=True,  # its own process group, so a kill reaches kernels' children too
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        except OSError as error:
+            os.close(read_end)
+            os.close(write_end)
+            self.log.close()
+            raise WorkerStartError(f"{sys.executable} could not be started ({error})") from None
         os.close(write_end)
-        self.results = os.fdopen(read_end, "r", encoding="utf-8")
+        self.results_fd = read_end
+        self._buffer = b""
+        self.closed = False  # the worker closed its end of the results pipe: it exited or died
         self.log_offset = 0
         if self.receive(STARTUP_TIMEOUT_S) is None:
-            output = self.new_output()
+            timed_out = not self.closed
+            if self.closed:
+                try:
+                    self.process.wait(timeout=STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    pass
+            self.kill()
+            output = self.new_output().strip()
             self.stop()
-            raise WorkerStartError(output.strip()[-2000:] or _exit_reason(self.process.returncode))
+            reason = f"no sign of life after {STARTUP_TIMEOUT_S:g} s" if timed_out else _exit_reason(self.process.returncode)
+            raise WorkerStartError(output[-2000:] or reason)
 
     def send(self, request: dict) -> None:
         assert self.process.stdin is not None
@@ -78,22 +114,71 @@ class _Worker:
         self.process.stdin.flush()
 
     def receive(self, timeout_s: float) -> str | None:
-        """One result line, or None if the worker died or the time ran out (then see `alive`)."""
+        """One result line, or None if the worker died (then `closed` is set) or the time ran out.
+
+        Reads the raw pipe with its own buffer, so that select() never waits on bytes that a
+        buffered reader already holds, and a half-written line is never taken for a whole one."""
         deadline = time.monotonic() + timeout_s
-        while True:
+        while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            ready, _, _ = select.select([self.results], [], [], remaining)
-            if ready:
-                line = self.results.readline()
-                return line or None
+            try:
+                ready, _, _ = select.select([self.results_fd], [], [], remaining)
+            except InterruptedError:  # pragma: no cover - retried by Python since 3.5
+                continue
+            if not ready:
+                continue
+            chunk = os.read(self.results_fd, 65536)
+            if not chunk:
+                self.closed = True
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        return line.decode("utf-8", errors="replace")
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None and not self.closed
+
+    def _log_size(self) -> int:
+        return os.fstat(self.log.fileno()).st_size
+
+    def _log_text(self, offset: int, size: int) -> str:
+        # pread: the worker writes through the same open file, so this side must never move its offset.
+        return os.pread(self.log.fileno(), size, offset).decode("utf-8", errors="replace")
 
     def new_output(self) -> str:
-        self.log.seek(self.log_offset)
-        data = self.log.read()
-        self.log_offset += len(data)
-        return data.decode("utf-8", errors="replace")
+        """What the worker printed since the last call, shortened to its head and tail."""
+        if self.log.closed:
+            return ""
+        end = self._log_size()
+        size = end - self.log_offset
+        if size <= OUTPUT_HEAD_CHARS + OUTPUT_TAIL_CHARS:
+            text = self._log_text(self.log_offset, size)
+        else:
+            head = self._log_text(self.log_offset, OUTPUT_HEAD_CHARS)
+            tail = self._log_text(end - OUTPUT_TAIL_CHARS, OUTPUT_TAIL_CHARS)
+            omitted = size - OUTPUT_HEAD_CHARS - OUTPUT_TAIL_CHARS
+            text = f"{head}\n[... {omitted} bytes of output left out ...]\n{tail}"
+        self.log_offset = end
+        return text
+
+    def dump_stack(self, wait_s: float = 2.0) -> None:
+        """Ask a live worker to print its Python stack (faulthandler, SIGUSR1) into the log."""
+        if not hasattr(signal, "SIGUSR1") or self.process.poll() is not None:
+            return
+        before = self._log_size()
+        try:
+            os.kill(self.process.pid, signal.SIGUSR1)
+        except OSError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            if self._log_size() > before:
+                time.sleep(0.1)  # let the rest of the dump land
+                return
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -107,23 +192,92 @@ class _Worker:
         if self.process.poll() is None and self.process.stdin is not None:
             try:
                 self.process.stdin.close()
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=STOP_TIMEOUT_S)
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self.kill()
-        self.results.close()
+        if self.process.stdin is not None:
+            try:
+                self.process.stdin.close()
+            except OSError:
+                pass
+        if self.results_fd >= 0:
+            os.close(self.results_fd)
+            self.results_fd = -1
         self.log.close()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _exit_reason(returncode: int | None) -> str:
     if returncode is None:
         return "the worker stopped answering"
     if returncode < 0:
-        try:
-            return f"killed by signal {signal.Signals(-returncode).name}"
-        except ValueError:
-            return f"killed by signal {-returncode}"
+        name = _signal_name(-returncode)
+        meaning = SIGNAL_MEANINGS.get(name)
+        return f"killed by {name}" + (f" ({meaning})" if meaning else "")
     return f"the process exited with code {returncode}"
+
+
+def _where(level: Level, case: Case) -> str:
+    return f"level {level.number}, case {case.id}"
+
+
+def _crash_site(output: str, kata_path: Path) -> str | None:
+    """`file:line` of the kata line that was running when the worker died or was stopped, from
+    faulthandler's stack dump (innermost frame first)."""
+    try:
+        kata = kata_path.resolve()
+    except OSError:
+        return None
+    for match in re.finditer(r'File "([^"]+)", line (\d+)', output):
+        try:
+            if Path(match.group(1)).resolve() == kata:
+                return f"{_shown(kata_path)}:{match.group(2)}"
+        except OSError:
+            continue
+    return None
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def crash_result(level: Level, case: Case, returncode: int | None, site: str | None = None) -> CaseResult:
+    """The verdict for a worker that died while running a case (`site`: the kata line, if known)."""
+    where = _where(level, case)
+    if returncode is not None and returncode < 0 and _signal_name(-returncode) == "SIGKILL":
+        message = (
+            f"{where}: the process running your kernel was killed (SIGKILL), often because memory ran out: "
+            "check the sizes you allocate and the loop bounds"
+        )
+    elif returncode is not None and returncode >= 0:
+        message = (
+            f"{where}: the process running your function exited (code {returncode}) before answering: "
+            "a kata must return its result, never call sys.exit() or os._exit()"
+        )
+    else:
+        at = f" at {site}" if site else ""
+        message = f"{where}: the kernel crashed{at}: {_exit_reason(returncode)}; likely an out-of-bounds access: check the masks"
+    return CaseResult(CRASHED, message, stops_level=True)
+
+
+def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None = None) -> CaseResult:
+    at = f" at {site}" if site else ""
+    return CaseResult(
+        TIMED_OUT,
+        f"{_where(level, case)}: no answer after {timeout_s:g} s, so the kernel was stopped{at}; "
+        "likely an endless loop (check the loop bounds and that the loop variable advances)",
+        stops_level=True,
+    )
 
 
 class IsolatedRunner:
@@ -133,11 +287,12 @@ class IsolatedRunner:
         self._worker: _Worker | None = None
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
-        if self._worker is None or self._worker.process.poll() is not None:
+        if self._worker is None or not self._worker.alive:
             try:
                 self._replace_worker()
             except WorkerStartError as error:
-                return CaseResult(FAILED, f"the quest's worker process could not start:\n{error}", stops_level=True), ""
+                message = f"{_where(level, case)}: the quest's worker process could not start:\n{error}"
+                return CaseResult(FAILED, message, stops_level=True), ""
         worker = self._worker
         assert worker is not None
         request = {
@@ -150,32 +305,46 @@ class IsolatedRunner:
         try:
             worker.send(request)
             line = worker.receive(self.timeout_s)
-        except (BrokenPipeError, OSError):
+        except OSError:  # BrokenPipeError: the worker died before reading the request
+            worker.closed = True
             line = None
         if line is not None:
-            result = CaseResult.from_dict(json.loads(line))
-            if result.process_poisoned:
-                self._retire_worker()
-            return result, worker.new_output()
+            result = _parse_result(line)
+            if result is not None:
+                if result.outcome in (CRASHED, TIMED_OUT) and not result.message.startswith(_where(level, case)):
+                    result.message = f"{_where(level, case)}: {result.message}"  # a CUDA error, say
+                output = worker.new_output()
+                if result.process_poisoned:
+                    self._retire_worker()  # the next case gets a fresh worker with a clean CUDA context
+                return result, output
+            # Not a result: the protocol is broken, and this worker cannot be trusted any more.
+            worker.kill()
+            output = worker.new_output()
+            self._retire_worker()
+            result = CaseResult(
+                CRASHED, f"{_where(level, case)}: the worker process sent a garbled answer: {line[:200]!r}", stops_level=True
+            )
+            result.duration_s = time.monotonic() - started
+            return result, output
         elapsed = time.monotonic() - started
-        timed_out = worker.process.poll() is None
+        timed_out = not worker.closed
+        if worker.closed:
+            # The pipe closes as the process dies, a moment before it can be reaped: wait for the
+            # exit status, which tells a signal from an exit.
+            try:
+                worker.process.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                pass
+        if timed_out:
+            worker.dump_stack()
+        returncode = worker.process.poll()  # None: it closed the pipe but lives on; stopped below
         worker.kill()
         output = worker.new_output()
         self._retire_worker()
         if timed_out:
-            result = CaseResult(
-                TIMED_OUT,
-                f"level {level.number}, case {case.id}: no answer after {self.timeout_s:g} s, so the kernel was stopped; "
-                "likely an endless loop (check the loop bounds and that the loop variable advances)",
-                stops_level=True,
-            )
+            result = timeout_result(level, case, self.timeout_s, _crash_site(output, kata_path))
         else:
-            result = CaseResult(
-                CRASHED,
-                f"the kernel crashed: {_exit_reason(worker.process.returncode)}; "
-                "likely an out-of-bounds access: check the masks",
-                stops_level=True,
-            )
+            result = crash_result(level, case, returncode, _crash_site(output, kata_path))
         result.duration_s = elapsed
         return result, output
 
@@ -190,3 +359,13 @@ class IsolatedRunner:
 
     def close(self) -> None:
         self._retire_worker()
+
+
+def _parse_result(line: str) -> CaseResult | None:
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            return None
+        return CaseResult.from_dict(data)
+    except (ValueError, TypeError):
+        return None

@@ -43,7 +43,7 @@ def test_items_have_readable_ids(project: QuestProject) -> None:
 def test_locked_level_is_skipped_with_the_reason(project: QuestProject) -> None:
     project.template(2)
     result = project.pytester.runpytest("--level", "2", "-rs")
-    result.stdout.fnmatch_lines(["*locked: pass level 1 first (pytest --level 1)*", "*Level 2, Matmul is locked*"])
+    result.stdout.fnmatch_lines(["*Level 2, Matmul is locked: pass level 1 first (pytest --level 1).*", "*locked: pass level 1 first (pytest --level 1)*"])
     assert result.parseoutcomes().get("failed") is None
 
 
