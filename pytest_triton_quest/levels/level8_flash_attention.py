@@ -1,0 +1,51 @@
+"""Level 8: Flash Attention, the 2-D tiled, causal-aware, tuned version of level 7's fused kernel.
+
+The contract, the cases, the reference, the tolerances and the diagnosis rules are level 7's (the same
+function of q, k, v, causal and scale, from one launch, without an S x S buffer); they live in
+level7_fused_attention.py, whose rules also know this level's own bugs (exp2 without log2(e), a
+skipped or unmasked diagonal tile). What differs here is what the level teaches.
+"""
+
+from __future__ import annotations
+
+from .level7_fused_attention import FusedAttention
+
+
+class FlashAttention(FusedAttention):
+    number = 8
+    name = "Flash Attention"
+    kata_file = "level8_flash_attention.py"
+    function = "flash_attention"
+    concept = (
+        "Flash Attention is level 7's online softmax arranged for speed. A 2-D grid of programs (query "
+        "tiles x batch*heads) streams key and value tiles through tl.dot; exp2 replaces exp, with log2(e) "
+        "folded into the scale once. With the causal mask, the key tiles of a query tile come in three "
+        "kinds: those below the diagonal are fully visible and need no mask (the fast path), the diagonal "
+        "tile is processed separately with the mask, and the tiles above it are skipped without being "
+        "loaded, which halves the work. The S x S matrix never exists; block sizes, warps and pipeline "
+        "stages are autotuned on the GPU."
+    )
+    hints = (
+        "Start from your level 7 kernel: the same program per (query tile, batch*head), the same running "
+        "m, l and acc, the same final acc / l. Three changes make it Flash Attention: exp2 instead of exp, "
+        "causal key tiles split by kind (fully visible, diagonal, skipped), and tuned tile sizes.",
+        "exp(x) = exp2(x * log2(e)). Multiply the scale by log2(e) = 1.4426950408889634 once, in the wrapper "
+        "(qk_scale), then use tl.exp2 everywhere: s = q @ k^T * qk_scale, alpha = exp2(m_old - m_new), "
+        "p = exp2(s - m_new). m now lives in log2 units and the answer is unchanged.",
+        "Causal, query tile start_m holds queries start_m*BLOCK_M .. (start_m+1)*BLOCK_M - 1. Keys below "
+        "start_m*BLOCK_M are visible to all of them: no mask. Keys from start_m*BLOCK_M to the tile's last "
+        "query (the diagonal tile) need j > i -> -inf. Keys after (start_m+1)*BLOCK_M are hidden from every "
+        "row: do not loop over them at all. Keep BLOCK_M a multiple of BLOCK_N.",
+        "Two stages, each a loop over key tiles: stage 1 from 0 to lo_end without masks, stage 2 from lo_end "
+        "to hi_end with masks (cols < S, and cols <= rows when causal). Causal: lo_end = start_m*BLOCK_M, "
+        "hi_end = min((start_m+1)*BLOCK_M, S). Not causal: lo_end = (S // BLOCK_N) * BLOCK_N, hi_end = S.",
+        "One key tile (attend_block): load k (masked only in stage 2), s = tl.dot(q, tl.trans(k)) * qk_scale, "
+        "in stage 2 s = tl.where(visible, s, float('-inf')), m_new = tl.maximum(m_i, tl.max(s, 1)), "
+        "alpha = tl.exp2(m_i - m_new), p = tl.exp2(s - m_new[:, None]), l_i = l_i * alpha + tl.sum(p, 1), "
+        "acc = tl.dot(p.to(v.dtype), v, acc * alpha[:, None]); return acc, l_i, m_new.",
+        "Kernel: start_m = tl.program_id(0), bh = tl.program_id(1), load q once, run the two stages through "
+        "attend_keys (its `while` form serves the interpreter, its `for` form lets the GPU pipeline loads), "
+        "store (acc / l_i[:, None]) for rows < S. Wrapper: grid = lambda meta: (triton.cdiv(S, "
+        "meta['BLOCK_M']), B * H); pass S, scale * LOG2E, q.stride(1), q.stride(2); @triton.autotune picks "
+        "BLOCK_M and BLOCK_N.",
+    )
