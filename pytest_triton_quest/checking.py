@@ -35,6 +35,9 @@ class Failure:
     bad: "torch_types.Tensor"  # bool, True where out is not close to ref
     tolerance: Tolerance
     launches: list[LaunchRecord]
+    # Interpreter only: for each output element, the index of the (kernel, program id) that stored it
+    # last in the table, or -1; None when unknown (compiled, or a non-contiguous output).
+    writers: tuple[Any, list[tuple[str, tuple[int, int, int]]]] | None = None
 
 
 def shown(path: Path) -> str:
@@ -84,12 +87,14 @@ def _kata_function(level: Level, kata_path: Path) -> Callable[..., Any]:
 # ----- the check ----------------------------------------------------------------------------------
 def check_case(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
     started = time.perf_counter()
-    result = _check(level, case, kata_path, mode)
+    portability: list[str] = []
+    result = _check(level, case, kata_path, mode, portability)
+    result.portability = portability
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
+def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: list[str]) -> CaseResult:
     try:
         function = _kata_function(level, kata_path)
     except NotImplementedError:
@@ -108,7 +113,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
     # On the CPU `.to()` returns the same tensors, so keep untouched copies to detect mutation.
     pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
 
-    called = _call(level, function, device_inputs, mode, kata_path)
+    called = _call(level, function, device_inputs, mode, kata_path, portability)
     if isinstance(called, CaseResult):
         return called
     out, watch = called
@@ -129,7 +134,10 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
         return CaseResult(PASSED)
     from .report import explain_mismatch  # the report is only needed on failure
 
-    failure = Failure(level, case, inputs, out64, reference, ~close, tolerance, watch.launches)
+    writers = None
+    if mode.interpreted and out.is_contiguous():
+        writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
+    failure = Failure(level, case, inputs, out64, reference, ~close, tolerance, watch.launches, writers)
     message, diagnoses = explain_mismatch(failure, mode)
     return CaseResult(FAILED, message, diagnoses)
 
@@ -143,7 +151,12 @@ def _to_device(value: Any, mode: Mode) -> Any:
 
 
 def _call(
-    level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path
+    level: Level,
+    function: Callable[..., Any],
+    inputs: dict[str, Any],
+    mode: Mode,
+    kata_path: Path,
+    portability: list[str],
 ) -> tuple[Any, KernelWatch] | CaseResult:
     args = [inputs[name] for name in level.positional]
     kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
@@ -156,6 +169,8 @@ def _call(
     except NotImplementedError:
         return CaseResult(NOT_IMPLEMENTED, not_implemented_message(level, kata_path), stops_level=True)
     except Exception as error:  # noqa: BLE001 - learner code may raise anything
+        if watch is not None:
+            portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
             return CaseResult(
                 FAILED,
@@ -170,6 +185,7 @@ def _call(
                 process_poisoned=True,
             )
         return CaseResult(FAILED, _describe_exception(error, kata_path))
+    portability.extend(watch.portability)
     return out, watch
 
 

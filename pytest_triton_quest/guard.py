@@ -130,6 +130,28 @@ class OutOfBoundsAccess(Exception):
 class KernelWatch:
     launches: list[LaunchRecord] = field(default_factory=list)
     violation: BoundsViolation | None = None  # the first violation seen
+    # Things the interpreter accepts but a GPU compiler rejects, one line each (interpreter only).
+    portability: list[str] = field(default_factory=list)
+    # Every interpreted store: (kernel, program id, byte addresses of the active lanes).
+    stores: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
+
+    def last_writers(self, data_ptr: int, numel: int, element_size: int) -> tuple[Any, list[tuple[str, tuple[int, int, int]]]]:
+        """For each element of a tensor, which program stored to it last: an index into the returned
+        table of (kernel, program id), or -1 where no program stored anything (interpreter only)."""
+        np = _numpy()
+        owner = np.full(numel, -1, dtype=np.int64)
+        table: list[tuple[str, tuple[int, int, int]]] = []
+        end = data_ptr + numel * element_size
+        for kernel, program_id, addresses in self.stores:
+            inside = addresses[(addresses >= data_ptr) & (addresses < end)]
+            if inside.size:
+                owner[(inside - data_ptr) // element_size] = len(table)
+                table.append((kernel, program_id))
+        return owner, table
+
+
+# The smallest tile side tl.dot accepts when compiled for a GPU (M, N and K alike).
+GPU_MIN_DOT_SIZE = 16
 
 
 # ----- global state: open watches, running launches, installed patches ----------------------------
@@ -193,6 +215,16 @@ class _State:
         for watch, mode in self.watches:
             if mode == interpreted:
                 watch.launches.append(record)
+
+    def add_portability(self, note: str) -> None:
+        for watch, mode in self.watches:
+            if mode and note not in watch.portability:
+                watch.portability.append(note)
+
+    def add_store(self, kernel: str, program_id: tuple[int, int, int], addresses: Any) -> None:
+        for watch, mode in self.watches:
+            if mode:
+                watch.stores.append((kernel, program_id, addresses))
 
     def add_violation(self, violation: BoundsViolation) -> None:
         for watch, mode in self.watches:
@@ -353,11 +385,28 @@ def _install_interpreter(patches: _Patches) -> None:
             _STATE.running[-1].grid = _grid3((nx, ny, nz))
         return result
 
+    original_dot = interpreter.InterpreterBuilder.create_dot
+
+    def create_dot(self: Any, a: Any, b: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            m, k = a.data.shape[-2:]
+            n = b.data.shape[-1]
+        except (AttributeError, ValueError):
+            return original_dot(self, a, b, *args, **kwargs)
+        if min(m, n, k) < GPU_MIN_DOT_SIZE:
+            kernel = _STATE.running[-1].kernel if _STATE.running else "a kernel"
+            _STATE.add_portability(
+                f"`{kernel}` calls tl.dot on a ({m} x {k}) @ ({k} x {n}) tile: this runs in the interpreter, "
+                f"but a GPU needs every tl.dot dimension >= {GPU_MIN_DOT_SIZE}"
+            )
+        return original_dot(self, a, b, *args, **kwargs)
+
     builder = interpreter.interpreter_builder
     memory = _CheckedMemory(interpreter._interpreter, lambda: getattr(builder, "grid_idx", None))
     patches.set(executor, "__call__", call)
     patches.set(executor, "_init_args_hst", init_args)
     patches.set(interpreter.InterpreterBuilder, "set_grid_dim", set_grid_dim)
+    patches.set(interpreter.InterpreterBuilder, "create_dot", create_dot)
     patches.set(interpreter, "_interpreter", memory)
 
 
@@ -377,7 +426,22 @@ class _CheckedMemory:
 
     def store(self, ptrs: Any, value: Any, mask: Any) -> Any:
         self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize)
+        self._remember_store(ptrs, mask)
         return self._real.store(ptrs, value, mask)
+
+    def _remember_store(self, ptrs: Any, mask: Any) -> None:
+        """Who wrote where, so a wrong element can be traced to the program that stored it."""
+        if not _STATE.running:
+            return
+        try:
+            np = _numpy()
+            addresses = np.asarray(ptrs).astype(np.int64, copy=False).reshape(-1)
+            if mask is not None:
+                addresses = addresses[np.asarray(mask, dtype=bool).reshape(-1)]
+            program_id = tuple(int(i) for i in self._program_id())
+        except Exception:  # noqa: BLE001 - bookkeeping must never break a kernel
+            return
+        _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy())
 
     def atomic_cas(self, ptrs: Any, cmp: Any, value: Any, sem: Any) -> Any:
         self._check("store", ptrs, None, _numpy().asarray(value).dtype.itemsize)

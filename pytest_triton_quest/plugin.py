@@ -7,13 +7,14 @@ imports neither torch nor triton; they load only when quest items run.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
-from .results import PASSED, CaseResult
+from .results import PASSED, CaseResult, PortabilityWarning, format_report
 from .bench import BenchLog, MachineInfo, benchmark_items
 from .device import CHOICES, DeviceError, activate, detect_mode
 from .levels.base import Case, Level, Mode
@@ -340,13 +341,14 @@ class QuestItem(pytest.Item):
             self.add_report_section("call", "kernel output", output)
         if result.stops_level:
             run.stopped_by = result
+        for note in result.portability:
+            warnings.warn(PortabilityWarning(f"level {self.level.number}: {note}"), stacklevel=1)
         if not result.passed:
             raise CaseFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, CaseFailed):
-            result = excinfo.value.result
-            return "\n".join([result.message, *result.diagnoses])
+            return format_report(excinfo.value.result)
         return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self) -> tuple[Path, int, str]:

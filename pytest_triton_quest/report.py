@@ -24,6 +24,7 @@ MAP_COLS = 48
 def explain_mismatch(failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
     lines.extend(_where(failure))
+    lines.extend(_writers(failure))
     diagnoses = failure.level.diagnose(failure) + _generic_diagnoses(failure)
     return "\n".join(lines), _unique(diagnoses)
 
@@ -109,6 +110,25 @@ def _where(failure: "Failure") -> list[str]:
     index = _unravel(worst, tuple(leading))
     lines = [f"{wrong_slices} of {per_slice.numel()} (batch, head) slices have wrong values; map of slice {list(index)}:"]
     lines.extend(_map(bad.reshape(-1, *bad.shape[-2:])[worst], "query rows", "cols"))
+    return lines
+
+
+def _writers(failure: "Failure") -> list[str]:
+    """Tie the wrong elements to the programs (tiles) of the launch grid that stored them."""
+    if failure.writers is None:
+        return []
+    owner, table = failure.writers
+    bad_owner = owner[failure.bad.flatten().numpy()]
+    lines = []
+    never = int((bad_owner < 0).sum())
+    if never:
+        lines.append(f"{never} wrong elements were never stored by any program: the grid or the store mask does not reach them")
+    stored = sorted({table[index] for index in set(bad_owner[bad_owner >= 0].tolist())}, key=lambda entry: entry[1])
+    if stored:
+        kernels = ", ".join(f"`{name}`" for name in sorted({kernel for kernel, _ in stored}))
+        shown = ", ".join(str(program) for _, program in stored[:6])
+        more = f" and {len(stored) - 6} more" if len(stored) > 6 else ""
+        lines.append(f"wrong elements were stored by {len(stored)} program(s) of {kernels}: program ids {shown}{more}")
     return lines
 
 

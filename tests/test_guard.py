@@ -95,6 +95,13 @@ def double_2d_kernel(
         tl.store(out_ptr + rows * stride_om + cols * stride_on, x * 2, mask=rows < M)  # the bug
 
 
+@triton.jit
+def square_matmul_kernel(a_ptr, b_ptr, c_ptr, SIZE: tl.constexpr):
+    rows = tl.arange(0, SIZE)
+    tile = rows[:, None] * SIZE + rows[None, :]
+    tl.store(c_ptr + tile, tl.dot(tl.load(a_ptr + tile), tl.load(b_ptr + tile)))
+
+
 def _fake_bench(kernel_call: Any, quantiles: Any) -> list[float]:
     # The default benchmarker needs a GPU driver. Run each config once; the later config is faster.
     kernel_call()
@@ -510,3 +517,32 @@ def test_importing_the_guard_imports_neither_torch_nor_triton() -> None:
     environment = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("size, warned", [(8, True), (16, False)])
+def test_a_dot_tile_under_16_is_flagged_as_not_portable(size: int, warned: bool) -> None:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    c = torch.empty(size, size)
+    with watch_kernels(True) as watch:
+        square_matmul_kernel[(1,)](a, b, c, SIZE=size)
+    torch.testing.assert_close(c, a @ b, rtol=1e-4, atol=1e-4)  # the interpreter computes it anyway
+    if warned:
+        assert watch.portability == [
+            f"`square_matmul_kernel` calls tl.dot on a ({size} x {size}) @ ({size} x {size}) tile: this runs in "
+            "the interpreter, but a GPU needs every tl.dot dimension >= 16"
+        ]
+    else:
+        assert watch.portability == []
+
+
+
+def test_last_writers_ties_each_element_to_the_program_that_stored_it() -> None:
+    x, y = _inputs(1000)
+    out = torch.full((1000,), -1.0)
+    with watch_kernels(True) as watch:
+        add_kernel[(3,)](x, y, out, 1000, BLOCK=256)  # three programs: elements 768..999 stay unwritten
+    owner, table = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
+    programs = [table[index][1] if index >= 0 else None for index in owner.tolist()]
+    assert programs[0] == (0, 0, 0) and programs[300] == (1, 0, 0) and programs[767] == (2, 0, 0)
+    assert programs[768:] == [None] * 232
+    assert {kernel for kernel, _ in table} == {"add_kernel"}
