@@ -227,6 +227,10 @@ def hint(args: argparse.Namespace) -> int:
 
 
 def benchmark(args: argparse.Namespace) -> int:
+    if args.compare:
+        # pytest-benchmark's own `compare` over the runs saved in .benchmarks/ (autosaved by --benchmark).
+        run_compare = "import sys; from pytest_benchmark.cli import main; sys.argv[0] = 'pytest-benchmark'; sys.exit(main())"
+        return subprocess.call([sys.executable, "-c", run_compare, "compare", *args.pytest_args])
     chosen = ["--level", str(_level(args.level).number)] if args.level is not None else []
     return subprocess.call(_pytest("--benchmark", *chosen, *args.pytest_args))
 
@@ -527,6 +531,7 @@ def build_parser() -> argparse.ArgumentParser:
     verb("watch").add_argument("level", metavar="N", nargs="?", help="the level to watch (default: your first open level, then the next one after each pass)")
     one = verb("benchmark")
     one.add_argument("level", metavar="N", nargs="?", help="the level to time (default: every unlocked level)")
+    one.add_argument("--compare", action="store_true", help="compare the saved runs instead (pytest-benchmark compare)")
     one.epilog = "Other options go on to pytest: triton-quest benchmark 8 --plot out.png (or --plot=out.png with no N)."
     verb("solution").add_argument("level", metavar="N", help="a level you have passed")
     one = verb("reset")

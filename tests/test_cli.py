@@ -221,6 +221,12 @@ def test_benchmark_runs_pytest_with_benchmarks(learner: Learner) -> None:
     assert "katas/level1_vector_add.py::vector_add[fp32-1000]" in result.stdout
 
 
+def test_benchmark_compare_wraps_pytest_benchmark_compare(learner: Learner) -> None:
+    result = learner.quest("benchmark", "--compare")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Legend:" in result.stdout  # pytest-benchmark's table footer, printed even with no saved run
+
+
 def test_hint_counts_in_the_progress_file(learner: Learner) -> None:
     for expected in (1, 2):
         result = learner.quest("hint", "1")
