@@ -1,12 +1,13 @@
 """Known-buggy variants of the solutions must fail their level, and the report must name the bug.
 
-Each file under tests/mutants/levelN/ is a complete kata with one planted bug and an `EXPECT` string
-that the failure message or a diagnosis line must contain.
+A mutant (tests/mutants/levelN.py) is the level's current hidden solution with a few text edits that
+plant one bug, and an `expect` phrase that the failure message or a diagnosis line must contain. It is
+written to a temporary katas/ folder under the kata's own file name and checked from there, so the
+report names the file and lines as a learner would see them.
 """
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
@@ -16,40 +17,98 @@ ON_GPU = os.environ.get("QUEST_TEST_DEVICE") == "cuda"  # see test_levels.py
 if not ON_GPU:
     os.environ["TRITON_INTERPRET"] = "1"
 
-from conftest import MUTANTS  # noqa: E402
+from conftest import SOLUTIONS  # noqa: E402
+from mutants import Mutant, level_module  # noqa: E402
 from pytest_triton_quest.checking import check_case  # noqa: E402
-from pytest_triton_quest.levels.base import Mode  # noqa: E402
+from pytest_triton_quest.levels.base import Level, Mode  # noqa: E402
 from pytest_triton_quest.registry import level_by_number  # noqa: E402
+from pytest_triton_quest.results import SCREEN_ROWS, format_report, screen_rows  # noqa: E402
 
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
-MUTANT_FILES = sorted(MUTANTS.glob("level*/*.py"))
+LEVEL_NUMBERS = range(1, 9)
+MUTANTS: dict[int, list[Mutant]] = {number: level_module(number).MUTANTS for number in LEVEL_NUMBERS}
+ALL_MUTANTS = [(number, mutant) for number, mutants in MUTANTS.items() for mutant in mutants]
 
 
-def expected_text(path: Path) -> str:
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "EXPECT" for t in node.targets):
-            return str(ast.literal_eval(node.value))
-    raise AssertionError(f"{path} has no EXPECT")
+def level_of(number: int) -> Level:
+    level = level_by_number(number)
+    assert level is not None, f"no level {number}"
+    return level
+
+
+def solution_of(level: Level) -> Path:
+    return SOLUTIONS / level.kata_file
+
+
+def write_kata(level: Level, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The source as katas/<the level's kata file> in a fresh folder, which becomes the current one."""
+    katas = tmp_path / "katas"
+    katas.mkdir()
+    path = katas / level.kata_file
+    path.write_text(source)
+    monkeypatch.chdir(tmp_path)  # reports name the file relative to here: katas/levelN_x.py
+    return path
+
+
+def flat(text: str) -> str:
+    # A report line may be wrapped to the screen width: a phrase can straddle the line break.
+    return " ".join(text.split()).lower()
 
 
 def test_every_level_has_at_least_three_mutants() -> None:
-    counts = {number: len(list(MUTANTS.glob(f"level{number}/*.py"))) for number in range(1, 9)}
+    counts = {number: len(mutants) for number, mutants in MUTANTS.items()}
     assert all(count >= 3 for count in counts.values()), counts
 
 
-@pytest.mark.parametrize("path", MUTANT_FILES, ids=lambda path: f"{path.parent.name}/{path.stem}")
-def test_mutant_fails_and_the_report_names_the_bug(path: Path) -> None:
-    level = level_by_number(int(path.parent.name.removeprefix("level")))
-    assert level is not None
-    expect = expected_text(path).lower()
+@pytest.mark.parametrize("number", LEVEL_NUMBERS, ids=lambda number: f"level{number}")
+def test_mutants_are_well_formed_and_match_the_current_solution(number: int) -> None:
+    """Cheap and first: a stale edit is reported here for every mutant of the level at once."""
+    level = level_of(number)
+    solution = solution_of(level)
+    names = [mutant.name for mutant in MUTANTS[number]]
+    assert len(set(names)) == len(names), f"duplicate mutant names in level {number}: {names}"
+    problems = []
+    for mutant in MUTANTS[number]:
+        if not (mutant.name.isidentifier() and mutant.bug.strip() and mutant.expect.strip()):
+            problems.append(f"{mutant.name}: a name, a bug and an expect phrase are required")
+        try:
+            compile(mutant.apply(solution.read_text(), str(solution)), level.kata_file, "exec")
+        except (AssertionError, SyntaxError) as error:
+            problems.append(f"{mutant.name}: {error}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("number", LEVEL_NUMBERS, ids=lambda number: f"level{number}")
+def test_the_unedited_solution_passes_from_the_same_place(
+    number: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Control: written and checked exactly as the mutants are, the solution itself passes."""
+    level = level_of(number)
+    path = write_kata(level, solution_of(level).read_text(), tmp_path, monkeypatch)
+    for case in level.cases(MODE)[:3]:
+        result = check_case(level, case, path, MODE)
+        assert result.passed, f"[{case.id}] {format_report(result)}"
+
+
+@pytest.mark.parametrize("number, mutant", ALL_MUTANTS, ids=[f"level{n}/{m.name}" for n, m in ALL_MUTANTS])
+def test_mutant_fails_and_the_report_names_the_bug(
+    number: int, mutant: Mutant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    level = level_of(number)
+    solution = solution_of(level)
+    path = write_kata(level, mutant.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)
+    expect = flat(mutant.expect)
     reports = []
     for case in level.cases(MODE):
         result = check_case(level, case, path, MODE)
         if result.passed:
             continue
-        report = "\n".join([result.message, *result.diagnoses])
-        if expect in report.lower():
+        report = format_report(result)
+        if expect in flat(report):
+            # With pytest's header line for the item, a case's report fits one terminal screen.
+            assert screen_rows(report) <= SCREEN_ROWS - 2, report
             return
         reports.append(f"[{case.id}] {report}")
-    assert reports, f"{path.name} passed every case of level {level.number}: the checks cannot catch this bug"
-    pytest.fail(f"{path.name} failed, but no report mentions {expect!r}:\n" + "\n".join(reports[:3]))
+    what = f"{mutant.name} ({mutant.bug})"
+    assert reports, f"{what} passed every case of level {number}: the checks cannot catch this bug"
+    pytest.fail(f"{what} failed, but no report mentions {mutant.expect!r}:\n" + "\n".join(reports[:3]))
