@@ -10,7 +10,6 @@ pytest_plugins = ["pytester"]
 REPO = Path(__file__).resolve().parent.parent
 KATAS = REPO / "katas"
 SOLUTIONS = REPO / "solutions_hidden"
-MUTANTS = Path(__file__).resolve().parent / "mutants"
 
 
 class QuestProject:
