@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import MUTANTS, SOLUTIONS, QuestProject
+from conftest import SOLUTIONS, QuestProject
+from mutants import level_module
 
 from pytest_triton_quest import loading
 from pytest_triton_quest.levels.base import Mode
@@ -108,7 +109,9 @@ def assert_good_levels_passed(project: QuestProject, result: pytest.RunResult) -
 # ----- crashes ------------------------------------------------------------------------------------
 def test_an_unmasked_store_fails_level_1_and_the_other_levels_pass(project: QuestProject) -> None:
     """Acceptance: level 1 with an unmasked out-of-bounds store, checked with correct levels."""
-    project.add(MUTANTS / "level1" / "store_unmasked.py", "level1_vector_add.py")
+    mutant = next(m for m in level_module(1).MUTANTS if m.name == "store_unmasked")
+    solution = SOLUTIONS / "level1_vector_add.py"
+    (project.katas / "level1_vector_add.py").write_text(mutant.apply(solution.read_text(), str(solution)))
     add_good_levels(project)
     result = project.pytester.runpytest("--unlock-all")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
