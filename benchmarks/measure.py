@@ -171,7 +171,7 @@ LEVELS: dict[int, Callable[[], list[Row]]] = {1: level1, 2: level2, 3: level3, 4
 
 
 def print_table(rows: list[Row]) -> None:
-    print(f"| level | shape | baseline | solution ms | baseline ms | solution | baseline | speedup | target |")
+    print("| level | shape | baseline | solution ms | baseline ms | solution | baseline | speedup | target |")
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(

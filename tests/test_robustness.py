@@ -453,7 +453,7 @@ def test_a_syntax_error_in_a_helper_module_names_both_files(tmp_path: Path) -> N
     result = _check_in_process(path)
     assert "\n" not in result.message
     assert result.message.startswith(f"{path}:{kata_line(path, 'import my_helpers')}: importing the kata failed: syntax error in ")
-    assert f"my_helpers.py:2: " in result.message
+    assert "my_helpers.py:2: " in result.message
 
 
 @pytest.mark.parametrize("name", sorted(WRONG_OUTPUT))
