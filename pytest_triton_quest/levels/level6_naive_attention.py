@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .attention_reference import attention64, float64, scale_of, visible
 from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
@@ -105,7 +106,8 @@ class NaiveAttention(Level):
         return inputs
 
     def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
-        return _attention64(inputs["q"], inputs["k"], inputs["v"], inputs["causal"], _scale_of(inputs))
+        q, k, v = float64(inputs)
+        return attention64(q, k, v, visible(q.shape[-2], "causal" if inputs["causal"] else "all"), scale_of(inputs))
 
     def tolerance(self, case: Case, mode: Mode) -> Tolerance:
         # Each output is a weighted average of v rows (|v| ~ 1), so the errors are absolute, of order
@@ -129,7 +131,7 @@ class NaiveAttention(Level):
         out, ref = failure.out, failure.ref
         inputs = failure.inputs
         causal: bool = inputs["causal"]
-        scale = _scale_of(inputs)
+        scale = scale_of(inputs)
         S, D = ref.shape[-2], ref.shape[-1]
         notes: list[str] = []
 
@@ -153,7 +155,8 @@ class NaiveAttention(Level):
                 )
 
         # Compare the first (batch, head) slice with answers to slightly different questions.
-        q, k, v = (inputs[name][:1, :1] for name in ("q", "k", "v"))
+        q, k, v = (tensor[:1, :1] for tensor in float64(inputs))
+        mask = "causal" if causal else "all"
         first = out[:1, :1]
         tolerance = failure.tolerance
 
@@ -165,18 +168,18 @@ class NaiveAttention(Level):
             return bool(close.all())
 
         if S > 1:
-            if resembles(_attention64(q, k, v, not causal, scale)):
+            if resembles(attention64(q, k, v, visible(S, "all" if causal else "causal"), scale)):
                 if causal:
                     notes.append("likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
                 else:
                     notes.append("likely: the causal mask is applied although causal=False: mask only when causal is True")
-            if causal and resembles(_attention64(q, k, v, True, scale, hide_diagonal=True), from_row=1):
+            if causal and resembles(attention64(q, k, v, visible(S, "strict"), scale), from_row=1):
                 notes.append("likely: the diagonal is masked too (j >= i): query i must see keys 0..i; hide only j > i")
-            if resembles(_attention64(q, k, v, causal, scale, transpose=True)):
+            if resembles(attention64(k, q, v, visible(S, mask), scale)):  # k @ q^T: the scores transposed
                 notes.append("likely: the scores are transposed (k @ q^T): row i of the scores must be query i")
-        if scale != 1.0 and resembles(_attention64(q, k, v, causal, 1.0)):
+        if scale != 1.0 and resembles(attention64(q, k, v, visible(S, mask), 1.0)):
             notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
-        elif "scale" in inputs and resembles(_attention64(q, k, v, causal, default_scale(D))):
+        elif "scale" in inputs and resembles(attention64(q, k, v, visible(S, mask), default_scale(D))):
             notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
         return notes
 
@@ -189,29 +192,3 @@ class NaiveAttention(Level):
 
     def work(self, case: Case) -> Work:
         return attention_work(case)
-
-
-def _scale_of(inputs: dict[str, Any]) -> float:
-    scale = inputs.get("scale")
-    return default_scale(inputs["q"].shape[-1]) if scale is None else float(scale)
-
-
-def _attention64(
-    q: "torch_types.Tensor",
-    k: "torch_types.Tensor",
-    v: "torch_types.Tensor",
-    causal: bool,
-    scale: float,
-    hide_diagonal: bool = False,
-    transpose: bool = False,
-) -> "torch_types.Tensor":
-    """softmax(q @ k^T * scale) @ v in float64 on the CPU; the last two flags build known wrong answers."""
-    q, k, v = (t.to(device="cpu", dtype=torch.float64) for t in (q, k, v))
-    scores = (q @ k.transpose(-1, -2)) * scale
-    if transpose:
-        scores = scores.transpose(-1, -2)
-    if causal:
-        S = scores.shape[-1]
-        hidden = torch.ones(S, S, dtype=torch.bool).triu(diagonal=0 if hide_diagonal else 1)
-        scores = scores.masked_fill(hidden, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
+from .attention_reference import attention64, float64, scale_of, visible
 from .base import Case, Level, Mode, Tolerance, default_scale
 
 if TYPE_CHECKING:
@@ -133,8 +134,8 @@ class FusedAttention(Level):
         return inputs
 
     def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
-        q, k, v = _float64(inputs)
-        return _attention64(q, k, v, _visible(q.shape[-2], "causal" if inputs["causal"] else "all"), _scale_of(inputs))
+        q, k, v = float64(inputs)
+        return attention64(q, k, v, visible(q.shape[-2], "causal" if inputs["causal"] else "all"), scale_of(inputs))
 
     def tolerance(self, case: Case, mode: Mode) -> Tolerance:
         # Each output is a weighted average of v rows (|v| ~ 1), so the errors are absolute, of order
@@ -162,7 +163,7 @@ class FusedAttention(Level):
         out, ref, inputs = failure.out, failure.ref, failure.inputs
         params = failure.case.params
         causal: bool = inputs["causal"]
-        scale = _scale_of(inputs)
+        scale = scale_of(inputs)
         S, D = ref.shape[-2], ref.shape[-1]
         notes: list[str] = []
 
@@ -173,7 +174,7 @@ class FusedAttention(Level):
             notes.extend(_non_finite_notes(rows, S, causal, bool(params.get("large") or params.get("growing"))))
 
         # --- answers to slightly different questions, on the first (batch, head) slice ---
-        q, k, v = (t[:1, :1] for t in _float64(inputs))
+        q, k, v = (t[:1, :1] for t in float64(inputs))
         first, first_ref = out[:1, :1], ref[:1, :1]
         tolerance = failure.tolerance
 
@@ -191,7 +192,7 @@ class FusedAttention(Level):
 
         mask = "causal" if causal else "all"
         if S > 1:
-            if resembles(_attention64(q, k, v, _visible(S, "all" if causal else "causal"), scale)):
+            if resembles(attention64(q, k, v, visible(S, "all" if causal else "causal"), scale)):
                 if causal:
                     notes.append("likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
                 else:
@@ -199,21 +200,21 @@ class FusedAttention(Level):
             if (
                 causal
                 and _DIAGONAL_MASKED not in notes
-                and resembles(_attention64(q, k, v, _visible(S, "strict"), scale), from_row=1)
+                and resembles(attention64(q, k, v, visible(S, "strict"), scale), from_row=1)
             ):
                 notes.append("likely: the diagonal is masked too (j >= i): query i must see keys 0..i; hide only j > i")
         already_skipped = any("diagonal tile is skipped" in note for note in notes)
         notes.extend(self._block_bugs(q, k, v, causal, scale, S, resembles, already_skipped))
-        if scale != 1.0 and resembles(_attention64(q, k, v, _visible(S, mask), 1.0)):
+        if scale != 1.0 and resembles(attention64(q, k, v, visible(S, mask), 1.0)):
             notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
-        elif "scale" in inputs and resembles(_attention64(q, k, v, _visible(S, mask), default_scale(D))):
+        elif "scale" in inputs and resembles(attention64(q, k, v, visible(S, mask), default_scale(D))):
             notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
-        if resembles(_attention64(q, k, v, _visible(S, mask), scale / _LOG2E)):
+        if resembles(attention64(q, k, v, visible(S, mask), scale / _LOG2E)):
             notes.append(
                 "likely: exp2 is used without log2(e) folded into the scale: exp(x) = exp2(x * log2(e)), so "
                 "multiply the scale by 1.4426950408889634 once"
             )
-        elif resembles(_attention64(q, k, v, _visible(S, mask), scale * _LOG2E)):
+        elif resembles(attention64(q, k, v, visible(S, mask), scale * _LOG2E)):
             notes.append(
                 "likely: the scores are multiplied by log2(e) but exponentiated with exp (or log2(e) is applied "
                 "twice): use exp2 with the log2(e) factor, or exp without it"
@@ -237,32 +238,32 @@ class FusedAttention(Level):
         """Replay the classic bugs of a blocked online softmax with each plausible block width."""
         notes: list[str] = []
         mask = "causal" if causal else "all"
-        visible = _visible(S, mask)
+        seen = visible(S, mask)
         for width in (w for w in _BLOCK_WIDTHS if w < S):
-            if resembles(_online64(q, k, v, visible, scale, width, rescale_acc=False, rescale_l=True)):
+            if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=False, rescale_l=True)):
                 notes.append(
                     "likely: the accumulator is not rescaled when the running max grows: before adding "
                     "p @ v, multiply acc by alpha = exp(m_old - m_new)"
                 )
-            if resembles(_online64(q, k, v, visible, scale, width, rescale_acc=True, rescale_l=False)):
+            if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=True, rescale_l=False)):
                 notes.append(
                     "likely: the normaliser is not rescaled when the running max grows: "
                     "l = l * alpha + rowsum(p), with alpha = exp(m_old - m_new)"
                 )
-            if resembles(_online64(q, k, v, visible, scale, width, rescale_acc=False, rescale_l=False)):
+            if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=False, rescale_l=False)):
                 notes.append(
                     "likely: neither the accumulator nor the normaliser is rescaled when the running max "
                     "grows: multiply both acc and l by alpha = exp(m_old - m_new) before adding a new block"
                 )
             if causal:
                 if not already_skipped and resembles(
-                    _attention64(q, k, v, _visible(S, "below_tile", width), scale), from_row=width
+                    attention64(q, k, v, visible(S, "below_tile", width), scale), from_row=width
                 ):
                     notes.append(
                         "likely: the diagonal tile is skipped: each query block must also attend to its own "
                         "key block (keys up to row i), with the causal mask applied there"
                     )
-                if resembles(_attention64(q, k, v, _visible(S, "whole_tile", width), scale)):
+                if resembles(attention64(q, k, v, visible(S, "whole_tile", width), scale)):
                     notes.append(
                         "likely: the diagonal tile is processed without the causal mask: inside it, keys "
                         "j > i leak into query i; mask that tile with cols <= rows"
@@ -278,44 +279,12 @@ class FusedAttention(Level):
 
 
 # ----- float64 references for the right answer and for known wrong ones -------------------------------
-def _scale_of(inputs: dict[str, Any]) -> float:
-    scale = inputs.get("scale")
-    return default_scale(inputs["q"].shape[-1]) if scale is None else float(scale)
 
 
-def _float64(inputs: dict[str, Any]) -> tuple["torch_types.Tensor", ...]:
-    return tuple(inputs[name].to(device="cpu", dtype=torch.float64) for name in ("q", "k", "v"))
 
 
-def _visible(S: int, kind: str, tile: int = 0) -> "torch_types.Tensor":
-    """(S, S) bool: which keys j (columns) query i (rows) may see, for the right mask and known wrong ones.
-
-    all: every key; causal: j <= i; strict: j < i (diagonal hidden too); below_tile: only keys before
-    the query's own tile of `tile` rows (diagonal tile skipped); whole_tile: every key up to the end of
-    the query's tile (diagonal tile left unmasked).
-    """
-    i = torch.arange(S)[:, None]
-    j = torch.arange(S)[None, :]
-    if kind == "all":
-        return torch.ones(S, S, dtype=torch.bool)
-    if kind == "causal":
-        return j <= i
-    if kind == "strict":
-        return j < i
-    if kind == "below_tile":
-        return j < (i // tile) * tile
-    if kind == "whole_tile":
-        return j < (i // tile + 1) * tile
-    raise ValueError(kind)
 
 
-def _attention64(
-    q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", visible: "torch_types.Tensor", scale: float
-) -> "torch_types.Tensor":
-    """softmax(q @ k^T * scale) @ v in float64, keys outside `visible` hidden (rows with none give NaN)."""
-    scores = (q @ k.transpose(-1, -2)) * scale
-    scores = scores.masked_fill(~visible, float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
 
 
 def _online64(
