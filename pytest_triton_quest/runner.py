@@ -98,10 +98,7 @@ class _Worker:
         if self.receive(STARTUP_TIMEOUT_S) is None:
             timed_out = not self.closed
             if self.closed:
-                try:
-                    self.process.wait(timeout=STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    pass
+                self.wait_for_exit()
             self.kill()
             output = self.new_output().strip()
             self.stop()
@@ -179,6 +176,14 @@ class _Worker:
             if self._log_size() > before:
                 time.sleep(0.1)  # let the rest of the dump land
                 return
+
+    def wait_for_exit(self) -> None:
+        """The pipe closes as the process dies, a moment before it can be reaped: wait for the exit
+        status, which tells a signal from an exit."""
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            pass
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -329,12 +334,7 @@ class IsolatedRunner:
         elapsed = time.monotonic() - started
         timed_out = not worker.closed
         if worker.closed:
-            # The pipe closes as the process dies, a moment before it can be reaped: wait for the
-            # exit status, which tells a signal from an exit.
-            try:
-                worker.process.wait(timeout=STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                pass
+            worker.wait_for_exit()
         if timed_out:
             worker.dump_stack()
         returncode = worker.process.poll()  # None: it closed the pipe but lives on; stopped below
