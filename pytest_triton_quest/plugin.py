@@ -390,16 +390,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def _record_benchmarks(quest: Quest, progress: Progress) -> None:
     from .bench import YOURS, geometric_mean
 
+    for (number, case_id), rows in quest.bench.medians.items():
+        if YOURS in rows:
+            timings = progress.level(number).best_timings
+            timings[case_id] = min(timings.get(case_id, rows[YOURS]), rows[YOURS])
     for level in quest.levels:
-        entry = progress.level(level.number) if any(n == level.number for n, _ in quest.bench.medians) else None
-        if entry is None:
-            continue
-        for (number, case_id), rows in quest.bench.medians.items():
-            if number == level.number and YOURS in rows:
-                best = entry.best_timings.get(case_id)
-                entry.best_timings[case_id] = rows[YOURS] if best is None else min(best, rows[YOURS])
         speedups = list(quest.bench.speedups(level).values())
         if speedups:
+            entry = progress.level(level.number)
             speedup = round(geometric_mean(speedups), 3)
             entry.best_speedup = speedup if entry.best_speedup is None else max(entry.best_speedup, speedup)
 
