@@ -70,6 +70,18 @@ def test_level_metadata_is_complete(level: Level) -> None:
 
 
 @pytest.mark.parametrize("level", LEVELS, ids=level_id)
+def test_every_level_is_benchmarked_against_pytorch(level: Level) -> None:
+    """Issue 7: each level times the learner's kernel beside at least one PyTorch row, on GPU-sized
+    shapes whose work (FLOPs or bytes) is known, so the table can show TFLOP/s or GB/s."""
+    cases = level.benchmark_cases()
+    assert cases and level.baselines(), f"level {level.number} has no benchmark"
+    assert len({case.id for case in cases}) == len(cases), "benchmark case ids must be unique"
+    assert all(level.work(case).flops or level.work(case).bytes for case in cases)
+    if level.number >= 6:
+        assert list(level.baselines()) == ["sdpa", "sdpa-flash"]
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=level_id)
 def test_zero_and_constant_outputs_fail_every_case(level: Level) -> None:
     import torch
 

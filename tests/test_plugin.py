@@ -34,6 +34,16 @@ def test_solution_passes_records_the_level_and_unlocks_the_next(project: QuestPr
     assert entry["passed_at"] and entry["attempts"] == 1
 
 
+def test_benchmarks_on_the_cpu_are_skipped_with_the_reason_and_the_checks_still_run(project: QuestProject) -> None:
+    """Issue 7: never time the interpreter. Level 1 has two benchmark shapes, each a PyTorch row and yours."""
+    project.solution(1)
+    result = project.pytester.runpytest("--level", "1", "--benchmark", "-rs")
+    result.assert_outcomes(passed=8, skipped=4)
+    result.stdout.fnmatch_lines(["*benchmarks need a CUDA GPU; correctness checks run on the CPU interpreter*"])
+    assert not list(project.root.glob(".benchmarks/**/*.json")), "nothing is timed, so no run is saved"
+    assert state(project)["levels"]["1"]["passed_at"]
+
+
 def test_items_have_readable_ids(project: QuestProject) -> None:
     project.template(1)
     result = project.pytester.runpytest("--collect-only", "-q", "--level", "1")

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
+from .attention_bench import attention_cases, attention_work, sdpa_baselines
 from .attention_reference import attention64, float64, scale_of, visible
-from .base import Case, Level, Mode, Tolerance, default_scale
+from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -152,6 +153,16 @@ class FusedAttention(Level):
             "fp16": Tolerance(atol=2e-3, rtol=2e-3),
             "bf16": Tolerance(atol=1.6e-2, rtol=1.6e-2),
         }[case.dtype]
+
+    def benchmark_cases(self) -> list[Case]:
+        # The FlashAttention benchmark grid: a fused kernel keeps no S x S buffer, so S = 16k fits.
+        return attention_cases((1024, 4096, 16384))
+
+    def baselines(self) -> dict[str, Baseline]:
+        return sdpa_baselines()
+
+    def work(self, case: Case) -> Work:
+        return attention_work(case)
 
     def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
         B, H, S, D = inputs["q"].shape
