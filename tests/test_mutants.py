@@ -94,6 +94,8 @@ def test_the_unedited_solution_passes_from_the_same_place(
 def test_mutant_fails_and_the_report_names_the_bug(
     number: int, mutant: Mutant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if ON_GPU and mutant.guard_only:
+        pytest.skip("only the interpreter's out-of-bounds guard catches this bug; compiled, it may go unseen")
     level = level_of(number)
     solution = solution_of(level)
     path = write_kata(level, mutant.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)

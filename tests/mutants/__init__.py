@@ -23,6 +23,9 @@ class Mutant:
     bug: str  # the planted bug, one sentence
     expect: str  # must appear (case-insensitively) in the failure report
     edits: tuple[tuple[str, str], ...]  # (old, new) replacements of the level's solution source
+    # Caught by the interpreter's out-of-bounds guard alone. Compiled on a GPU, an unmasked access
+    # touches whatever memory lies past the tensor and the output can still be right.
+    guard_only: bool = False
 
     def apply(self, solution: str, where: str = "the solution") -> str:
         """The solution's source with this mutant's edits applied, one after the other."""

@@ -13,6 +13,7 @@ MUTANTS = [
         name="load_unmasked",
         bug="The loads have no mask, so the last block reads past the end of x and y.",
         expect="out-of-bounds load",
+        guard_only=True,
         edits=(
             ("x = tl.load(x_ptr + offsets, mask=mask)", "x = tl.load(x_ptr + offsets)"),
             ("y = tl.load(y_ptr + offsets, mask=mask)", "y = tl.load(y_ptr + offsets)"),
@@ -28,6 +29,7 @@ MUTANTS = [
         name="store_unmasked",
         bug="The store has no mask, so the last block writes past the end of `out`.",
         expect="out-of-bounds store",
+        guard_only=True,
         edits=(("tl.store(out_ptr + offsets, x + y, mask=mask)", "tl.store(out_ptr + offsets, x + y)"),),
     ),
 ]

@@ -35,6 +35,7 @@ MUTANTS = [
         name="tail_unmasked",
         bug="The q and k loads have no mask, so the last tile reads past the end of the sequence.",
         expect="out-of-bounds load",
+        guard_only=True,
         edits=(
             ("q = tl.load(q_ptrs, mask=rows[:, None] < S, other=0.0)", "q = tl.load(q_ptrs)"),
             ("k = tl.load(k_ptrs, mask=cols[:, None] < S, other=0.0)", "k = tl.load(k_ptrs)"),
