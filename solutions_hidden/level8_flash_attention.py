@@ -12,7 +12,11 @@ THE IDEA
           on the diagonal     some keys are in the future: apply the causal mask (j > i -> -inf)
           above the diagonal  no key is visible to any row: skip them, they are never loaded
       which halves the work of causal attention and keeps masks out of the hot loop;
-    - block sizes, warps and pipelining stages are autotuned on the GPU.
+    - k and v are read through tensor descriptors: desc.load([head, start, 0]) fetches a whole tile,
+      with zeros for rows past S, and on Hopper the TMA engine does the copy while the warps compute;
+    - in the hot loop the scale multiplies the row maxima, not every score, so that
+      exp2(qk * scale - m) is one fused multiply-add per score;
+    - block sizes, warps, pipelining stages and warp specialisation are autotuned on the GPU.
 
 THE ALGORITHM
     One program per (query tile start_m, batch * head):
@@ -56,69 +60,83 @@ if not torch.cuda.is_available():
 
 import triton  # noqa: E402
 import triton.language as tl  # noqa: E402
+from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: E402
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 LOG2E = 1.4426950408889634  # log2(e): exp(x) == exp2(x * LOG2E)
+# Warp specialisation (some warps only issue the TMA copies while the others compute) pays for
+# D = 128 on an H100; with Triton 3.6 it compiles there for the 8-warp configs only.
+HOPPER_OR_LATER = not INTERPRETED and torch.cuda.get_device_capability()[0] >= 9
 
-# Every config keeps BLOCK_M a multiple of BLOCK_N (stage 1 must end on a key-tile boundary) and every
-# tl.dot dimension >= 16. Under the interpreter there is nothing to tune and each loop step costs
-# milliseconds: one small fixed config, whose key tiles are narrow enough that every CPU case spans
-# several of them.
-if INTERPRETED:
-    CONFIGS = [triton.Config({"BLOCK_M": 32, "BLOCK_N": 16}, num_warps=4, num_stages=1)]
-else:
-    CONFIGS = [
-        triton.Config({"BLOCK_M": block_m, "BLOCK_N": block_n}, num_warps=warps, num_stages=stages)
-        for block_m, block_n, warps, stages in [
-            (128, 64, 8, 3),
-            (128, 64, 4, 3),
-            (128, 128, 8, 2),
-            (128, 32, 4, 4),
-            (64, 64, 4, 3),
-            (64, 64, 4, 4),
-            (64, 32, 4, 4),
-            (128, 64, 8, 4),
+
+def _set_block_shapes(args: dict) -> None:
+    """Before each launch: the descriptors copy (1, BLOCK_N, D) tiles of the config being launched."""
+    for name in ("k_desc", "v_desc"):
+        args[name].block_shape = [1, args["BLOCK_N"], args["HEAD_DIM"]]
+
+
+def _configs() -> list[triton.Config]:
+    """Every config keeps BLOCK_M a multiple of BLOCK_N (stage 1 must end on a key-tile boundary) and
+    every tl.dot dimension >= 16. Under the interpreter there is nothing to tune and each loop step
+    costs milliseconds: one small config, whose key tiles are narrow enough that every CPU case
+    spans several of them. On a GPU, the (BLOCK_M, BLOCK_N, num_warps, num_stages, warp
+    specialisation) shapes that came first or close on some shape of the benchmark grid in a sweep of
+    60 on an H100 (2026-11-27): 128 x 128 tiles for long sequences, 64 x 64 for short causal ones."""
+    if INTERPRETED:
+        shapes = [(32, 16, 4, 1, False)]
+    else:
+        shapes = [
+            (128, 64, 4, 3, False), (128, 64, 4, 4, False), (128, 64, 8, 3, False), (128, 128, 4, 3, False),
+            (128, 128, 8, 3, False), (128, 128, 8, 2, False), (64, 64, 4, 3, False), (64, 64, 4, 2, False),
         ]
+        if HOPPER_OR_LATER:
+            shapes += [(128, 128, 8, 3, True), (128, 64, 8, 3, True)]
+    return [
+        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "WARP_SPECIALIZE": ws}, num_warps=warps, num_stages=stages, pre_hook=_set_block_shapes)
+        for bm, bn, warps, stages, ws in shapes
     ]
+
+
+def _prune_short(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
+    # A short sequence is over in microseconds: timing every config would cost more than it saves.
+    return configs[:1] if named_args["S"] < 1024 else configs
 
 
 @triton.jit
 def attend_block(
     acc, l_i, m_i, q,
-    k_base, v_base, stride_s, start_n, rows, S, qk_scale,
+    k_desc, v_desc, bh, start_n, rows, S, qk_scale,
     MASKED: tl.constexpr, CAUSAL: tl.constexpr, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
 ):
     """One (BLOCK_N, D) tile of keys and values through the online softmax, in base 2."""
-    cols = start_n + tl.arange(0, BLOCK_N)
-    dims = tl.arange(0, HEAD_DIM)
-    k_ptrs = k_base + cols[:, None] * stride_s + dims[None, :]
-    v_ptrs = v_base + cols[:, None] * stride_s + dims[None, :]
+    # The descriptors see k and v as (B*H, S, D): one tile is (1, BLOCK_N, D) of head bh, and its
+    # rows past S come back as zeros, so no load needs a mask.
+    k = k_desc.load([bh, start_n, 0]).reshape(BLOCK_N, HEAD_DIM)
+    qk = tl.dot(q, tl.trans(k))
     if MASKED:
-        k = tl.load(k_ptrs, mask=cols[:, None] < S, other=0.0)
-    else:  # a full tile inside the sequence: no mask, so the loads stay simple and wide
-        k = tl.load(k_ptrs)
-
-    # Scores in log2 units: exp2(s) below equals exp(q @ k^T * scale).
-    s = tl.dot(q, tl.trans(k)) * qk_scale
-    if MASKED:
+        cols = start_n + tl.arange(0, BLOCK_N)
         # Padding keys read as 0 and would score 0: they must be -inf. When causal this is implied by
         # j <= i for every stored row i < S, but the rows past S (never stored) rely on it.
         visible = cols[None, :] < S
         if CAUSAL:
             visible = visible & (cols[None, :] <= rows[:, None])
-        s = tl.where(visible, s, float("-inf"))
+        # Scores in log2 units: exp2(s) below equals exp(q @ k^T * scale).
+        s = tl.where(visible, qk * qk_scale, float("-inf"))
+        m_new = tl.maximum(m_i, tl.max(s, axis=1))
+        p = tl.exp2(s - m_new[:, None])
+    else:
+        # The hot loop. Scaling the row maxima instead of every score saves a multiply per score,
+        # and qk * qk_scale - m becomes one fused multiply-add. It needs qk_scale > 0, so that
+        # max(qk) * qk_scale == max(qk * qk_scale): the wrapper makes sure of that.
+        m_new = tl.maximum(m_i, tl.max(qk, axis=1) * qk_scale)
+        p = tl.exp2(qk * qk_scale - m_new[:, None])
 
     # In every tile that is processed, each row sees at least one key (key 0 in stage 1, key
     # start_m * BLOCK_M on the diagonal, any key when not causal), so m_new is finite.
-    m_new = tl.maximum(m_i, tl.max(s, axis=1))
     alpha = tl.exp2(m_i - m_new)  # puts what was summed against m_i onto m_new; 0 in the first tile
-    p = tl.exp2(s - m_new[:, None])
     l_i = l_i * alpha + tl.sum(p, axis=1)
 
-    if MASKED:
-        v = tl.load(v_ptrs, mask=cols[:, None] < S, other=0.0)
-    else:
-        v = tl.load(v_ptrs)
+    v = v_desc.load([bh, start_n, 0]).reshape(BLOCK_N, HEAD_DIM)
     acc = acc * alpha[:, None]
     # p goes to v's dtype for the tensor cores; accumulating into acc saves an addition.
     acc = tl.dot(p.to(v.dtype), v, acc)
@@ -128,29 +146,29 @@ def attend_block(
 @triton.jit
 def attend_keys(
     acc, l_i, m_i, q,
-    k_base, v_base, stride_s, lo, hi, rows, S, qk_scale,
+    k_desc, v_desc, bh, lo, hi, rows, S, qk_scale,
     MASKED: tl.constexpr, CAUSAL: tl.constexpr,
-    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
+    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
 ):
     """Stream the key tiles starting at lo, lo + BLOCK_N, ... < hi through attend_block."""
-    # A `for` loop lets the compiler software-pipeline the loads of the next tiles (num_stages)
+    # A `for` loop lets the compiler software-pipeline the copies of the next tiles (num_stages)
     # behind the tensor-core work on this one.
-    for start_n in tl.range(lo, hi, BLOCK_N):
+    for start_n in tl.range(lo, hi, BLOCK_N, warp_specialize=WARP_SPECIALIZE):
         acc, l_i, m_i = attend_block(
-            acc, l_i, m_i, q, k_base, v_base, stride_s, start_n, rows, S, qk_scale,
+            acc, l_i, m_i, q, k_desc, v_desc, bh, start_n, rows, S, qk_scale,
             MASKED, CAUSAL, BLOCK_N, HEAD_DIM,
         )
     return acc, l_i, m_i
 
 
-@triton.autotune(configs=CONFIGS, key=["S", "HEAD_DIM", "CAUSAL"])
+@triton.autotune(configs=_configs(), key=["S", "HEAD_DIM", "CAUSAL"], prune_configs_by={"early_config_prune": _prune_short})
 @triton.jit
 def flash_attention_kernel(
-    q_ptr, k_ptr, v_ptr, out_ptr,
+    q_ptr, k_desc, v_desc, out_ptr,
     S, qk_scale,
     stride_bh, stride_s,
     HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
 ):
     tl.static_assert(BLOCK_M % BLOCK_N == 0)
     # Causal query tiles near the end of the sequence have the most key tiles to visit: hand those
@@ -160,7 +178,7 @@ def flash_attention_kernel(
     else:
         start_m = tl.program_id(0)
     bh = tl.program_id(1)
-    # q, k, v and out share one contiguous (B*H, S, D) layout. int64: B*H*S*D may exceed 2^31.
+    # q and out share one contiguous (B*H, S, D) layout. int64: B*H*S*D may exceed 2^31.
     head = bh.to(tl.int64) * stride_bh
     rows = start_m * BLOCK_M + tl.arange(0, BLOCK_M)
     dims = tl.arange(0, HEAD_DIM)
@@ -177,18 +195,16 @@ def flash_attention_kernel(
     else:
         lo_end = (S // BLOCK_N) * BLOCK_N  # every full key tile
         hi_end = S  # plus the ragged last one, if any
-    k_base = k_ptr + head
-    v_base = v_ptr + head
 
     # Stage 1: full tiles that every row of the query tile sees entirely: no masks.
     acc, l_i, m_i = attend_keys(
-        acc, l_i, m_i, q, k_base, v_base, stride_s, 0, lo_end, rows, S, qk_scale,
-        False, CAUSAL, BLOCK_N, HEAD_DIM,
+        acc, l_i, m_i, q, k_desc, v_desc, bh, 0, lo_end, rows, S, qk_scale,
+        False, CAUSAL, BLOCK_N, HEAD_DIM, WARP_SPECIALIZE,
     )
     # Stage 2: the diagonal tile (causal) or the ragged last tile (non-causal), masked.
     acc, l_i, m_i = attend_keys(
-        acc, l_i, m_i, q, k_base, v_base, stride_s, lo_end, hi_end, rows, S, qk_scale,
-        True, CAUSAL, BLOCK_N, HEAD_DIM,
+        acc, l_i, m_i, q, k_desc, v_desc, bh, lo_end, hi_end, rows, S, qk_scale,
+        True, CAUSAL, BLOCK_N, HEAD_DIM, False,
     )
 
     # l_i >= 1: the row's largest score contributes exp2(0) = 1, so the division is safe.
@@ -202,13 +218,21 @@ def flash_attention(
     B, H, S, D = q.shape
     if scale is None:
         scale = 1.0 / math.sqrt(D)
+    if scale < 0:
+        # softmax(q @ k^T * scale) == softmax((-q) @ k^T * -scale): the kernel's row-max shortcut
+        # needs a positive scale, and negating q is exact.
+        q, scale = -q, -scale
+    q, k, v = (t.contiguous() for t in (q, k, v))
     out = torch.empty_like(q)
+    # Tensor descriptors for the keys and values, which every program streams: on Hopper the TMA
+    # engine copies their tiles into shared memory. The block shape is set per config (_set_block_shapes).
+    k_desc, v_desc = (TensorDescriptor(t, shape=[B * H, S, D], strides=[S * D, D, 1], block_shape=[1, 16, D]) for t in (k, v))
 
     def grid(meta: dict) -> tuple[int, int]:
         return (triton.cdiv(S, meta["BLOCK_M"]), B * H)
 
     flash_attention_kernel[grid](
-        q, k, v, out,
+        q, k_desc, v_desc, out,
         S, scale * LOG2E,
         q.stride(1), q.stride(2),
         HEAD_DIM=D, CAUSAL=bool(causal),

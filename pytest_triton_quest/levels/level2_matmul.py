@@ -66,6 +66,7 @@ class Matmul(Level):
             ("fp16", 33, 130, 200, "wide and non-square: N > M, K spans several blocks"),
             ("fp16", 123, 77, 150, "tall and non-square: M > N, ragged everywhere"),
             ("fp32", 150, 40, 97, "M much larger than N, ragged K"),
+            ("fp16", 40, 136, 88, "ragged tiles, but every row a multiple of 16 bytes (what TMA descriptors need)"),
         ]
         if mode.on_gpu:
             table += [

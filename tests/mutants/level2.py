@@ -26,7 +26,12 @@ MUTANTS = [
         name="k_tail_skipped",
         bug="The loop over K stops at the last full slice, so the partial last slice of K is never added.",
         expect="partial block along K",
-        edits=(("for k0 in range(0, K, BLOCK_K):", "for k0 in range(0, K - BLOCK_K + 1, BLOCK_K):"),),
+        edits=(
+            (
+                "for k0 in range(0, K, BLOCK_K):\n        acc = _dot_slice(",
+                "for k0 in range(0, K - BLOCK_K + 1, BLOCK_K):\n        acc = _dot_slice(",
+            ),
+        ),
     ),
     Mutant(
         name="k_tail_unmasked",

@@ -65,14 +65,14 @@ MUTANTS = [
         bug="exp2 of the raw scores, with no running max at all.",
         expect="exp overflows",
         edits=(
+            ("        m_new = tl.maximum(m_i, tl.max(s, axis=1))\n        p = tl.exp2(s - m_new[:, None])\n", "        p = tl.exp2(s)\n"),
             (
-                "    m_new = tl.maximum(m_i, tl.max(s, axis=1))\n"
-                "    alpha = tl.exp2(m_i - m_new)  # puts what was summed against m_i onto m_new; 0 in the first tile\n"
-                "    p = tl.exp2(s - m_new[:, None])\n"
-                "    l_i = l_i * alpha + tl.sum(p, axis=1)\n",
-                "    p = tl.exp2(s)\n"
-                "    l_i = l_i + tl.sum(p, axis=1)\n",
+                "        m_new = tl.maximum(m_i, tl.max(qk, axis=1) * qk_scale)\n"
+                "        p = tl.exp2(qk * qk_scale - m_new[:, None])\n",
+                "        p = tl.exp2(qk * qk_scale)\n",
             ),
+            ("    alpha = tl.exp2(m_i - m_new)  # puts what was summed against m_i onto m_new; 0 in the first tile\n", ""),
+            ("l_i = l_i * alpha + tl.sum(p, axis=1)", "l_i = l_i + tl.sum(p, axis=1)"),
             ("    acc = acc * alpha[:, None]\n", ""),
             ("return acc, l_i, m_new", "return acc, l_i, m_i"),
         ),
@@ -102,14 +102,15 @@ MUTANTS = [
         edits=(
             # attend_block takes the buffer and stores each tile of scores into it.
             (
-                "qk_scale,\n    MASKED: tl.constexpr, CAUSAL: tl.constexpr, BLOCK_N",
-                "qk_scale, scores_base,\n    MASKED: tl.constexpr, CAUSAL: tl.constexpr, BLOCK_N",
+                "qk_scale,\n    MASKED: tl.constexpr, CAUSAL: tl.constexpr, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,\n",
+                "qk_scale, scores_base,\n    MASKED: tl.constexpr, CAUSAL: tl.constexpr, BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,\n",
             ),
             (
-                '        s = tl.where(visible, s, float("-inf"))\n',
-                '        s = tl.where(visible, s, float("-inf"))\n'
-                "    tl.store(scores_base + rows[:, None] * S + cols[None, :], s,"
-                " mask=(rows[:, None] < S) & (cols[None, :] < S))\n",
+                "    qk = tl.dot(q, tl.trans(k))\n",
+                "    qk = tl.dot(q, tl.trans(k))\n"
+                "    all_cols = start_n + tl.arange(0, BLOCK_N)\n"
+                "    tl.store(scores_base + rows[:, None] * S + all_cols[None, :], qk * qk_scale,"
+                " mask=(rows[:, None] < S) & (all_cols[None, :] < S))\n",
             ),
             # attend_keys passes it through.
             (
@@ -121,12 +122,12 @@ MUTANTS = [
                 "start_n, rows, S, qk_scale, scores_base,\n            MASKED, CAUSAL",
             ),
             # The kernel gets the (B*H, S, S) buffer and hands each head's slice down.
-            ("    q_ptr, k_ptr, v_ptr, out_ptr,\n", "    q_ptr, k_ptr, v_ptr, out_ptr, scores_ptr,\n"),
+            ("    q_ptr, k_desc, v_desc, out_ptr,\n", "    q_ptr, k_desc, v_desc, out_ptr, scores_ptr,\n"),
             (
-                "    v_base = v_ptr + head\n",
-                "    v_base = v_ptr + head\n    scores_base = scores_ptr + bh.to(tl.int64) * S * S\n",
+                "    row_ok = rows[:, None] < S\n",
+                "    row_ok = rows[:, None] < S\n    scores_base = scores_ptr + bh.to(tl.int64) * S * S\n",
             ),
-            ("stride_s, 0, lo_end, rows, S, qk_scale,", "stride_s, 0, lo_end, rows, S, qk_scale, scores_base,"),
+            ("bh, 0, lo_end, rows, S, qk_scale,", "bh, 0, lo_end, rows, S, qk_scale, scores_base,"),
             ("lo_end, hi_end, rows, S, qk_scale,", "lo_end, hi_end, rows, S, qk_scale, scores_base,"),
             # The wrapper allocates it.
             (
@@ -134,7 +135,7 @@ MUTANTS = [
                 "    out = torch.empty_like(q)\n"
                 '    scores = torch.full((B * H, S, S), float("-inf"), device=q.device, dtype=torch.float32)\n',
             ),
-            ("        q, k, v, out,\n", "        q, k, v, out, scores,\n"),
+            ("        q, k_desc, v_desc, out,\n", "        q, k_desc, v_desc, out, scores,\n"),
         ),
     ),
 ]
