@@ -25,6 +25,7 @@ case "$what" in
         echo "Activate the environment with: source .venv/bin/activate"
         ;;
     test)
+        "$venv_python" -m pip install -q -e ".[test]"
         # The suite also proves the interpreter guard on the oldest supported Triton (3.6).
         if [ "${QUEST_SKIP_OLD_TRITON:-0}" != "1" ]; then
             if [ ! -x .venv-triton36/bin/python ]; then

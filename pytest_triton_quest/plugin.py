@@ -153,6 +153,7 @@ class Quest:
     runs: dict[int, LevelRun] = field(default_factory=dict)
     locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
     newly_passed: list[int] = field(default_factory=list)
+    worker_lines: list[str] = field(default_factory=list)  # summaries sent by pytest-xdist workers
     _runner: Runner | None = None
 
     @property
@@ -258,6 +259,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"level {requested} has no kata file: expected {quest.kata_path(level)} (`triton-quest reset {requested}` restores it)"
             )
     config.stash[QUEST_KEY] = quest
+    if getattr(config.option, "dist", "no") in ("load", "worksteal"):
+        # pytest-xdist: a level passes only when one process saw every one of its cases, and its
+        # benchmark needs its checks in the same process, so each level (one kata file) goes whole
+        # to one worker.
+        config.option.dist = "loadfile"
     if config.args_source != pytest.Config.ArgsSource.ARGS or requested is not None:
         config.args = [str(settings.katas)]
 
@@ -372,10 +378,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # ----- progress and summary ---------------------------------------------------------------------------
+SUMMARY_KEY = "triton_quest_summary"  # a pytest-xdist worker's summary lines, in its workeroutput
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     quest = _quest(session.config)
     if quest is None or not quest.runs:
         return
+    _record_progress(quest)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: nobody sees its terminal, so the controller prints this
+        from .summary import summary_lines
+
+        workeroutput[SUMMARY_KEY] = summary_lines(quest)
+
+
+def _record_progress(quest: Quest) -> None:
     with quest.store.update() as progress:
         for number, run in sorted(quest.runs.items()):
             entry = progress.level(number)
@@ -402,13 +420,22 @@ def _record_benchmarks(quest: Quest, progress: Progress) -> None:
             entry.best_speedup = speedup if entry.best_speedup is None else max(entry.best_speedup, speedup)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist, in the controller: keep what a worker had to say (it ran the levels, not us)."""
+    quest = _quest(node.config)
+    if quest is not None:
+        quest.worker_lines.extend(getattr(node, "workeroutput", {}).get(SUMMARY_KEY, []))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     quest = _quest(config)
     if quest is None:
         return
     from .summary import summary_lines
 
-    lines = summary_lines(quest)
+    # Under pytest-xdist the workers' lines say how the levels went; ours add what they did not say.
+    lines = quest.worker_lines + [line for line in summary_lines(quest) if line not in quest.worker_lines]
     if lines:
         terminalreporter.section("triton quest", sep="=")
         for line in lines:

@@ -697,6 +697,21 @@ def test_concurrent_runs_never_lose_an_update(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.bad-*")) and not list(tmp_path.glob("*.tmp"))
 
 
+def test_pytest_xdist_checks_each_level_in_one_worker_and_records_it_once(project: QuestProject) -> None:
+    """`pytest -n 2`: each level goes whole to one worker, so it can pass, counts one attempt, and its
+    summary (printed by the workers' controller) is the same as without xdist."""
+    pytest.importorskip("xdist")
+    add_good_levels(project)
+    project.template(1)
+    result = project.pytester.runpytest_subprocess("-n", "2", "--unlock-all", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*level 1 is not implemented yet*"])
+    assert_good_levels_passed(project, result)
+    saved = state(project)["levels"]
+    assert {number: saved[str(number)]["attempts"] for number in (1, *GOOD)} == dict.fromkeys((1, *GOOD), 1)
+    assert saved["1"]["passed_at"] is None
+
+
 def test_a_good_file_written_by_another_run_is_never_moved_aside(tmp_path: Path) -> None:
     """Two runs start on a corrupt file: the first moves it aside and writes good progress; the
     second, which read the corrupt bytes earlier, must not move that good file away."""
