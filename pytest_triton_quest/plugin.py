@@ -153,7 +153,9 @@ class Quest:
     runs: dict[int, LevelRun] = field(default_factory=dict)
     locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
     newly_passed: list[int] = field(default_factory=list)
-    worker_lines: list[str] = field(default_factory=list)  # summaries sent by pytest-xdist workers
+    # What pytest-xdist workers said, in the controller: summary lines by level, then the others.
+    worker_blocks: dict[int, list[str]] = field(default_factory=dict)
+    worker_rest: list[str] = field(default_factory=list)
     _runner: Runner | None = None
 
     @property
@@ -388,9 +390,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     _record_progress(quest)
     workeroutput = getattr(session.config, "workeroutput", None)
     if workeroutput is not None:  # a pytest-xdist worker: nobody sees its terminal, so the controller prints this
-        from .summary import summary_lines
+        from .summary import level_blocks, other_lines
 
-        workeroutput[SUMMARY_KEY] = summary_lines(quest)
+        # Through execnet: plain lists and string keys only.
+        blocks = [[number, lines] for number, lines in level_blocks(quest).items()]
+        workeroutput[SUMMARY_KEY] = {"levels": blocks, "rest": other_lines(quest)}
 
 
 def _record_progress(quest: Quest) -> None:
@@ -424,8 +428,10 @@ def _record_benchmarks(quest: Quest, progress: Progress) -> None:
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist, in the controller: keep what a worker had to say (it ran the levels, not us)."""
     quest = _quest(node.config)
-    if quest is not None:
-        quest.worker_lines.extend(getattr(node, "workeroutput", {}).get(SUMMARY_KEY, []))
+    said = getattr(node, "workeroutput", {}).get(SUMMARY_KEY)
+    if quest is not None and said:
+        quest.worker_blocks.update({number: lines for number, lines in said["levels"]})
+        quest.worker_rest.extend(said["rest"])
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -434,8 +440,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     from .summary import summary_lines
 
-    # Under pytest-xdist the workers' lines say how the levels went; ours add what they did not say.
-    lines = quest.worker_lines + [line for line in summary_lines(quest) if line not in quest.worker_lines]
+    lines = summary_lines(quest)
     if lines:
         terminalreporter.section("triton quest", sep="=")
         for line in lines:

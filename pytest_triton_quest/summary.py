@@ -19,11 +19,24 @@ def summary_lines(quest: "Quest") -> list[str]:
         level = quest.level(requested)
         assert level is not None
         lines.append(f"{level.title} is locked: pass level {blocker} first (pytest --level {blocker}).")
-    for number, run in sorted(quest.runs.items()):
-        lines.extend(_level_lines(quest, number, run))
-    lines.extend(_benchmark_lines(quest))
-    lines.extend(f"warning: {warning}" for warning in quest.store.warnings)
+    # Under pytest-xdist the workers ran the levels: their lines come in here, in level order.
+    blocks = {**quest.worker_blocks, **level_blocks(quest)}
+    for number in sorted(blocks):
+        lines.extend(blocks[number])
+    for line in [*quest.worker_rest, *other_lines(quest)]:
+        if line not in lines:
+            lines.append(line)
     return lines
+
+
+def level_blocks(quest: "Quest") -> dict[int, list[str]]:
+    """The summary lines of each level that ran in this process."""
+    return {number: _level_lines(quest, number, run) for number, run in sorted(quest.runs.items())}
+
+
+def other_lines(quest: "Quest") -> list[str]:
+    """Benchmark results and warnings: the lines that are not about one level's checks."""
+    return [*_benchmark_lines(quest), *(f"warning: {warning}" for warning in quest.store.warnings)]
 
 
 def _level_lines(quest: "Quest", number: int, run: "LevelRun") -> list[str]:

@@ -707,6 +707,9 @@ def test_pytest_xdist_checks_each_level_in_one_worker_and_records_it_once(projec
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*level 1 is not implemented yet*"])
     assert_good_levels_passed(project, result)
+    summary = result.stdout.str().split("triton quest")[-1]
+    titles = [level_by_number(number).title for number in (1, *GOOD)]  # type: ignore[union-attr]
+    assert [summary.index(title) for title in titles] == sorted(summary.index(title) for title in titles), "levels in order"
     saved = state(project)["levels"]
     assert {number: saved[str(number)]["attempts"] for number in (1, *GOOD)} == dict.fromkeys((1, *GOOD), 1)
     assert saved["1"]["passed_at"] is None
