@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
 from .attention_reference import attention64, float64, scale_of, visible
 from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
@@ -13,12 +14,6 @@ if TYPE_CHECKING:
     import torch as torch_types
 
     from ..checking import Failure
-
-# The large-logit cases put this value in column 0 of both q and k, so every score carries an offset of
-# 64 * 64 * scale (1024 for D = 16): exp of it overflows even in float32 (whose limit is about exp(88)),
-# while the differences between scores stay ordinary and the answer stays well conditioned.
-_LARGE_OFFSET = 64.0
-
 
 class NaiveAttention(Level):
     number = 6
@@ -56,58 +51,32 @@ class NaiveAttention(Level):
 
     # ----- cases --------------------------------------------------------------------------------
     def cases(self, mode: Mode) -> list[Case]:
-        # (dtype, B, H, S, D, causal, explicit scale or None, large logits, purpose)
-        table: list[tuple[str, int, int, int, int, bool, float | None, bool, str]] = [
-            ("fp32", 1, 1, 1, 16, True, None, False, "a single token: S = 1, query 0 sees only key 0"),
-            ("fp16", 1, 2, 1, 32, False, None, False, "a single token without the causal mask"),
-            ("fp32", 2, 2, 77, 32, True, None, False, "causal, ragged S (77 is not a multiple of any block), 4 heads"),
-            ("fp32", 1, 3, 77, 32, False, None, False, "non-causal: every query sees every key"),
-            ("fp16", 2, 1, 150, 64, True, 0.3, False, "causal, a longer ragged S, D = 64, explicit scale"),
-            ("fp16", 1, 2, 100, 16, False, 0.5, False, "non-causal in half precision with an explicit scale"),
-            ("fp32", 1, 2, 64, 16, True, None, True, "large logits (about 1000): exp overflows unless the row max is subtracted"),
-            ("fp16", 1, 2, 70, 16, False, None, True, "large logits, non-causal, half precision"),
+        table: list[AttentionRow] = [
+            ("fp32", 1, 1, 1, 16, True, None, "", "a single token: S = 1, query 0 sees only key 0"),
+            ("fp16", 1, 2, 1, 32, False, None, "", "a single token without the causal mask"),
+            ("fp32", 2, 2, 77, 32, True, None, "", "causal, ragged S (77 is not a multiple of any block), 4 heads"),
+            ("fp32", 1, 3, 77, 32, False, None, "", "non-causal: every query sees every key"),
+            ("fp16", 2, 1, 150, 64, True, 0.3, "", "causal, a longer ragged S, D = 64, explicit scale"),
+            ("fp16", 1, 2, 100, 16, False, 0.5, "", "non-causal in half precision with an explicit scale"),
+            ("fp32", 1, 2, 64, 16, True, None, "large", "large logits (about 1000): exp overflows unless the row max is subtracted"),
+            ("fp16", 1, 2, 70, 16, False, None, "large", "large logits, non-causal, half precision"),
         ]
         if mode.on_gpu:
             table += [
-                ("fp32", 2, 4, 1000, 64, True, None, False, "a long ragged causal sequence in float32 (TF32 on the GPU)"),
-                ("fp16", 2, 8, 2048, 128, True, None, False, "a long causal sequence with D = 128"),
-                ("fp16", 3, 5, 1537, 64, False, 0.1, False, "a long ragged non-causal sequence, explicit scale"),
-                ("bf16", 2, 4, 999, 64, True, None, False, "bfloat16, long ragged causal sequence"),
-                ("bf16", 1, 2, 513, 128, False, 0.2, False, "bfloat16, non-causal, D = 128, explicit scale"),
-                ("fp16", 2, 2, 1024, 64, True, None, True, "large logits on a long causal sequence"),
+                ("fp32", 2, 4, 1000, 64, True, None, "", "a long ragged causal sequence in float32 (TF32 on the GPU)"),
+                ("fp16", 2, 8, 2048, 128, True, None, "", "a long causal sequence with D = 128"),
+                ("fp16", 3, 5, 1537, 64, False, 0.1, "", "a long ragged non-causal sequence, explicit scale"),
+                ("bf16", 2, 4, 999, 64, True, None, "", "bfloat16, long ragged causal sequence"),
+                ("bf16", 1, 2, 513, 128, False, 0.2, "", "bfloat16, non-causal, D = 128, explicit scale"),
+                ("fp16", 2, 2, 1024, 64, True, None, "large", "large logits on a long causal sequence"),
             ]
-        cases = []
-        for dtype, b, h, s, d, causal, scale, large, purpose in table:
-            params: dict[str, Any] = {"B": b, "H": h, "S": s, "D": d, "causal": causal}
-            case_id = f"{dtype}-{b}x{h}x{s}x{d}-{'causal' if causal else 'full'}"
-            if scale is not None:
-                params["scale"] = scale
-                case_id += f"-scale{scale:g}"
-            if large:
-                params["large"] = True
-                case_id += "-large"
-            cases.append(Case(id=case_id, dtype=dtype, purpose=purpose, params=params))
-        return cases
+        return attention_check_cases(table)
 
     def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
-        p = case.params
-        shape = (p["B"], p["H"], p["S"], p["D"])
-        q = torch.randn(shape, generator=generator)
-        k = torch.randn(shape, generator=generator)
-        v = torch.randn(shape, generator=generator)
-        if p.get("large"):
-            # 64 is exact in every dtype and 64 * 64 is exact in float32, so the offset adds no rounding.
-            q[..., 0] = _LARGE_OFFSET
-            k[..., 0] = _LARGE_OFFSET
-        dtype = case.torch_dtype
-        inputs: dict[str, Any] = {"q": q.to(dtype), "k": k.to(dtype), "v": v.to(dtype), "causal": p["causal"]}
-        if "scale" in p:  # a case without "scale" checks the default, 1 / sqrt(D)
-            inputs["scale"] = p["scale"]
-        return inputs
+        return attention_inputs(case, generator)
 
     def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
-        q, k, v = float64(inputs)
-        return attention64(q, k, v, visible(q.shape[-2], "causal" if inputs["causal"] else "all"), scale_of(inputs))
+        return attention_expected(inputs)
 
     def tolerance(self, case: Case, mode: Mode) -> Tolerance:
         # Each output is a weighted average of v rows (|v| ~ 1), so the errors are absolute, of order

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
 from .attention_reference import attention64, float64, scale_of, visible
 from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
 
@@ -19,16 +20,6 @@ if TYPE_CHECKING:
 
     from ..checking import Failure
 
-# The large-logit cases put this value in column 0 of both q and k, so every score carries an offset of
-# 64 * 64 * scale (1024 for D = 16): exp of it overflows even in float32 (whose limit is about exp(88)),
-# while the differences between scores stay ordinary and the answer stays well conditioned.
-_LARGE_OFFSET = 64.0
-# The growing-score cases put _GROWTH_Q in column 0 of q and j * step in column 0 of key j, so the
-# scores of every row rise steadily along the keys and each new block of keys raises the running max:
-# an online softmax that forgets to rescale its accumulator or normaliser is then far off. 4 and
-# j * 2^-3 (j * 2^-6 for long S) are exact in float16, bfloat16 up to j = 255, and TF32, so the
-# growth adds no rounding of its own.
-_GROWTH_Q = 4.0
 # Key block widths a kernel may use (tl.dot needs >= 16); diagnosis replays known bugs with each.
 _BLOCK_WIDTHS = (16, 32, 64, 128)
 _LOG2E = 1.4426950408889634
@@ -76,8 +67,7 @@ class FusedAttention(Level):
 
     # ----- cases --------------------------------------------------------------------------------
     def cases(self, mode: Mode) -> list[Case]:
-        # (dtype, B, H, S, D, causal, explicit scale or None, special inputs, purpose)
-        table: list[tuple[str, int, int, int, int, bool, float | None, str, str]] = [
+        table: list[AttentionRow] = [
             ("fp32", 1, 1, 1, 16, True, None, "", "a single token: S = 1, query 0 attends only to itself"),
             ("fp16", 1, 2, 1, 32, False, None, "", "a single token without the causal mask"),
             ("fp32", 2, 2, 77, 32, True, None, "", "causal, ragged S (77 is not a multiple of any block), 4 heads"),
@@ -100,43 +90,13 @@ class FusedAttention(Level):
                 ("fp16", 1, 4, 2048, 64, True, None, "growing", "growing scores over a long causal sequence (many key blocks)"),
                 ("fp16", 1, 2, 1999, 128, False, None, "growing", "growing scores, non-causal, ragged, D = 128"),
             ]
-        cases = []
-        for dtype, b, h, s, d, causal, scale, special, purpose in table:
-            params: dict[str, Any] = {"B": b, "H": h, "S": s, "D": d, "causal": causal}
-            case_id = f"{dtype}-{b}x{h}x{s}x{d}-{'causal' if causal else 'full'}"
-            if scale is not None:
-                params["scale"] = scale
-                case_id += f"-scale{scale:g}"
-            if special:
-                params[special] = True
-                case_id += f"-{special}"
-            cases.append(Case(id=case_id, dtype=dtype, purpose=purpose, params=params))
-        return cases
+        return attention_check_cases(table)
 
     def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
-        p = case.params
-        S = p["S"]
-        shape = (p["B"], p["H"], S, p["D"])
-        q = torch.randn(shape, generator=generator)
-        k = torch.randn(shape, generator=generator)
-        v = torch.randn(shape, generator=generator)
-        if p.get("large"):
-            # 64 is exact in every dtype and 64 * 64 is exact in float32, so the offset adds no rounding.
-            q[..., 0] = _LARGE_OFFSET
-            k[..., 0] = _LARGE_OFFSET
-        if p.get("growing"):
-            step = 2.0**-3 if S <= 256 else 2.0**-6
-            q[..., 0] = _GROWTH_Q
-            k[..., 0] = torch.arange(S, dtype=torch.float32) * step
-        dtype = case.torch_dtype
-        inputs: dict[str, Any] = {"q": q.to(dtype), "k": k.to(dtype), "v": v.to(dtype), "causal": p["causal"]}
-        if "scale" in p:  # a case without "scale" checks the default, 1 / sqrt(D)
-            inputs["scale"] = p["scale"]
-        return inputs
+        return attention_inputs(case, generator)
 
     def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
-        q, k, v = float64(inputs)
-        return attention64(q, k, v, visible(q.shape[-2], "causal" if inputs["causal"] else "all"), scale_of(inputs))
+        return attention_expected(inputs)
 
     def tolerance(self, case: Case, mode: Mode) -> Tolerance:
         # Each output is a weighted average of v rows (|v| ~ 1), so the errors are absolute, of order
