@@ -3,10 +3,10 @@
     python benchmarks/crosscheck.py                           # the newest run under .benchmarks/
     python benchmarks/crosscheck.py RUN.json --katas solutions_hidden
 
-pytest-benchmark times each call on the host, synchronising the GPU after every round; do_bench
-times back-to-back calls with CUDA events and clears the L2 cache before each. For each saved row
-this rebuilds the same call (same level, case, inputs and kata file), measures its median with
-do_bench and prints both. It exits 1 when any row differs by more than --tolerance (10% by default),
+The quest's benchmark items time bursts of back-to-back calls on the host clock, waiting for the
+GPU at both ends of a round; do_bench times each call alone with CUDA events and clears the L2
+cache before it. For each saved row this rebuilds the same call (same level, case, inputs and kata
+file), measures its median with do_bench and prints both. It exits 1 when any row differs by more than --tolerance (10% by default),
 which would mean the quest's benchmark items are not measuring what they claim.
 
 A third column times the calls back to back between two CUDA events, as the quest's rounds do but

@@ -4,7 +4,8 @@ Each benchmark case becomes one item per row (the PyTorch baselines, then the le
 one pytest-benchmark group, so the table shows them side by side and saved runs compare with
 `pytest-benchmark compare`. Timing happens on the GPU only: compile and autotune are warmed up
 outside the measurement, each measured round is a burst of calls between two readings of a clock
-that first synchronises with the GPU (`cuda_clock`), and the median per call is what counts. The inputs are larger than the L2 cache, or the work is compute-bound.
+that first synchronises with the GPU (`cuda_clock`), and the median per call is what counts. The
+inputs are larger than the L2 cache, or the work is compute-bound.
 """
 
 from __future__ import annotations
