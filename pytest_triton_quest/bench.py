@@ -96,8 +96,7 @@ def benchmark_call(level: Level, case: Case, row: str, kata: Path) -> Callable[[
         baseline = level.baselines()[row]
         return lambda: baseline(inputs)
     function = load_function(kata, level.function, level.positional, level.keywords)
-    args = [inputs[name] for name in level.positional]
-    kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+    args, kwargs = level.call_arguments(inputs)  # built once, outside the timed call
     return lambda: function(*args, **kwargs)
 
 

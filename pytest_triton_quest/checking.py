@@ -163,8 +163,7 @@ def _call(
     kata_path: Path,
     portability: list[str],
 ) -> tuple[Any, KernelWatch] | CaseResult:
-    args = [inputs[name] for name in level.positional]
-    kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+    args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
     try:
         with watch_kernels(mode.interpreted) as watch:
@@ -257,8 +256,7 @@ def _check_launches(
         )
     if level.single_launch and len(launches) != 1:
         # The first call of an autotuned kernel also launches its benchmark runs: count a second call.
-        args = [inputs[name] for name in level.positional]
-        kwargs = {name: inputs[name] for name in level.keywords if name in inputs}
+        args, kwargs = level.call_arguments(inputs)
         with watch_kernels(mode.interpreted) as again:
             function(*args, **kwargs)
         launches = again.launches

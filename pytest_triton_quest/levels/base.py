@@ -94,6 +94,11 @@ class Level:
     positional: ClassVar[tuple[str, ...]]
     keywords: ClassVar[tuple[str, ...]] = ()
 
+    def call_arguments(self, inputs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """The public function's arguments from a case's inputs: keywords the case leaves out are not
+        passed, so the learner's defaults (causal=True, scale=None) are checked too."""
+        return [inputs[name] for name in self.positional], {name: inputs[name] for name in self.keywords if name in inputs}
+
     # ----- to implement -------------------------------------------------------------------------
     def cases(self, mode: Mode) -> list[Case]:
         raise NotImplementedError
