@@ -14,15 +14,13 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
 from ._lazy import torch
-from .levels.base import Case, Level
-
-if TYPE_CHECKING:
-    from .plugin import KataFile, Quest
+from .levels.base import Level
+from .model import Case
 
 NO_GPU = "benchmarks need a CUDA GPU; correctness checks run on the CPU interpreter"
 YOURS = "yours"
@@ -59,32 +57,6 @@ def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(value) for value in values) / len(values))
 
 
-def benchmark_items(parent: "KataFile", quest: "Quest", lock_reason: str | None) -> Iterator[pytest.Item]:
-    level = parent.level
-    for case in level.benchmark_cases():
-        for row in [*level.baselines(), YOURS]:
-            function = _make_benchmark(quest, level, case, row, lock_reason)
-            item = pytest.Function.from_parent(parent, name=f"{level.function}_benchmark[{case.id}-{row}]", callobj=function)
-            item.add_marker(pytest.mark.benchmark(timer=cuda_clock))
-            yield item
-
-
-def _make_benchmark(quest: "Quest", level: Level, case: Case, row: str, lock_reason: str | None) -> Callable[..., None]:
-    def benchmark_row(benchmark: Any) -> None:
-        if not quest.mode.on_gpu:
-            pytest.skip(NO_GPU)
-        if lock_reason is not None:
-            pytest.skip(lock_reason)
-        if row == YOURS:
-            run = quest.runs.get(level.number)
-            if run is None or not run.passed:
-                pytest.skip(f"level {level.number}'s checks must all pass in this run before its kernel is timed")
-        _measure(benchmark, quest, level, case, row)
-
-    benchmark_row.__name__ = f"{level.function}_benchmark"
-    return benchmark_row
-
-
 def benchmark_call(level: Level, case: Case, row: str, kata: Path) -> Callable[[], Any]:
     """The call that row `row` of `case` times, on CUDA inputs; benchmarks/crosscheck.py reuses it."""
     from .checking import case_seed
@@ -111,8 +83,9 @@ def cuda_clock() -> float:
     return time.perf_counter()
 
 
-def _measure(benchmark: Any, quest: "Quest", level: Level, case: Case, row: str) -> None:
-    call = benchmark_call(level, case, row, quest.kata_path(level))
+def measure(benchmark: Any, level: Level, case: Case, row: str, kata: Path, log: BenchLog) -> None:
+    """Time one row of one benchmark case with pytest-benchmark's fixture and note it in `log`."""
+    call = benchmark_call(level, case, row, kata)
 
     # Warm-up outside the measurement: JIT compilation, autotuning, allocator growth.
     for _ in range(3):
@@ -136,12 +109,12 @@ def _measure(benchmark: Any, quest: "Quest", level: Level, case: Case, row: str)
         info["tflops"] = round(work.flops / median / 1e12, 2)
     if work.bytes:
         info["gb_per_s"] = round(work.bytes / median / 1e9, 1)
-    rows = quest.bench.medians.setdefault((level.number, case.id), {})
+    rows = log.medians.setdefault((level.number, case.id), {})
     rows[row] = median
     baseline = next(iter(level.baselines()), None)
     if row == YOURS and baseline in rows:
         info["speedup_vs_torch"] = round(rows[baseline] / median, 3)
-    quest.bench.rows.append({"level": level.number, "case": case.id, "params": dict(case.params), "row": row, "median_s": median, **info})
+    log.rows.append({"level": level.number, "case": case.id, "params": dict(case.params), "row": row, "median_s": median, **info})
 
 
 class MachineInfo:

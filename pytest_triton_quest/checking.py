@@ -11,43 +11,18 @@ import time
 import traceback
 import warnings
 import zlib
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._lazy import torch
-from .guard import KernelWatch, LaunchRecord, watch_kernels
-from .levels.base import Case, Level, Mode, Tolerance
+from .guard import KernelWatch, watch_kernels
+from .levels.base import Level
 from .loading import KataLoadError, function_site, load_function
-from .results import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, CaseResult
+from .paths import kata_line, shown
+from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode
 
 if TYPE_CHECKING:
     import torch as torch_types
-
-@dataclass
-class Failure:
-    """A finished call whose output disagrees with the reference; what diagnosis rules look at."""
-
-    level: Level
-    case: Case
-    inputs: dict[str, Any]  # CPU copies, as the reference saw them
-    out: "torch_types.Tensor"  # float64, CPU
-    ref: "torch_types.Tensor"  # float64, CPU
-    bad: "torch_types.Tensor"  # bool, True where out is not close to ref
-    tolerance: Tolerance
-    launches: list[LaunchRecord]
-    # Interpreter only: for each output element, the index of the (kernel, program id) that stored it
-    # last in the table, or -1; None when unknown (compiled, or a non-contiguous output).
-    writers: tuple[Any, list[tuple[str, tuple[int, int, int]]]] | None = None
-
-
-def shown(path: Path) -> str:
-    """A path as the learner would type it: relative to where they stand, when it is below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
 
 def not_implemented_message(level: Level, kata_path: Path) -> str:
     return f"level {level.number} is not implemented yet: open {shown(kata_path)} and fill in the TODOs"
@@ -105,7 +80,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     except NotImplementedError:
         return CaseResult(NOT_IMPLEMENTED, not_implemented_message(level, kata_path), stops_level=True)
     except KataLoadError as error:
-        return CaseResult(BROKEN_KATA, str(error).replace(str(kata_path), shown(kata_path)), stops_level=True)
+        return CaseResult(BROKEN_KATA, str(error), stops_level=True)
 
     if mode.interpreted:
         from .compat import apply_interpreter_fixes
@@ -125,7 +100,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
 
     problem = _check_output(level, case, out, device_inputs, pristine, reference)
     if problem is not None:
-        site = function_site(function, kata_path).replace(str(kata_path), shown(kata_path), 1)
+        site = function_site(function, kata_path)
         return CaseResult(FAILED, f"{site}: {problem}")
 
     launch_problem = _check_launches(level, function, device_inputs, mode, watch)
@@ -142,8 +117,8 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     writers = None
     if mode.interpreted and out.is_contiguous():
         writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
-    failure = Failure(level, case, inputs, out64, reference, ~close, tolerance, watch.launches, writers)
-    message, diagnoses = explain_mismatch(failure, mode)
+    failure = Failure(case, inputs, out64, reference, ~close, tolerance, watch.launches, writers)
+    message, diagnoses = explain_mismatch(level, failure, mode)
     return CaseResult(FAILED, message, diagnoses)
 
 
@@ -181,7 +156,7 @@ def _call(
                 watch.violation.describe(),
                 ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"],
             )
-        if _is_cuda_error(error):
+        if is_cuda_error(error):
             return CaseResult(
                 CRASHED,
                 f"the kernel crashed: {_first_line(error)}; likely an out-of-bounds access: check the masks",
@@ -193,7 +168,8 @@ def _call(
     return out, watch
 
 
-def _is_cuda_error(error: BaseException) -> bool:
+def is_cuda_error(error: BaseException) -> bool:
+    """CUDA reported an error: the context is poisoned, and the process must not run anything else."""
     text = f"{type(error).__name__}: {error}"
     return "CUDA error" in text or "AcceleratorError" in text or "illegal memory access" in text
 
@@ -205,10 +181,7 @@ def _first_line(error: BaseException) -> str:
 
 def _describe_exception(error: BaseException, kata_path: Path) -> str:
     """The exception in a few lines, located at the deepest frame of the kata file."""
-    where = None
-    for frame in traceback.extract_tb(error.__traceback__):
-        if Path(frame.filename).resolve() == kata_path.resolve():
-            where = f"{shown(kata_path)}:{frame.lineno}"
+    where = kata_line(((frame.filename, frame.lineno) for frame in traceback.extract_tb(error.__traceback__)), kata_path)
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     body = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
     head = f"{where}: " if where else ""

@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 from importlib import resources
@@ -27,8 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from .levels.base import Level
+from .options import BY_KEY
+from .paths import shown, write_atomically
 from .progress import Progress, ProgressStore
-from .registry import RegistryError, all_levels
+from .registry import RegistryError, all_levels, span
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -64,7 +64,7 @@ def _one_line(text: str) -> str:
 
 def _where() -> dict:
     """Ask pytest itself where the katas and the progress file are, so both tools always agree."""
-    completed = subprocess.run(_pytest("--quest-where", "-p", "no:cacheprovider"), capture_output=True, text=True)
+    completed = subprocess.run(_pytest(BY_KEY["where"].flag, "-p", "no:cacheprovider"), capture_output=True, text=True)
     try:
         return json.loads(completed.stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
@@ -93,14 +93,6 @@ def _solutions() -> Path | None:
     return candidate if candidate.is_dir() else None
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-# ----- levels and their status --------------------------------------------------------------------
 def _levels() -> tuple[Level, ...]:
     try:
         levels = all_levels()
@@ -112,10 +104,7 @@ def _levels() -> tuple[Level, ...]:
 
 
 def _span(levels: Sequence[Level]) -> str:
-    numbers = [level.number for level in levels]
-    if numbers == list(range(numbers[0], numbers[-1] + 1)):
-        return f"{numbers[0]} to {numbers[-1]}"
-    return ", ".join(str(number) for number in numbers)
+    return span([level.number for level in levels])
 
 
 def _level(number_text: str) -> Level:
@@ -179,7 +168,7 @@ def overview(_: argparse.Namespace) -> int:
     print()
     next_level = _first_open(progress, where["unlock_all"])
     if not Path(where["katas"]).is_dir():
-        print(f"There is no kata folder here ({_shown(Path(where['katas']))}): set one up with {PROG} init")
+        print(f"There is no kata folder here ({shown(Path(where['katas']))}): set one up with {PROG} init")
     elif next_level is None:
         print(f"Every level is passed. Time your kernels on a GPU: {PROG} benchmark")
     else:
@@ -201,7 +190,7 @@ def start(args: argparse.Namespace) -> int:
     print()
     print(f"Write:  {call}")
     missing = f"   (missing: `{PROG} reset {number}` restores it)" if kata.parent.is_dir() else f"   (missing: `{PROG} init` sets up the katas)"
-    print(f"In:     {_shown(kata)}" + ("" if kata.is_file() else missing))
+    print(f"In:     {shown(kata)}" + ("" if kata.is_file() else missing))
     print(f"Check:  pytest --level {number}      (or: {PROG} check {number}, or {PROG} watch {number})")
     print(f"Stuck:  pytest --hint {number}       (six hints, from the idea to nearly the answer)")
     print(f"Think:  {PROG} tutor {number}      (questions and concepts, never the answer)")
@@ -218,12 +207,12 @@ def start(args: argparse.Namespace) -> int:
 
 def check(args: argparse.Namespace) -> int:
     level = _level(args.level)
-    return subprocess.call(_pytest("--level", str(level.number), *args.pytest_args))
+    return subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), *args.pytest_args))
 
 
 def hint(args: argparse.Namespace) -> int:
     level = _level(args.level)
-    return subprocess.call(_pytest("--hint", str(level.number)))
+    return subprocess.call(_pytest(BY_KEY["hint"].flag, str(level.number)))
 
 
 def benchmark(args: argparse.Namespace) -> int:
@@ -231,8 +220,8 @@ def benchmark(args: argparse.Namespace) -> int:
         # pytest-benchmark's own `compare` over the runs saved in .benchmarks/ (autosaved by --benchmark).
         run_compare = "import sys; from pytest_benchmark.cli import main; sys.argv[0] = 'pytest-benchmark'; sys.exit(main())"
         return subprocess.call([sys.executable, "-c", run_compare, "compare", *args.pytest_args])
-    chosen = ["--level", str(_level(args.level).number)] if args.level is not None else []
-    return subprocess.call(_pytest("--benchmark", *chosen, *args.pytest_args))
+    chosen = [BY_KEY["level"].flag, str(_level(args.level).number)] if args.level is not None else []
+    return subprocess.call(_pytest(BY_KEY["benchmark"].flag, *chosen, *args.pytest_args))
 
 
 def tutor(args: argparse.Namespace) -> int:
@@ -272,7 +261,7 @@ def watch(args: argparse.Namespace) -> int:
             return None
 
     kata = katas / level.kata_file
-    print(f"Watching {_shown(kata)}: the checks of level {level.number} run each time you save it. Ctrl-C stops.", flush=True)
+    print(f"Watching {shown(kata)}: the checks of level {level.number} run each time you save it. Ctrl-C stops.", flush=True)
     never = object()  # the first pass of the loop always runs the checks
     last: object = never
     try:
@@ -288,12 +277,12 @@ def watch(args: argparse.Namespace) -> int:
                 print(CLEAR_SCREEN, end="")
             else:  # a log or a pipe: a rule instead of escape codes
                 print("\n" + "-" * 72)
-            print(f"{dt.datetime.now():%H:%M:%S}  pytest --level {level.number}   (watching {_shown(kata)}; Ctrl-C stops)", flush=True)
+            print(f"{dt.datetime.now():%H:%M:%S}  pytest --level {level.number}   (watching {shown(kata)}; Ctrl-C stops)", flush=True)
             if current is None:
-                print(f"{_shown(kata)} does not exist yet: create it, or restore the template with {PROG} reset {level.number}", flush=True)
+                print(f"{shown(kata)} does not exist yet: create it, or restore the template with {PROG} reset {level.number}", flush=True)
                 continue
             before = passed(level.number)
-            subprocess.call(_pytest("--level", str(level.number), "-q"))
+            subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), "-q"))
             if before or not passed(level.number):
                 continue
             following = _next_level(level.number)
@@ -305,7 +294,7 @@ def watch(args: argparse.Namespace) -> int:
                 level = following
                 kata = katas / level.kata_file
                 last = stamp(kata)  # wait for the first save of the new level
-                print(f"Now watching {_shown(kata)}: save it to run the checks of level {level.number}.", flush=True)
+                print(f"Now watching {shown(kata)}: save it to run the checks of level {level.number}.", flush=True)
     except KeyboardInterrupt:
         print("\nStopped watching.", flush=True)
     return EXIT_OK
@@ -335,21 +324,6 @@ def _backup_path(folder: Path, kata: Path, stamp: str) -> Path:
     return candidate
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write a whole file or nothing (a crash never leaves half a kata), keeping an existing file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def reset(args: argparse.Namespace) -> int:
     levels = [_level(args.level)] if args.level is not None else list(_levels())
     where = _where()
@@ -372,13 +346,13 @@ def reset(args: argparse.Namespace) -> int:
     print(f"Reset {scope}: forget its progress (passed, hints, attempts) and restore the kata template.")
     for level, kata, data, keep in plan:
         if data is None:
-            print(f"  level {level.number}: no template ships for it; {_shown(kata)} is left as it is")
+            print(f"  level {level.number}: no template ships for it; {shown(kata)} is left as it is")
         elif keep:
-            print(f"  level {level.number}: {_shown(kata)} is copied to {_shown(backups)}/, then replaced by the template")
+            print(f"  level {level.number}: {shown(kata)} is copied to {shown(backups)}/, then replaced by the template")
         elif kata.is_file():
-            print(f"  level {level.number}: {_shown(kata)} is already the template")
+            print(f"  level {level.number}: {shown(kata)} is already the template")
         else:
-            print(f"  level {level.number}: {_shown(kata)} is missing and will be written from the template")
+            print(f"  level {level.number}: {shown(kata)} is missing and will be written from the template")
     if not args.yes:
         try:
             answer = input("Go ahead? [y/N] ")
@@ -396,14 +370,14 @@ def reset(args: argparse.Namespace) -> int:
                 backups.mkdir(parents=True, exist_ok=True)
                 backup = _backup_path(backups, kata, stamp)
                 original = kata.read_bytes()
-                _write_atomically(backup, original)
+                write_atomically(backup, original)
                 if backup.read_bytes() != original:
                     raise OSError(f"the backup {backup} does not match {kata}")
-                print(f"backed up {_shown(kata)} -> {_shown(backup)}")
+                print(f"backed up {shown(kata)} -> {shown(backup)}")
         for level, kata, data, keep in plan:
             if data is not None and (keep or not kata.is_file()):
-                _write_atomically(kata, data)
-                print(f"restored the template of level {level.number}: {_shown(kata)}")
+                write_atomically(kata, data)
+                print(f"restored the template of level {level.number}: {shown(kata)}")
     except OSError as error:
         raise CliError(f"reset stopped, your files are as they were or backed up: {error}", EXIT_REFUSED) from None
 
@@ -458,21 +432,21 @@ def init(args: argparse.Namespace) -> int:
             if destination.exists():
                 kept.append(destination.name)  # never overwrite a learner's file
                 continue
-            _write_atomically(destination, template.read_bytes())
+            write_atomically(destination, template.read_bytes())
             written.append(destination.name)
         existing = _has_pytest_config(target)
         if existing is None:
             (target / "pytest.ini").write_text(PYTEST_CONFIG, encoding="utf-8")
     except OSError as error:
         raise CliError(f"cannot write in {target}: {error.strerror or error}", EXIT_REFUSED) from None
-    print(f"Wrote {len(written)} kata file(s) to {_shown(katas)}.")
+    print(f"Wrote {len(written)} kata file(s) to {shown(katas)}.")
     if kept:
         print(f"Kept your existing {', '.join(kept)} (untouched).")
     if existing is None:
-        print(f"Wrote {_shown(target / 'pytest.ini')}: `pytest` in that folder plays the quest.")
+        print(f"Wrote {shown(target / 'pytest.ini')}: `pytest` in that folder plays the quest.")
     else:
-        print(f"{_shown(existing)} already configures pytest: left as it is; `pytest --level N` works there.")
-    where = "" if target == Path.cwd().resolve() else f"cd {_shown(target)} && "
+        print(f"{shown(existing)} already configures pytest: left as it is; `pytest --level N` works there.")
+    where = "" if target == Path.cwd().resolve() else f"cd {shown(target)} && "
     print(f"Start with: {where}{PROG} start 1")
     return EXIT_OK
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 import os
 
-from .levels.base import Mode
+from .model import Mode
 
 INTERPRET_VARIABLE = "TRITON_INTERPRET"
 CHOICES = ("auto", "cpu", "cuda")

@@ -53,6 +53,8 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
+from .model import LaunchRecord, TensorArg
+
 __all__ = [
     "BoundsViolation",
     "KernelWatch",
@@ -67,21 +69,6 @@ _U64_MAX = 2**64 - 1
 
 
 # ----- public records ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TensorArg:
-    name: str  # the kernel parameter name (`p[1]` for a tuple element)
-    numel: int
-    element_size: int
-    data_ptr: int  # address as seen by the kernel
-
-
-@dataclass(frozen=True)
-class LaunchRecord:
-    kernel: str  # kernel function name
-    grid: tuple[int, int, int]  # resolved grid; (0, 0, 0) if it could not be worked out
-    tensors: tuple[TensorArg, ...]  # every tensor argument of the launch
-
-
 @dataclass(frozen=True)
 class BoundsViolation:
     kernel: str

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import textwrap
-from typing import TYPE_CHECKING
+import pytest
 
+from .options import Settings
 from .progress import ProgressStore
-from .registry import RegistryError, all_levels
-
-if TYPE_CHECKING:
-    from .plugin import Settings
-
-EXIT_OK = 0
-EXIT_USAGE = 4  # pytest's exit code for usage errors
+from .registry import RegistryError, all_levels, span
 
 
-def reveal_next_hint(number: int, settings: "Settings") -> int:
+def reveal_next_hint(number: int, settings: Settings) -> int:
     try:
         levels = all_levels()
     except RegistryError as error:
         print(f"triton-quest: {error}")
-        return EXIT_USAGE
+        return pytest.ExitCode.USAGE_ERROR
     level = next((level for level in levels if level.number == number), None)
     if level is None:
-        print(f"triton-quest: level {number} does not exist: the levels are {levels[0].number} to {levels[-1].number}")
-        return EXIT_USAGE
+        print(f"triton-quest: level {number} does not exist: the levels are {span([level.number for level in levels])}")
+        return pytest.ExitCode.USAGE_ERROR
     store = ProgressStore(settings.state)
     # Hints are open for every level, locked ones too: reading ahead never hurts.
     with store.update() as progress:
@@ -42,7 +37,7 @@ def reveal_next_hint(number: int, settings: "Settings") -> int:
                 print(f"More help: pytest --hint {number} (hint {entry.hints_revealed + 1} of {total}).")
     for warning in store.warnings:
         print(f"warning: {warning}")
-    return EXIT_OK
+    return pytest.ExitCode.OK
 
 
 def _format(index: int, total: int, hint: str) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
+from .paths import kata_line, shown
+
 
 class KataLoadError(Exception):
     """The kata file could not be turned into a callable; the message is for the learner."""
@@ -24,11 +26,8 @@ class KataLoadError(Exception):
 
 def _location_in(path: Path, tb: Any) -> str:
     """`file:line` of the deepest traceback frame inside `path`, or just the file."""
-    line = None
-    for frame in traceback.extract_tb(tb):
-        if Path(frame.filename).resolve() == path.resolve():
-            line = frame.lineno
-    return f"{path}:{line}" if line else str(path)
+    frames = ((frame.filename, frame.lineno) for frame in traceback.extract_tb(tb))
+    return kata_line(frames, path) or shown(path)
 
 
 def _one_line(error: BaseException) -> str:
@@ -51,10 +50,10 @@ def _syntax_error_message(path: Path, error: SyntaxError) -> str:
         same = False
     kind = "indentation error" if isinstance(error, IndentationError) else "syntax error"
     if same:
-        where = f"{path}:{error.lineno}" if error.lineno else str(path)
+        where = f"{shown(path)}:{error.lineno}" if error.lineno else shown(path)
         return f"{where}: {kind}: {message}"
     where = _location_in(path, error.__traceback__)
-    inner = f"{culprit}:{error.lineno}" if error.lineno else str(culprit)
+    inner = f"{shown(culprit)}:{error.lineno}" if error.lineno else shown(culprit)
     return f"{where}: importing the kata failed: {kind} in {inner}: {message}"
 
 
@@ -66,11 +65,11 @@ def _module_name(path: Path) -> str:
 
 def import_kata(path: Path) -> ModuleType:
     if not path.is_file():
-        raise KataLoadError(f"{path} does not exist: create it (or restore the template with `triton-quest reset`)")
+        raise KataLoadError(f"{shown(path)} does not exist: create it (or restore the template with `triton-quest reset`)")
     name = _module_name(path)
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise KataLoadError(f"{path} cannot be imported as a Python module")
+        raise KataLoadError(f"{shown(path)} cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
     # Helper modules next to the kata file import as they would with `python katas/levelN_x.py`.
     folder = str(path.parent.resolve())
@@ -119,10 +118,10 @@ def find_function(
         close = difflib.get_close_matches(function, names, n=1)
         guess = f" (is `{close[0]}` meant to be it?)" if close else ""
         raise KataLoadError(
-            f"{path} defines no function `{function}`{guess}: the checks call `{function}({', '.join(parameters)})`"
+            f"{shown(path)} defines no function `{function}`{guess}: the checks call `{function}({', '.join(parameters)})`"
         )
     if not callable(candidate):
-        raise KataLoadError(f"{path}: `{function}` must be a function, but it is of type {type(candidate).__name__}")
+        raise KataLoadError(f"{shown(path)}: `{function}` must be a function, but it is of type {type(candidate).__name__}")
     try:
         signature = inspect.signature(candidate)
     except (TypeError, ValueError):
@@ -131,7 +130,7 @@ def find_function(
         signature.bind(*[None] * len(positional), **{name: None for name in keywords})
     except TypeError:
         line = _definition_line(candidate)
-        where = f"{path}:{line}" if line else str(path)
+        where = f"{shown(path)}:{line}" if line else shown(path)
         raise KataLoadError(
             f"{where}: `{function}{signature}` does not match the contract `{function}({', '.join(parameters)})`"
         ) from None
@@ -145,22 +144,22 @@ def function_site(function: Callable[..., Any], path: Path) -> str:
         source_file = inspect.getsourcefile(function)
         lines, start = inspect.getsourcelines(function)
     except (OSError, TypeError):
-        return str(path)
+        return shown(path)
     try:
         if source_file is None or Path(source_file).resolve() != path.resolve():
-            return str(path)
+            return shown(path)
     except OSError:
-        return str(path)
+        return shown(path)
     try:
         tree = ast.parse(textwrap.dedent("".join(lines)))
     except SyntaxError:
-        return f"{path}:{start}"
+        return f"{shown(path)}:{start}"
     definition = next((node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))), None)
     if definition is None:
-        return f"{path}:{start}"
+        return f"{shown(path)}:{start}"
     returns = list(_own_returns(definition))
     line = start + (returns[0].lineno if len(returns) == 1 else definition.lineno) - 1
-    return f"{path}:{line}"
+    return f"{shown(path)}:{line}"
 
 
 def _own_returns(function: ast.AST) -> Iterator[ast.Return]:

@@ -11,10 +11,11 @@ import contextlib
 import datetime as dt
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
+
+from .paths import FolderNotWritable, write_atomically
 
 SCHEMA = 1
 FILE_NAME = ".triton-quest.json"
@@ -193,40 +194,20 @@ class ProgressStore:
 
     # ----- writing --------------------------------------------------------------------------------
     def save(self, progress: Progress) -> bool:
-        """Write, fsync, rename: a reader sees the old file or the new one, never half of one."""
+        """Write the whole file or nothing (see `write_atomically`); a failure becomes a warning."""
         if self._unsaved_bad_file:
             self._warn(f"progress not saved: {self.path} is unreadable and could not be backed up; move it away to save progress again")
             return False
         text = json.dumps(progress.to_json(), indent=2, sort_keys=False) + "\n"
-        folder = self.path.parent
         try:
-            descriptor, temporary = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp", dir=folder)
-        except OSError as error:
-            self._warn(f"progress not saved: cannot write in {folder} ({error.strerror or error})")
+            write_atomically(self.path, text.encode("utf-8"))
+        except FolderNotWritable as error:
+            self._warn(f"progress not saved: cannot write in {error.folder} ({error.strerror or error})")
             return False
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temporary, self._mode())
-            os.replace(temporary, self.path)
         except OSError as error:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
             self._warn(f"progress not saved to {self.path} ({error.strerror or error})")
             return False
-        _fsync_folder(folder)
         return True
-
-    def _mode(self) -> int:
-        """Keep the permissions of the file being replaced; a new file gets the usual 0644 less umask."""
-        try:
-            return self.path.stat().st_mode & 0o777
-        except OSError:
-            umask = os.umask(0)
-            os.umask(umask)
-            return 0o666 & ~umask
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[bool]:
@@ -264,16 +245,3 @@ class ProgressStore:
             if locked:
                 self.save(progress)
 
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (best effort: not every system can open a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)

@@ -10,7 +10,7 @@ from functools import lru_cache
 import pluggy
 
 from . import hookspecs
-from .levels.base import Level
+from .levels.base import Level, definition_problems
 
 PACKS_VARIABLE = "TRITON_QUEST_PACKS"
 
@@ -49,11 +49,32 @@ def _plugin_manager() -> pluggy.PluginManager:
     return manager
 
 
+def _pack_levels(pack_name: str, made: object) -> list[Level]:
+    """The levels one pack returned, each checked: a broken pack fails here, named, not mid-run."""
+    if not isinstance(made, (list, tuple)):
+        raise RegistryError(f"level pack {pack_name}: triton_quest_levels() must return a list of Level objects")
+    levels = []
+    for level in made:
+        if not isinstance(level, Level):
+            raise RegistryError(f"level pack {pack_name}: {level!r} is not a Level (subclass pytest_triton_quest.levels.base.Level)")
+        problems = definition_problems(level)
+        if problems:
+            raise RegistryError(f"level pack {pack_name}: {type(level).__qualname__}: " + "; ".join(problems))
+        levels.append(level)
+    return levels
+
+
 @lru_cache(maxsize=1)
 def all_levels() -> tuple[Level, ...]:
+    manager = _plugin_manager()
     found: dict[int, Level] = {}
-    for pack in _plugin_manager().hook.triton_quest_levels():
-        for level in pack:
+    for implementation in manager.hook.triton_quest_levels.get_hookimpls():
+        pack_name = implementation.plugin_name
+        try:
+            made = implementation.function()
+        except TypeError as error:  # an abstract method left out: the class cannot be instantiated
+            raise RegistryError(f"level pack {pack_name}: {error}") from None
+        for level in _pack_levels(pack_name, made):
             if level.number in found:
                 other = found[level.number]
                 raise RegistryError(
@@ -65,3 +86,12 @@ def all_levels() -> tuple[Level, ...]:
 
 def level_by_number(number: int) -> Level | None:
     return next((level for level in all_levels() if level.number == number), None)
+
+
+def span(numbers: list[int]) -> str:
+    """The level numbers as a learner reads them: `1 to 8`, or `1, 2, 5` when there are gaps."""
+    if not numbers:
+        return "none"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"{numbers[0]} to {numbers[-1]}"
+    return ", ".join(str(number) for number in numbers)

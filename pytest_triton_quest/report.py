@@ -14,18 +14,18 @@ from ._lazy import torch
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from .checking import Failure
-    from .levels.base import Mode
+    from .levels.base import Level
+    from .model import Failure, Mode
 
 MAP_ROWS = 16
 MAP_COLS = 48
 
 
-def explain_mismatch(failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
+def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
     lines.extend(_where(failure))
     lines.extend(_writers(failure))
-    diagnoses = failure.level.diagnose(failure) + _generic_diagnoses(failure)
+    diagnoses = level.diagnose(failure) + _generic_diagnoses(failure)
     return "\n".join(lines), _unique(diagnoses)
 
 

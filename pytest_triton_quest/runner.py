@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 from typing import Protocol
 
-from .results import CRASHED, FAILED, TIMED_OUT, CaseResult
-from .levels.base import Case, Level, Mode
+from .levels.base import Level
+from .model import CRASHED, FAILED, TIMED_OUT, Case, CaseResult, Mode
+from .paths import kata_line
 from .registry import LevelRef
 
 
@@ -235,25 +236,9 @@ def _where(level: Level, case: Case) -> str:
 
 def _crash_site(output: str, kata_path: Path) -> str | None:
     """`file:line` of the kata line that was running when the worker died or was stopped, from
-    faulthandler's stack dump (innermost frame first)."""
-    try:
-        kata = kata_path.resolve()
-    except OSError:
-        return None
-    for match in re.finditer(r'File "([^"]+)", line (\d+)', output):
-        try:
-            if Path(match.group(1)).resolve() == kata:
-                return f"{_shown(kata_path)}:{match.group(2)}"
-        except OSError:
-            continue
-    return None
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
+    faulthandler's stack dump (innermost frame first, so it is read backwards)."""
+    frames = [(match.group(1), int(match.group(2))) for match in re.finditer(r'File "([^"]+)", line (\d+)', output)]
+    return kata_line(reversed(frames), kata_path)
 
 
 def crash_result(level: Level, case: Case, returncode: int | None, site: str | None = None) -> CaseResult:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
-
-from .results import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
-
-if TYPE_CHECKING:
-    from .plugin import LevelRun, Quest
+from .bench import NO_GPU, geometric_mean, plot, tier
+from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
+from .session import LevelRun, QuestSession
 
 
-def summary_lines(quest: "Quest") -> list[str]:
+def summary_lines(quest: QuestSession) -> list[str]:
     lines: list[str] = []
     requested = quest.requested_level
     if requested is not None and requested in quest.locked:
@@ -29,17 +26,17 @@ def summary_lines(quest: "Quest") -> list[str]:
     return lines
 
 
-def level_blocks(quest: "Quest") -> dict[int, list[str]]:
+def level_blocks(quest: QuestSession) -> dict[int, list[str]]:
     """The summary lines of each level that ran in this process."""
     return {number: _level_lines(quest, number, run) for number, run in sorted(quest.runs.items())}
 
 
-def other_lines(quest: "Quest") -> list[str]:
+def other_lines(quest: QuestSession) -> list[str]:
     """Benchmark results and warnings: the lines that are not about one level's checks."""
     return [*_benchmark_lines(quest), *(f"warning: {warning}" for warning in quest.store.warnings)]
 
 
-def _level_lines(quest: "Quest", number: int, run: "LevelRun") -> list[str]:
+def _level_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
     level = quest.level(number)
     assert level is not None
     total = len(run.expected)
@@ -51,7 +48,10 @@ def _level_lines(quest: "Quest", number: int, run: "LevelRun") -> list[str]:
             lines.append(_unlock_line(quest, number))
         return lines
     hints_used = quest.progress.level(number).hints_revealed
-    hint = f"pytest --hint {number}" + (f" (hint {hints_used + 1} of 6)" if hints_used < 6 else " (all six are out)")
+    total_hints = len(level.hints)
+    hint = f"pytest --hint {number}" + (
+        f" (hint {hints_used + 1} of {total_hints})" if hints_used < total_hints else f" (all {total_hints} are out)"
+    )
     if stopped is not None and stopped.outcome in (NOT_IMPLEMENTED, BROKEN_KATA):
         return [f"{level.title}: {stopped.message.splitlines()[0]}", f"  Stuck? {hint}"]
     failed = [result for result in run.results.values() if result.outcome != PASSED]
@@ -68,7 +68,7 @@ def _level_lines(quest: "Quest", number: int, run: "LevelRun") -> list[str]:
     return lines
 
 
-def _unlock_line(quest: "Quest", number: int) -> str:
+def _unlock_line(quest: QuestSession, number: int) -> str:
     later = [level for level in quest.levels if level.number > number]
     if not later:
         return f"Level {number} passed! That was the last level: you have written Flash Attention in Triton."
@@ -78,10 +78,8 @@ def _unlock_line(quest: "Quest", number: int) -> str:
     return f"Level {number} passed! {following.title}, is unlocked: pytest --level {following.number}"
 
 
-def _benchmark_lines(quest: "Quest") -> list[str]:
-    from .bench import NO_GPU, geometric_mean, plot, tier
-
-    if not quest.benchmark:
+def _benchmark_lines(quest: QuestSession) -> list[str]:
+    if not quest.settings.benchmark:
         return []
     if not quest.mode.on_gpu:
         return [f"Benchmarks skipped: {NO_GPU}."]
@@ -99,6 +97,6 @@ def _benchmark_lines(quest: "Quest") -> list[str]:
             + (f" - {medal}" if medal else "")
             + (f"; your best is {best:.2f}x" if best else "")
         )
-    if quest.plot_path:
-        lines.append(plot(quest.bench.rows, quest.plot_path))
+    if quest.settings.plot:
+        lines.append(plot(quest.bench.rows, quest.settings.plot))
     return lines

@@ -64,7 +64,7 @@ def _die_with_parent(parent: int) -> bool:
 
 def handle(request: dict[str, Any]) -> Any:
     from .checking import check_case
-    from .levels.base import Mode
+    from .model import Mode
     from .registry import LevelRef
 
     mode = Mode(**request["mode"])
@@ -75,19 +75,10 @@ def handle(request: dict[str, Any]) -> Any:
 
 def _kata_line(error: BaseException, kata: str) -> str:
     """`file:line` of the deepest frame of the kata file in the error's traceback, or the file."""
-    path = Path(kata)
-    line = None
-    for frame in traceback.extract_tb(error.__traceback__):
-        try:
-            if Path(frame.filename).resolve() == path.resolve():
-                line = frame.lineno
-        except OSError:
-            continue
-    try:
-        shown = str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        shown = str(path)
-    return f"{shown}:{line}" if line else shown
+    from .paths import kata_line, shown
+
+    frames = ((frame.filename, frame.lineno) for frame in traceback.extract_tb(error.__traceback__))
+    return kata_line(frames, Path(kata)) or shown(kata)
 
 
 def _where(request: dict[str, Any]) -> str:
@@ -95,13 +86,9 @@ def _where(request: dict[str, Any]) -> str:
     return f"case {request.get('case', '?')} of {qualname}"
 
 
-def _is_cuda_error(error: BaseException) -> bool:
-    text = f"{type(error).__name__}: {error}"
-    return "CUDA error" in text or "AcceleratorError" in text or "illegal memory access" in text
-
-
 def _result_for(request: dict[str, Any]) -> Any:
-    from .results import CRASHED, FAILED, CaseResult
+    from .checking import is_cuda_error
+    from .model import CRASHED, FAILED, CaseResult
 
     try:
         return handle(request)
@@ -117,7 +104,7 @@ def _result_for(request: dict[str, Any]) -> Any:
         where = _kata_line(error, str(request.get("kata", "")))
         return CaseResult(FAILED, f"{where}: your function raised KeyboardInterrupt")
     except Exception as error:  # noqa: BLE001 - a fault in a level definition, not in the learner's code
-        if _is_cuda_error(error):
+        if is_cuda_error(error):
             # Raised outside the learner's call (while reading the output back, say): the context
             # is poisoned all the same, so this worker must go.
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
@@ -134,7 +121,7 @@ def _result_for(request: dict[str, Any]) -> Any:
 
 
 def _encode(result: Any) -> str:
-    from .results import FAILED, CaseResult
+    from .model import FAILED, CaseResult
 
     try:
         return json.dumps(result.to_dict())

@@ -16,9 +16,10 @@ if not ON_GPU:
 
 from conftest import KATAS, SOLUTIONS  # noqa: E402
 from pytest_triton_quest.checking import case_seed, check_case  # noqa: E402
-from pytest_triton_quest.levels.base import Level, Mode  # noqa: E402
+from pytest_triton_quest.levels.base import Level
+from pytest_triton_quest.model import Mode  # noqa: E402
 from pytest_triton_quest.registry import all_levels  # noqa: E402
-from pytest_triton_quest.results import NOT_IMPLEMENTED  # noqa: E402
+from pytest_triton_quest.model import NOT_IMPLEMENTED  # noqa: E402
 
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
 LEVELS = all_levels()

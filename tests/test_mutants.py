@@ -20,9 +20,10 @@ if not ON_GPU:
 from conftest import SOLUTIONS  # noqa: E402
 from mutants import Mutant, level_module  # noqa: E402
 from pytest_triton_quest.checking import check_case  # noqa: E402
-from pytest_triton_quest.levels.base import Level, Mode  # noqa: E402
+from pytest_triton_quest.levels.base import Level
+from pytest_triton_quest.model import Mode  # noqa: E402
 from pytest_triton_quest.registry import level_by_number  # noqa: E402
-from pytest_triton_quest.results import SCREEN_ROWS, format_report, screen_rows  # noqa: E402
+from pytest_triton_quest.model import SCREEN_ROWS, format_report, screen_rows  # noqa: E402
 
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
 LEVEL_NUMBERS = range(1, 9)

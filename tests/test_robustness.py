@@ -25,7 +25,7 @@ from conftest import SOLUTIONS, QuestProject
 from mutants import level_module
 
 from pytest_triton_quest import loading
-from pytest_triton_quest.levels.base import Mode
+from pytest_triton_quest.model import Mode
 from pytest_triton_quest.progress import SCHEMA, LevelProgress, Progress, ProgressStore
 from pytest_triton_quest.registry import level_by_number
 
@@ -422,7 +422,7 @@ WRONG_OUTPUT = {
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
 def test_a_broken_kata_file_is_one_line_with_file_and_line(tmp_path: Path, name: str) -> None:
-    from pytest_triton_quest.results import BROKEN_KATA
+    from pytest_triton_quest.model import BROKEN_KATA
 
     breaking, reason, marker = BROKEN[name]
     path = tmp_path / "level1_vector_add.py"
@@ -436,7 +436,7 @@ def test_a_broken_kata_file_is_one_line_with_file_and_line(tmp_path: Path, name:
 
 @pytest.mark.parametrize("name", sorted(NO_LINE))
 def test_a_kata_without_the_function_says_so_in_one_line(tmp_path: Path, name: str) -> None:
-    from pytest_triton_quest.results import BROKEN_KATA
+    from pytest_triton_quest.model import BROKEN_KATA
 
     breaking, reason = NO_LINE[name]
     path = tmp_path / "level1_vector_add.py"
@@ -460,7 +460,7 @@ def test_a_syntax_error_in_a_helper_module_names_both_files(tmp_path: Path) -> N
 def test_a_wrong_output_is_one_line(tmp_path: Path, name: str) -> None:
     import fnmatch
 
-    from pytest_triton_quest.results import FAILED
+    from pytest_triton_quest.model import FAILED
 
     breaking, reason = WRONG_OUTPUT[name]
     path = tmp_path / "level1_vector_add.py"

@@ -3,89 +3,35 @@
 A level module defines one `Level` subclass. The checker asks it for the cases of the current mode,
 builds each case's inputs, calls the learner's function, and compares against `reference`, which is
 computed in float64 on the CPU so that it is never the thing under test.
+
+`Level` is an abstract base class: a subclass that leaves out a required method cannot be
+instantiated, and `definition_problems` names any required class attribute that is missing or
+malformed, so a broken level pack fails when it registers, with a message that says what to fix.
 """
 
 from __future__ import annotations
 
+import abc
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from .._lazy import torch
+from ..model import Baseline, Case, Failure, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
-
-DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "Tolerance", "Work", "default_scale"]
 
 
-@dataclass(frozen=True)
-class Mode:
-    """Where checks run: compiled on a CUDA GPU, or on the CPU through Triton's interpreter."""
-
-    device: str  # "cuda" or "cpu"
-    interpreted: bool
-    reason: str = ""
-
-    @property
-    def on_gpu(self) -> bool:
-        return self.device == "cuda" and not self.interpreted
-
-    def describe(self) -> str:
-        if self.on_gpu:
-            return "GPU (compiled Triton kernels on CUDA)"
-        return "CPU (Triton interpreter, TRITON_INTERPRET=1)"
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """Element-wise closeness: |out - ref| <= atol + rtol * |ref| (infinities must match exactly)."""
-
-    atol: float
-    rtol: float
-
-
-@dataclass(frozen=True)
-class Case:
-    """One check of a level: the inputs it builds and why it exists.
-
-    `params` holds the shape and flags (for example {"n": 1000} or {"B": 2, "S": 77, "causal": True});
-    the level turns them into tensors in `make_inputs`. `purpose` is what the case is for, in words a
-    learner understands ("ragged tail", "large logits").
-    """
-
-    id: str
-    dtype: str  # a key of DTYPES
-    purpose: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def torch_dtype(self) -> "torch_types.dtype":
-        return getattr(torch, DTYPES[self.dtype])
-
-
-@dataclass(frozen=True)
-class Work:
-    """What one call must do at least: floating-point operations and bytes moved through memory."""
-
-    flops: float = 0.0
-    bytes: float = 0.0
-
-
-Baseline = Callable[[dict[str, Any]], "torch_types.Tensor"]
-
-
-class Level:
-    """Base class for a level. Subclasses set the class attributes and implement the methods."""
+class Level(abc.ABC):
+    """Base class for a level. Subclasses set the class attributes and implement the abstract methods."""
 
     number: ClassVar[int]
     name: ClassVar[str]
     kata_file: ClassVar[str]  # file name inside the kata folder
     function: ClassVar[str]  # the public function the kata must define
     concept: ClassVar[str]  # one paragraph: what the level teaches and why Flash Attention needs it
-    hints: ClassVar[tuple[str, str, str, str, str, str]]
+    hints: ClassVar[tuple[str, ...]]  # graded: from the idea to nearly the answer (six in the built-in levels)
     # The dtypes the contract accepts on the CPU (bf16 joins them on a GPU); cases must cover each.
     cpu_dtypes: ClassVar[tuple[str, ...]] = ("fp32", "fp16")
     # Exactly one kernel launch per call (the fused attention levels).
@@ -99,25 +45,29 @@ class Level:
         passed, so the learner's defaults (causal=True, scale=None) are checked too."""
         return [inputs[name] for name in self.positional], {name: inputs[name] for name in self.keywords if name in inputs}
 
-    # ----- to implement -------------------------------------------------------------------------
+    # ----- required -------------------------------------------------------------------------
+    @abc.abstractmethod
     def cases(self, mode: Mode) -> list[Case]:
         raise NotImplementedError
 
+    @abc.abstractmethod
     def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
         """The keyword arguments of the call, as CPU tensors and plain values."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
         """The expected output in float64, computed on the CPU from `inputs`."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def tolerance(self, case: Case, mode: Mode) -> Tolerance:
         raise NotImplementedError
 
     def expected_dtype(self, case: Case) -> "torch_types.dtype":
         return case.torch_dtype
 
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
         return []
 
@@ -147,6 +97,36 @@ class Level:
             if case.id == case_id:
                 return case
         raise KeyError(f"level {self.number} has no case {case_id!r} in this mode")
+
+
+def definition_problems(level: Level) -> list[str]:
+    """What is missing or malformed in a level's class attributes; empty when the level is usable."""
+    problems = []
+
+    def text(name: str) -> bool:
+        value = getattr(level, name, None)
+        return isinstance(value, str) and bool(value.strip())
+
+    number = getattr(level, "number", None)
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        problems.append(f"`number` must be a whole number >= 1, not {number!r}")
+    for name in ("name", "concept"):
+        if not text(name):
+            problems.append(f"`{name}` must be a non-empty string")
+    kata_file = getattr(level, "kata_file", None)
+    if not (isinstance(kata_file, str) and kata_file.endswith(".py") and "/" not in kata_file):
+        problems.append(f"`kata_file` must be a file name ending in .py, not {kata_file!r}")
+    function = getattr(level, "function", None)
+    if not (isinstance(function, str) and function.isidentifier()):
+        problems.append(f"`function` must be the name of the kata's public function, not {function!r}")
+    hints = getattr(level, "hints", None)
+    if not (isinstance(hints, tuple) and hints and all(isinstance(hint, str) and hint.strip() for hint in hints)):
+        problems.append("`hints` must be a non-empty tuple of strings, from the idea to nearly the answer")
+    for name in ("positional", "keywords"):
+        names = getattr(level, name, None)
+        if not (isinstance(names, tuple) and all(isinstance(item, str) and item.isidentifier() for item in names)):
+            problems.append(f"`{name}` must be a tuple of argument names, not {names!r}")
+    return problems
 
 
 def default_scale(head_dim: int) -> float:

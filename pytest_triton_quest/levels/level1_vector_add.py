@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Level, Mode, Tolerance, Work
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 
 class VectorAdd(Level):
@@ -75,7 +74,7 @@ class VectorAdd(Level):
             "bf16": Tolerance(atol=1e-5, rtol=8e-3),
         }[case.dtype]
 
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         n = failure.case.params["n"]
         bad = failure.bad.nonzero().flatten()
         notes: list[str] = []

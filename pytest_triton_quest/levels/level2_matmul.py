@@ -6,12 +6,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Level, Mode, Tolerance, Work
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 # Block sizes a learner is likely to use: a wrong region that starts at the last full block of one of
 # them, or a sum that stops at the last full block along K, points at the grid or at the masks.
@@ -108,7 +107,7 @@ class Matmul(Level):
         return Tolerance(atol=atol_factor * typical, rtol=rtol)
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref, bad = failure.out, failure.ref, failure.bad
         M, N = ref.shape
         K = failure.case.params["K"]

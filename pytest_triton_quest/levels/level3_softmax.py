@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Level, Mode, Tolerance, Work
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 # Block widths a learner is likely to use, for the rules that guess how a row was cut into blocks.
 _COMMON_BLOCKS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
@@ -119,7 +118,7 @@ class Softmax(Level):
         return Tolerance(atol=atol, rtol=rtol)
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref = failure.out, failure.ref
         N = ref.shape[1]
         x = failure.inputs["x"][:_PROBE_ROWS].to(torch.float64)

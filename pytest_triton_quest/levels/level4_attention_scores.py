@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, scores_baseline
-from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 # Block sizes a learner is likely to use; a wrong region that starts at the last full block of one of
 # them points at the grid or the masks of the partial last block.
@@ -118,7 +117,7 @@ class AttentionScores(Level):
         return Tolerance(atol=factor * typical, rtol=factor)
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref, bad = failure.out, failure.ref, failure.bad
         S = ref.shape[-1]
         scale = self._scale(failure.case)

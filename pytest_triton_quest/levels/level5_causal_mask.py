@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Level, Mode, Tolerance, Work
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 
 class CausalMask(Level):
@@ -81,7 +80,7 @@ class CausalMask(Level):
         return Tolerance(atol=0.0, rtol=0.0)
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref = failure.out, failure.ref
         S = ref.shape[-1]
         scores = failure.inputs["scores"].to(torch.float64)

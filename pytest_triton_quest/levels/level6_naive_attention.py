@@ -8,12 +8,11 @@ from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
 from .attention_reference import attention64, float64, scale_of, visible
-from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 class NaiveAttention(Level):
     number = 6
@@ -96,7 +95,7 @@ class NaiveAttention(Level):
         }[case.dtype]
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref = failure.out, failure.ref
         inputs = failure.inputs
         causal: bool = inputs["causal"]

@@ -13,12 +13,11 @@ from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
 from .attention_reference import attention64, float64, scale_of, visible
-from .base import Baseline, Case, Level, Mode, Tolerance, Work, default_scale
+from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-    from ..checking import Failure
 
 # Key block widths a kernel may use (tl.dot needs >= 16); diagnosis replays known bugs with each.
 _BLOCK_WIDTHS = (16, 32, 64, 128)
@@ -130,7 +129,7 @@ class FusedAttention(Level):
         return B * H * S * S if S > D else None
 
     # ----- diagnosis ----------------------------------------------------------------------------
-    def diagnose(self, failure: "Failure") -> list[str]:
+    def diagnose(self, failure: Failure) -> list[str]:
         out, ref, inputs = failure.out, failure.ref, failure.inputs
         params = failure.case.params
         causal: bool = inputs["causal"]
@@ -335,7 +334,7 @@ def _non_finite_notes(rows: list[int], S: int, causal: bool, big_scores: bool) -
     return [_OVERFLOW] if big_scores else [_STALE_MAX]
 
 
-def _late_rows_note(failure: "Failure", causal: bool) -> list[str]:
+def _late_rows_note(failure: Failure, causal: bool) -> list[str]:
     """Causal rows whose keys all fit in the first block are right, later rows wrong: the state carried
     from one key block to the next is off."""
     wrong_rows = failure.bad.any(dim=-1).reshape(-1, failure.bad.shape[-2]).any(dim=0)

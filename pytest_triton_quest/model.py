@@ -1,0 +1,161 @@
+"""The quest's vocabulary: plain records that every other module, and every level pack, shares.
+
+This module imports nothing from the package and nothing heavy (torch only inside a property), so a
+level pack can type its cases and diagnosis rules without pulling in the engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    import torch
+
+DTYPES: dict[str, str] = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Where checks run: compiled on a CUDA GPU, or on the CPU through Triton's interpreter."""
+
+    device: str  # "cuda" or "cpu"
+    interpreted: bool
+    reason: str = ""
+
+    @property
+    def on_gpu(self) -> bool:
+        return self.device == "cuda" and not self.interpreted
+
+    def describe(self) -> str:
+        if self.on_gpu:
+            return "GPU (compiled Triton kernels on CUDA)"
+        return "CPU (Triton interpreter, TRITON_INTERPRET=1)"
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Element-wise closeness: |out - ref| <= atol + rtol * |ref| (infinities must match exactly)."""
+
+    atol: float
+    rtol: float
+
+
+@dataclass(frozen=True)
+class Case:
+    """One check of a level: the inputs it builds and why it exists.
+
+    `params` holds the shape and flags (for example {"n": 1000} or {"B": 2, "S": 77, "causal": True});
+    the level turns them into tensors in `make_inputs`. `purpose` is what the case is for, in words a
+    learner understands ("ragged tail", "large logits").
+    """
+
+    id: str
+    dtype: str  # a key of DTYPES
+    purpose: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def torch_dtype(self) -> "torch.dtype":
+        import torch
+
+        return getattr(torch, DTYPES[self.dtype])
+
+
+@dataclass(frozen=True)
+class Work:
+    """What one call must do at least: floating-point operations and bytes moved through memory."""
+
+    flops: float = 0.0
+    bytes: float = 0.0
+
+
+# A PyTorch row of a benchmark: the case's inputs in, the answer out.
+Baseline = Callable[[dict[str, Any]], "torch.Tensor"]
+
+
+# ----- what a kernel launch looked like ------------------------------------------------------------
+@dataclass(frozen=True)
+class TensorArg:
+    name: str  # the kernel parameter name (`p[1]` for a tuple element)
+    numel: int
+    element_size: int
+    data_ptr: int  # address as seen by the kernel
+
+
+@dataclass(frozen=True)
+class LaunchRecord:
+    kernel: str  # kernel function name
+    grid: tuple[int, int, int]  # resolved grid; (0, 0, 0) if it could not be worked out
+    tensors: tuple[TensorArg, ...]  # every tensor argument of the launch
+
+
+# ----- a failed comparison, as diagnosis rules see it ----------------------------------------------
+@dataclass
+class Failure:
+    """A finished call whose output disagrees with the reference; what diagnosis rules look at."""
+
+    case: Case
+    inputs: dict[str, Any]  # CPU copies, as the reference saw them
+    out: "torch.Tensor"  # float64, CPU
+    ref: "torch.Tensor"  # float64, CPU
+    bad: "torch.Tensor"  # bool, True where out is not close to ref
+    tolerance: Tolerance
+    launches: list[LaunchRecord]
+    # Interpreter only: for each output element, the index of the (kernel, program id) that stored it
+    # last in the table, or -1; None when unknown (compiled, or a non-contiguous output).
+    writers: tuple[Any, list[tuple[str, tuple[int, int, int]]]] | None = None
+
+
+# ----- the outcome of one case, as it travels from the worker process to the pytest item ------------
+PASSED = "passed"
+FAILED = "failed"
+NOT_IMPLEMENTED = "not_implemented"
+BROKEN_KATA = "broken_kata"  # the kata file cannot be imported or has no usable function
+CRASHED = "crashed"  # the worker process died, or CUDA reported an error that poisons the context
+TIMED_OUT = "timed_out"
+
+# A case's report must fit one terminal screen of this size.
+SCREEN_WIDTH = 100
+SCREEN_ROWS = 40
+
+
+@dataclass
+class CaseResult:
+    outcome: str
+    message: str = ""
+    diagnoses: list[str] = field(default_factory=list)
+    # Would fail on a GPU although it passed here (interpreter only), e.g. a tl.dot tile under 16.
+    portability: list[str] = field(default_factory=list)
+    # The remaining cases of the level would fail the same way; they are not run.
+    stops_level: bool = False
+    # The process must not run anything else (a CUDA error poisons the context).
+    process_poisoned: bool = False
+    duration_s: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == PASSED
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "CaseResult":
+        return cls(**data)
+
+
+class PortabilityWarning(UserWarning):
+    """The kernel passed in the interpreter but would not compile or run the same on a GPU."""
+
+
+def format_report(result: CaseResult) -> str:
+    """The failure as the learner reads it: the message, the likely causes, then GPU caveats."""
+    lines = [*result.message.splitlines(), *result.diagnoses]
+    lines += [f"on a GPU: {note}" for note in result.portability]
+    return "\n".join(lines)
+
+
+def screen_rows(report: str, width: int = SCREEN_WIDTH) -> int:
+    """How many rows of a `width`-column terminal the report fills, long lines wrapping."""
+    return sum(max(1, -(-len(line) // width)) for line in report.splitlines())

@@ -1,0 +1,275 @@
+"""Every quest option, defined once: the table below drives pytest's command line and ini options, the
+`Settings` of a run, and the `triton-quest` command.
+
+Precedence, for every option that has these sources: command line > environment variable > ini
+option > default. A bad value names the source that held it.
+
+Every option is spelled `--quest-...`, so the quest cannot collide with another plugin. The short
+spellings the README promises (`--level N`, `--hint N`, ...) are aliases: they are not argparse
+options at all, but rewritten to their `--quest-` form before pytest parses the command line, and
+only when no other plugin or conftest defines the same option. With another plugin that owns
+`--level`, the quest still loads, `--quest-level` works, and the run's header says so once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from .device import CHOICES as DEVICES
+
+ISOLATIONS = ("process", "none")
+STATE_FILE = ".triton-quest.json"
+DEFAULT_TIMEOUT_S = {"cpu": 60.0, "cuda": 180.0}
+GROUP = ("triton-quest", "Triton Quest (learn Triton from vector add to Flash Attention)")
+
+
+def level_number(text: str) -> int:
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a level number (levels are 1, 2, 3, ...)") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"level {number} does not exist: levels start at 1")
+    return number
+
+
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("the time limit must be more than 0 seconds")
+    return value
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(choices)}")
+        return text
+
+    return parse
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str  # the Settings field, and `quest_<key>` in pytest's namespace
+    help: str
+    alias: str | None = None  # the short spelling, used when nobody else owns it
+    metavar: str | None = None
+    parse: Callable[[str], Any] | None = None  # text -> value; raises ArgumentTypeError; None: a flag
+    choices: tuple[str, ...] = ()
+    ini: str | None = None  # the ini option's name
+    env: str | None = None  # the environment variable's name
+    default: Any = None
+
+    @property
+    def flag(self) -> str:
+        return "--quest-" + self.key.replace("_", "-")
+
+    @property
+    def dest(self) -> str:
+        return "quest_" + self.key
+
+    @property
+    def is_flag(self) -> bool:
+        return self.parse is None
+
+    @property
+    def spellings(self) -> str:
+        return self.flag + (f" (or {self.alias})" if self.alias else "")
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("level", "run only level N's checks (the learner's kata file for that level)", "--level", "N", level_number),
+    Option("hint", "reveal the next hint of level N, record it, and run no tests", "--hint", "N", level_number),
+    Option(
+        "katas",
+        "folder holding the kata files, levelN_*.py (default: katas/ beside the ini file)",
+        "--katas",
+        "DIR",
+        str,
+        ini="triton_quest_katas",
+        default="katas",
+    ),
+    Option(
+        "unlock_all",
+        "ignore level gating: run any level whether or not the levels before it are passed",
+        "--unlock-all",
+        ini="triton_quest_unlock_all",
+        default=False,
+    ),
+    Option(
+        "device",
+        "where checks run: auto (GPU if there is one), cpu (Triton interpreter) or cuda",
+        metavar="|".join(DEVICES),
+        parse=_choice(DEVICES),
+        choices=DEVICES,
+        ini="triton_quest_device",
+        default="auto",
+    ),
+    Option(
+        "timeout",
+        "seconds a single case may take before its kernel is stopped (default 60 on the CPU, 180 on a GPU)",
+        metavar="SECONDS",
+        parse=seconds,
+        ini="triton_quest_timeout",
+    ),
+    Option(
+        "isolation",
+        "process: run cases in a worker process that a crash or hang cannot take down (default); none: in pytest's own process",
+        metavar="|".join(ISOLATIONS),
+        parse=_choice(ISOLATIONS),
+        choices=ISOLATIONS,
+        ini="triton_quest_isolation",
+        default="process",
+    ),
+    Option(
+        "state",
+        f"progress file (default: {STATE_FILE} beside the ini file)",
+        metavar="PATH",
+        parse=str,
+        env="TRITON_QUEST_STATE",
+    ),
+    Option(
+        "benchmark",
+        "also time your kernels against PyTorch on the GPU (pytest-benchmark; runs are saved to .benchmarks/)",
+        "--benchmark",
+        default=False,
+    ),
+    Option("plot", "with --quest-benchmark: write a PNG of TFLOP/s against sequence length (needs matplotlib)", "--plot", "PATH", str),
+    Option("where", "print where the quest's katas and progress file are (JSON, for the triton-quest command) and exit", default=False),
+)
+BY_KEY: dict[str, Option] = {option.key: option for option in OPTIONS}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup(*GROUP)
+    for option in OPTIONS:
+        extra = f" (also {option.alias}, unless another plugin defines it)" if option.alias else ""
+        if option.is_flag:
+            group.addoption(option.flag, dest=option.dest, action="store_true", default=None, help=option.help + extra)
+        else:
+            group.addoption(
+                option.flag, dest=option.dest, type=option.parse, metavar=option.metavar, default=None, help=option.help + extra
+            )
+        if option.ini:
+            ini_type = "bool" if option.is_flag else "string"
+            default = option.default if option.is_flag else ("" if option.default is None else str(option.default))
+            parser.addini(option.ini, option.help, type=ini_type, default=default)
+
+
+# ----- the short spellings ----------------------------------------------------------------------------
+def _owned_elsewhere(parser: pytest.Parser, option: Option) -> bool:
+    """Whether some other plugin or conftest defines `option.alias`: the probe parses as a known option
+    (or is rejected as one), instead of coming back unknown."""
+    assert option.alias is not None
+    probe = option.alias if option.is_flag else f"{option.alias}=1"
+    try:
+        _, unknown = parser.parse_known_and_unknown_args([probe])
+    except (Exception, SystemExit):  # argparse refused the value: the option exists and takes another
+        return True
+    return probe not in unknown
+
+
+def adopt_aliases(parser: pytest.Parser, args: list[str]) -> list[str]:
+    """Rewrite the free short spellings in `args` (in place) to their `--quest-` form; return the
+    aliases that another plugin owns, which keep their owner's meaning."""
+    free: dict[str, str] = {}
+    taken: list[str] = []
+    for option in OPTIONS:
+        if option.alias is None:
+            continue
+        if _owned_elsewhere(parser, option):
+            taken.append(option.alias)
+        else:
+            free[option.alias] = option.flag
+    for index, token in enumerate(args):
+        if token == "--":
+            break
+        name, equals, value = token.partition("=")
+        if name in free:
+            args[index] = free[name] + equals + value
+    return taken
+
+
+def alias_notice(taken: list[str]) -> str:
+    spelled = ", ".join(f"{alias} -> {BY_KEY[_key_of(alias)].flag}" for alias in taken)
+    return f"another plugin defines {', '.join(taken)}: use the quest's own spellings here ({spelled})"
+
+
+def _key_of(alias: str) -> str:
+    return next(option.key for option in OPTIONS if option.alias == alias)
+
+
+# ----- the settings of one run --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Settings:
+    level: int | None
+    hint: int | None
+    katas: Path
+    unlock_all: bool
+    device: str
+    timeout: float | None
+    isolation: str
+    state: Path
+    benchmark: bool
+    plot: str | None
+    where: bool
+
+    def timeout_s(self, device: str) -> float:
+        return self.timeout or DEFAULT_TIMEOUT_S[device]
+
+
+def project_root(config: pytest.Config) -> Path:
+    """Where the learner's project lives: the folder of the ini file, else where pytest was started.
+
+    Not pytest's rootdir without an ini file: pytest works that out before the quest's options are
+    known, so `--quest-katas DIR` would make DIR the rootdir and put the progress file inside it."""
+    return config.inipath.parent if config.inipath else config.invocation_params.dir
+
+
+def _value(config: pytest.Config, option: Option) -> tuple[Any, str]:
+    """The option's raw value and the source it came from, by precedence."""
+    value = getattr(config.option, option.dest, None)
+    if value is not None:
+        return value, "command line"
+    if option.env and os.environ.get(option.env):
+        return os.environ[option.env], f"environment variable {option.env}"
+    if option.ini:
+        ini = config.getini(option.ini)
+        if option.is_flag:
+            return bool(ini), f"ini option {option.ini}"
+        if str(ini).strip():
+            return str(ini).strip(), f"ini option {option.ini}"
+    return option.default, "default"
+
+
+def read_settings(config: pytest.Config) -> Settings:
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for option in OPTIONS:
+        value, source = _value(config, option)
+        if option.parse is not None and value is not None and source != "command line":
+            try:
+                value = option.parse(str(value))
+            except argparse.ArgumentTypeError as error:
+                raise pytest.UsageError(f"{source} = {value!r}: {error}") from None
+        values[option.key] = value
+        sources[option.key] = source
+    invocation = config.invocation_params.dir
+    root = project_root(config)
+    values["katas"] = (Path(invocation if sources["katas"] == "command line" else root) / values["katas"]).resolve()
+    state = values["state"]
+    values["state"] = Path(invocation, state) if state is not None else root / STATE_FILE
+    values["unlock_all"] = bool(values["unlock_all"])
+    values["benchmark"] = bool(values["benchmark"])
+    values["where"] = bool(values["where"])
+    return Settings(**values)

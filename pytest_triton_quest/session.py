@@ -1,0 +1,122 @@
+"""The quest's state for one pytest run: its settings, the levels, what each level's cases did, and
+the progress file it records into when the run ends.
+
+`plugin.py` builds one `QuestSession` in `pytest_configure` and keeps it in `config.stash`; the items
+fill in `runs` and the benchmark log; `record_progress` writes the outcome once, at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from .bench import YOURS, BenchLog, geometric_mean
+from .levels.base import Level
+from .model import PASSED, CaseResult, Mode
+from .options import Settings
+from .progress import Progress, ProgressStore, now
+from .runner import InProcessRunner, IsolatedRunner, Runner
+
+
+@dataclass
+class LevelRun:
+    """What happened to one level in this run."""
+
+    expected: set[str]
+    results: dict[str, CaseResult] = field(default_factory=dict)
+    stopped_by: CaseResult | None = None  # a result that made the rest of the level pointless
+
+    @property
+    def passed(self) -> bool:
+        return self.expected == {case for case, result in self.results.items() if result.outcome == PASSED}
+
+
+@dataclass
+class QuestSession:
+    settings: Settings
+    mode: Mode
+    levels: tuple[Level, ...]
+    store: ProgressStore
+    progress: Progress
+    bench: BenchLog = field(default_factory=BenchLog)
+    runs: dict[int, LevelRun] = field(default_factory=dict)
+    locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
+    newly_passed: list[int] = field(default_factory=list)
+    # Short option spellings another plugin owns in this environment (`--level`, ...).
+    taken_aliases: list[str] = field(default_factory=list)
+    # What pytest-xdist workers said, in the controller: summary lines by level, then the others.
+    worker_blocks: dict[int, list[str]] = field(default_factory=dict)
+    worker_rest: list[str] = field(default_factory=list)
+    _runner: Runner | None = None
+
+    @property
+    def requested_level(self) -> int | None:
+        return self.settings.level
+
+    @property
+    def numbers(self) -> list[int]:
+        return [level.number for level in self.levels]
+
+    def level(self, number: int) -> Level | None:
+        return next((level for level in self.levels if level.number == number), None)
+
+    def level_of_file(self, name: str) -> Level | None:
+        return next((level for level in self.levels if level.kata_file == name), None)
+
+    def lock_reason(self, number: int) -> int | None:
+        if self.settings.unlock_all:
+            return None
+        return self.progress.first_unpassed_before(number, self.numbers)
+
+    def kata_path(self, level: Level) -> Path:
+        return self.settings.katas / level.kata_file
+
+    def run_of(self, level: Level) -> LevelRun:
+        return self.runs.setdefault(level.number, LevelRun({case.id for case in level.cases(self.mode)}))
+
+    def runner(self) -> Runner:
+        if self._runner is None:
+            if self.settings.isolation == "none":
+                self._runner = InProcessRunner(self.mode)
+            else:
+                self._runner = IsolatedRunner(self.mode, self.settings.timeout_s(self.mode.device))
+        return self._runner
+
+    def close(self) -> None:
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
+    # ----- the end of the run ---------------------------------------------------------------------
+    def record_progress(self) -> None:
+        """One locked read-modify-write of the progress file: attempts, passes, benchmark bests."""
+        with self.store.update() as progress:
+            for number, run in sorted(self.runs.items()):
+                entry = progress.level(number)
+                entry.attempts += 1
+                if run.passed and not entry.passed:
+                    entry.passed_at = now()
+                    self.newly_passed.append(number)
+            self._record_benchmarks(progress)
+            self.progress = progress
+
+    def _record_benchmarks(self, progress: Progress) -> None:
+        for (number, case_id), rows in self.bench.medians.items():
+            if YOURS in rows:
+                timings = progress.level(number).best_timings
+                timings[case_id] = min(timings.get(case_id, rows[YOURS]), rows[YOURS])
+        for level in self.levels:
+            speedups = list(self.bench.speedups(level).values())
+            if speedups:
+                entry = progress.level(level.number)
+                speedup = round(geometric_mean(speedups), 3)
+                entry.best_speedup = speedup if entry.best_speedup is None else max(entry.best_speedup, speedup)
+
+
+SESSION_KEY = pytest.StashKey[QuestSession]()
+
+
+def session_of(config: pytest.Config) -> QuestSession | None:
+    return config.stash.get(SESSION_KEY, None)
