@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up Triton Quest in ./.venv and then either start the quest or run the project's own tests.
-#   bash bootstrap.sh play    install, then show your progress and the first step
+#   bash bootstrap.sh play    install, write your katas/ (never overwriting one), show your progress and the first step
 #   bash bootstrap.sh test    install, then run the project's test suite (what CI runs)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -20,6 +20,8 @@ fi
 
 case "$what" in
     play)
+        # Your working copies of the katas: written once from the package's templates, never overwritten.
+        .venv/bin/triton-quest init . >/dev/null
         .venv/bin/triton-quest
         echo
         echo "Activate the environment with: source .venv/bin/activate"

@@ -4,11 +4,10 @@ Exit codes: 0 done; 1 refused or failed (a declined reset, a solution asked for 
 passed, a file that cannot be written); 2 bad input (an unknown verb, a level that does not exist),
 always as ONE line on stderr. `check`, `hint` and `benchmark` return pytest's own exit code.
 
-Where the templates come from: `pytest_triton_quest/templates/` ships inside the package, so `reset`
-and `init` work from an installed wheel as well as from a clone. The repository's top-level `katas/`
-folder is the canonical template set; the packaged folder is a byte-for-byte mirror of it, kept so
-by the project's test suite (tests/test_cli.py). A learner in a clone edits `katas/` and never the
-mirror, so `reset` always finds the pristine file, with or without git, whatever they committed.
+Where the templates come from: `pytest_triton_quest/templates/` ships inside the package and is the
+one pristine copy, so `reset` and `init` work from an installed wheel as well as from a clone. The
+learner's working copies in `katas/` are written from it by `init` (which `bash bootstrap.sh play`
+runs) and are not tracked by git, so pulling a new version never conflicts with a learner's work.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`triton-quest`, as a learner runs it: every verb, every bad input, in a temporary project.
+"""`triton-quest`, as a project runs it: every verb, every bad input, in a temporary project.
 
 Each test runs the command as a subprocess (`python -m pytest_triton_quest ...`) with the working
 directory in a fresh project: a pytest.ini (`testpaths = katas`), a katas/ folder holding copies of
@@ -7,7 +7,6 @@ the repository's templates or solutions, and the progress file that the quest wr
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import select
@@ -20,73 +19,16 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KATAS, REPO, SOLUTIONS
-from pytest_triton_quest.cli import BACKUP_FOLDER, VERBS
-from pytest_triton_quest.progress import FILE_NAME, Progress, ProgressStore, now
+from pytest_triton_quest.cli import VERBS
+from pytest_triton_quest.options import STATE_FILE
 from pytest_triton_quest.registry import all_levels
+from tests.support import PACKAGE, REPO, SOLUTIONS, TEMPLATES, QuestProject
 
-PACKAGE = REPO / "pytest_triton_quest"
-TEMPLATES = PACKAGE / "templates"
 TUTOR = PACKAGE / "tutor"
 LEVELS = all_levels()
 NUMBERS = [level.number for level in LEVELS]
 NOT_IMPLEMENTED = "level 1 is not implemented yet: open katas/level1_vector_add.py and fill in the TODOs"
 VERBS_WITH_A_LEVEL = ["start", "check", "hint", "tutor", "watch", "benchmark", "solution", "reset"]
-
-
-# ----- a learner's project ------------------------------------------------------------------------
-class Learner:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.katas = root / "katas"
-        self.katas.mkdir()
-        (root / "pytest.ini").write_text("[pytest]\ntestpaths = katas\n")
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith(("TRITON_QUEST", "PYTEST_"))}
-        self.env.update(PY_COLORS="0", NO_COLOR="1", COLUMNS="120")
-
-    def template(self, number: int) -> Path:
-        return self._copy(next(KATAS.glob(f"level{number}_*.py")))
-
-    def solution(self, number: int) -> Path:
-        return self._copy(next(SOLUTIONS.glob(f"level{number}_*.py")))
-
-    def _copy(self, source: Path) -> Path:
-        target = self.katas / source.name
-        shutil.copyfile(source, target)
-        return target
-
-    def quest(self, *args: str, stdin: str | None = None, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "-m", "pytest_triton_quest", *args],
-            cwd=cwd or self.root,
-            env=self.env,
-            input=stdin if stdin is not None else "",
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    @property
-    def state_path(self) -> Path:
-        return self.root / FILE_NAME
-
-    def state(self) -> dict:
-        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {"levels": {}}
-
-    def mark_passed(self, *numbers: int, hints: int = 0) -> None:
-        progress = Progress()
-        for number in numbers:
-            entry = progress.level(number)
-            entry.passed_at, entry.attempts, entry.hints_revealed = now(), 1, hints
-        assert ProgressStore(self.state_path).save(progress)
-
-    def backups(self) -> list[Path]:
-        return sorted((self.root / BACKUP_FOLDER).glob("*")) if (self.root / BACKUP_FOLDER).exists() else []
-
-
-@pytest.fixture
-def learner(tmp_path: Path) -> Learner:
-    return Learner(tmp_path)
 
 
 def row(output: str, number: int) -> str:
@@ -99,73 +41,73 @@ def second_level() -> int:
 
 
 # ----- the acceptance walk-through -------------------------------------------------------------------
-def test_acceptance_walk_through(learner: Learner) -> None:
-    kata = learner.template(1)
+def test_acceptance_walk_through(project: QuestProject) -> None:
+    kata = project.template(1)
     template = kata.read_bytes()
 
-    first = learner.quest()
+    first = project.quest()
     assert first.returncode == 0, first.stderr
     assert "0 of" in first.stdout and "open" in row(first.stdout, 1)
     assert "triton-quest start 1" in first.stdout
 
-    briefing = learner.quest("start", "1")
+    briefing = project.quest("start", "1")
     assert briefing.returncode == 0, briefing.stderr
     assert "Level 1, Vector Add" in briefing.stdout and "vector_add(x, y)" in briefing.stdout
     assert "katas/level1_vector_add.py" in briefing.stdout and "pytest --level 1" in briefing.stdout
 
-    failing = learner.quest("check", "1")
+    failing = project.quest("check", "1")
     assert failing.returncode == 1, failing.stdout + failing.stderr
     assert NOT_IMPLEMENTED in failing.stdout
     assert "Traceback" not in failing.stdout
 
-    hint = learner.quest("hint", "1")
+    hint = project.quest("hint", "1")
     assert hint.returncode == 0, hint.stderr
     assert "Level 1, Vector Add: hint 1 of 6" in hint.stdout
 
-    solved = learner.solution(1).read_bytes()
-    passing = learner.quest("check", "1")
+    solved = project.solution(1).read_bytes()
+    passing = project.quest("check", "1")
     assert passing.returncode == 0, passing.stdout + passing.stderr
     assert "Level 1 passed!" in passing.stdout
 
-    after = learner.quest()
+    after = project.quest()
     assert after.returncode == 0, after.stderr
     assert "passed" in row(after.stdout, 1) and "hints 1/6" in row(after.stdout, 1)
     assert "open" in row(after.stdout, second_level())
     assert f"1 of {len(LEVELS)} levels passed" in after.stdout
 
-    reset = learner.quest("reset", "1", "--yes")
+    reset = project.quest("reset", "1", "--yes")
     assert reset.returncode == 0, reset.stderr
     assert kata.read_bytes() == template
-    [backup] = learner.backups()
+    [backup] = project.backups()
     assert backup.read_bytes() == solved and backup.name.startswith("level1_vector_add.")
-    assert "1" not in learner.state()["levels"]
-    assert "open" in row(learner.quest().stdout, 1)
+    assert "1" not in project.state()["levels"]
+    assert "open" in row(project.quest().stdout, 1)
 
 
 # ----- the entry points and help --------------------------------------------------------------------
-def test_python_dash_m_works_like_the_console_script(learner: Learner) -> None:
+def test_python_dash_m_works_like_the_console_script(project: QuestProject) -> None:
     script = Path(sys.executable).parent / "triton-quest"
     if not script.exists():
         pytest.skip("the triton-quest script is not installed in this environment")
-    learner.template(1)
-    by_module = learner.quest()
-    by_script = subprocess.run([str(script)], cwd=learner.root, env=learner.env, capture_output=True, text=True, timeout=60)
+    project.template(1)
+    by_module = project.quest()
+    by_script = subprocess.run([str(script)], cwd=project.root, env=project.env, capture_output=True, text=True, timeout=60)
     assert by_module.returncode == by_script.returncode == 0
     assert by_module.stdout == by_script.stdout
 
 
 @pytest.mark.parametrize("verb", [None, *VERBS])
-def test_every_verb_has_help(learner: Learner, verb: str | None) -> None:
-    result = learner.quest(*([verb] if verb else []), "--help")
+def test_every_verb_has_help(project: QuestProject, verb: str | None) -> None:
+    result = project.quest(*([verb] if verb else []), "--help")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(f"usage: triton-quest{' ' + verb if verb else ''}")
     if verb is None:
         assert all(name in result.stdout for name in VERBS)
-    assert not learner.state_path.exists()
+    assert not project.state_path.exists()
 
 
-def test_version(learner: Learner) -> None:
-    result = learner.quest("--version")
+def test_version(project: QuestProject) -> None:
+    result = project.quest("--version")
     assert result.returncode == 0 and result.stdout.startswith("triton-quest ")
 
 
@@ -185,123 +127,123 @@ BAD_INPUTS = [
 
 
 @pytest.mark.parametrize("argv, message", BAD_INPUTS, ids=["-".join(argv) for argv, _ in BAD_INPUTS])
-def test_bad_input_is_one_clear_line_and_exit_code_2(learner: Learner, argv: tuple[str, ...], message: str) -> None:
-    kata = learner.template(1)
-    result = learner.quest(*argv)
+def test_bad_input_is_one_clear_line_and_exit_code_2(project: QuestProject, argv: tuple[str, ...], message: str) -> None:
+    kata = project.template(1)
+    result = project.quest(*argv)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("triton-quest") and message in lines[0]
-    assert kata.read_bytes() == (KATAS / kata.name).read_bytes()
-    assert not learner.state_path.exists() and not learner.backups()
+    assert kata.read_bytes() == (TEMPLATES / kata.name).read_bytes()
+    assert not project.state_path.exists() and not project.backups()
 
 
 # ----- start, check, hint, benchmark --------------------------------------------------------------------
-def test_start_says_when_a_level_is_locked_and_when_its_file_is_missing(learner: Learner) -> None:
+def test_start_says_when_a_level_is_locked_and_when_its_file_is_missing(project: QuestProject) -> None:
     number = second_level()
-    result = learner.quest("start", str(number))
+    result = project.quest("start", str(number))
     assert result.returncode == 0, result.stderr
     assert "still locked: pass level 1 first" in result.stdout
     assert f"(missing: `triton-quest reset {number}` restores it)" in result.stdout
 
 
-def test_check_passes_pytest_options_on(learner: Learner) -> None:
-    learner.template(1)
-    result = learner.quest("check", "1", "--collect-only", "-q")
+def test_check_passes_pytest_options_on(project: QuestProject) -> None:
+    project.template(1)
+    result = project.quest("check", "1", "--collect-only", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "katas/level1_vector_add.py::vector_add[fp32-1000]" in result.stdout
-    assert not learner.state().get("levels")  # collecting is not an attempt
+    assert not project.state().get("levels")  # collecting is not an attempt
 
 
-def test_benchmark_runs_pytest_with_benchmarks(learner: Learner) -> None:
-    learner.template(1)
-    result = learner.quest("benchmark", "1", "--collect-only", "-q")
+def test_benchmark_runs_pytest_with_benchmarks(project: QuestProject) -> None:
+    project.template(1)
+    result = project.quest("benchmark", "1", "--collect-only", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "katas/level1_vector_add.py::vector_add[fp32-1000]" in result.stdout
 
 
-def test_benchmark_compare_wraps_pytest_benchmark_compare(learner: Learner) -> None:
-    result = learner.quest("benchmark", "--compare")
+def test_benchmark_compare_wraps_pytest_benchmark_compare(project: QuestProject) -> None:
+    result = project.quest("benchmark", "--compare")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Legend:" in result.stdout  # pytest-benchmark's table footer, printed even with no saved run
 
 
-def test_hint_counts_in_the_progress_file(learner: Learner) -> None:
+def test_hint_counts_in_the_progress_file(project: QuestProject) -> None:
     for expected in (1, 2):
-        result = learner.quest("hint", "1")
+        result = project.quest("hint", "1")
         assert result.returncode == 0 and f"hint {expected} of 6" in result.stdout
-    assert learner.state()["levels"]["1"]["hints_revealed"] == 2
+    assert project.state()["levels"]["1"]["hints_revealed"] == 2
 
 
 # ----- solution ----------------------------------------------------------------------------------------
-def test_solution_only_after_the_level_is_passed(learner: Learner) -> None:
-    learner.template(1)
-    refused = learner.quest("solution", "1")
+def test_solution_only_after_the_level_is_passed(project: QuestProject) -> None:
+    project.template(1)
+    refused = project.quest("solution", "1")
     assert refused.returncode == 1
     assert refused.stdout == "" and "opens once you pass it (pytest --level 1" in refused.stderr
 
-    learner.mark_passed(1)
-    shown = learner.quest("solution", "1")
+    project.mark_passed(1)
+    shown = project.quest("solution", "1")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == (SOLUTIONS / "level1_vector_add.py").read_text().strip()
 
 
 # ----- reset -------------------------------------------------------------------------------------------
-def test_reset_asks_first_and_a_no_changes_nothing(learner: Learner) -> None:
-    kata = learner.solution(1)
-    learner.mark_passed(1, hints=2)
-    before = learner.state_path.read_text()
+def test_reset_asks_first_and_a_no_changes_nothing(project: QuestProject) -> None:
+    kata = project.solution(1)
+    project.mark_passed(1, hints=2)
+    before = project.state_path.read_text()
     for answer in ("n\n", "\n", ""):  # no, just Enter, and no terminal at all
-        result = learner.quest("reset", "1", stdin=answer)
+        result = project.quest("reset", "1", stdin=answer)
         assert result.returncode == 1
         assert "Go ahead? [y/N]" in result.stdout and "Nothing changed" in result.stdout
         assert kata.read_bytes() == (SOLUTIONS / kata.name).read_bytes()
-        assert learner.state_path.read_text() == before and not learner.backups()
+        assert project.state_path.read_text() == before and not project.backups()
 
-    result = learner.quest("reset", "1", stdin="y\n")
+    result = project.quest("reset", "1", stdin="y\n")
     assert result.returncode == 0, result.stderr
     assert kata.read_bytes() == (TEMPLATES / kata.name).read_bytes()
-    [backup] = learner.backups()
+    [backup] = project.backups()
     assert backup.read_bytes() == (SOLUTIONS / kata.name).read_bytes()
-    assert learner.state()["levels"] == {}
+    assert project.state()["levels"] == {}
 
 
-def test_reset_of_every_level_backs_up_each_changed_file_and_forgets_all_progress(learner: Learner) -> None:
+def test_reset_of_every_level_backs_up_each_changed_file_and_forgets_all_progress(project: QuestProject) -> None:
     other = next((level for level in LEVELS[1:] if (TEMPLATES / level.kata_file).exists()), None)
     if other is None:
         pytest.skip("only level 1 ships a template so far")
-    learner.solution(1)
-    mine = learner.katas / other.kata_file
+    project.solution(1)
+    mine = project.katas / other.kata_file
     mine.write_text("# my own attempt\n")
-    learner.mark_passed(1, other.number)
-    result = learner.quest("reset", "--yes")
+    project.mark_passed(1, other.number)
+    result = project.quest("reset", "--yes")
     assert result.returncode == 0, result.stderr
     for level in LEVELS:  # every shipped template is back, missing files included
         template = TEMPLATES / level.kata_file
         if template.exists():
-            assert (learner.katas / level.kata_file).read_bytes() == template.read_bytes()
-    saved = {path.read_text() for path in learner.backups()}
+            assert (project.katas / level.kata_file).read_bytes() == template.read_bytes()
+    saved = {path.read_text() for path in project.backups()}
     assert saved == {(SOLUTIONS / "level1_vector_add.py").read_text(), "# my own attempt\n"}
-    assert learner.state()["levels"] == {}
+    assert project.state()["levels"] == {}
     assert "Progress of every level is reset." in result.stdout
 
 
-def test_reset_never_overwrites_an_earlier_backup_and_skips_untouched_templates(learner: Learner) -> None:
-    kata = learner.template(1)
-    untouched = learner.quest("reset", "1", "--yes")
+def test_reset_never_overwrites_an_earlier_backup_and_skips_untouched_templates(project: QuestProject) -> None:
+    kata = project.template(1)
+    untouched = project.quest("reset", "1", "--yes")
     assert untouched.returncode == 0 and "already the template" in untouched.stdout
-    assert not learner.backups()
+    assert not project.backups()
     for attempt in ("# attempt one\n", "# attempt two\n"):  # the same second: names must still differ
         kata.write_text(attempt)
-        assert learner.quest("reset", "1", "--yes").returncode == 0
-    assert {path.read_text() for path in learner.backups()} == {"# attempt one\n", "# attempt two\n"}
+        assert project.quest("reset", "1", "--yes").returncode == 0
+    assert {path.read_text() for path in project.backups()} == {"# attempt one\n", "# attempt two\n"}
 
 
 # ----- init ------------------------------------------------------------------------------------------
-def test_init_writes_the_katas_and_a_config_so_pytest_level_1_works(learner: Learner) -> None:
-    target = learner.root / "my-quest"
-    result = learner.quest("init", "my-quest")
+def test_init_writes_the_katas_and_a_config_so_pytest_level_1_works(project: QuestProject) -> None:
+    target = project.root / "my-quest"
+    result = project.quest("init", "my-quest")
     assert result.returncode == 0, result.stderr
     assert "Start with: cd my-quest && triton-quest start 1" in result.stdout
     written = sorted(path.name for path in (target / "katas").iterdir())
@@ -311,29 +253,29 @@ def test_init_writes_the_katas_and_a_config_so_pytest_level_1_works(learner: Lea
     assert "testpaths = katas" in (target / "pytest.ini").read_text()
 
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "--level", "1"], cwd=target, env=learner.env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "pytest", "--level", "1"], cwd=target, env=project.env, capture_output=True, text=True, timeout=120
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert NOT_IMPLEMENTED in run.stdout
-    assert (target / FILE_NAME).exists()
+    assert (target / STATE_FILE).exists()
 
 
-def test_init_keeps_the_learners_files_and_an_existing_pytest_config(learner: Learner) -> None:
-    (learner.katas / "level1_vector_add.py").write_text("# mine\n")
-    (learner.root / "pytest.ini").unlink()
-    (learner.root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
-    result = learner.quest("init")
+def test_init_keeps_the_learners_files_and_an_existing_pytest_config(project: QuestProject) -> None:
+    (project.katas / "level1_vector_add.py").write_text("# mine\n")
+    (project.root / "pytest.ini").unlink()
+    (project.root / "pyproject.toml").write_text('[tool.pytest.ini_options]\ntestpaths = ["tests"]\n')
+    result = project.quest("init")
     assert result.returncode == 0, result.stderr
     assert "Kept your existing level1_vector_add.py" in result.stdout
     assert "pyproject.toml already configures pytest" in result.stdout
-    assert (learner.katas / "level1_vector_add.py").read_text() == "# mine\n"
-    assert not (learner.root / "pytest.ini").exists()
+    assert (project.katas / "level1_vector_add.py").read_text() == "# mine\n"
+    assert not (project.root / "pytest.ini").exists()
     assert "Start with: triton-quest start 1" in result.stdout
 
 
-def test_init_into_a_file_is_bad_input(learner: Learner) -> None:
-    (learner.root / "a-file").write_text("")
-    result = learner.quest("init", "a-file")
+def test_init_into_a_file_is_bad_input(project: QuestProject) -> None:
+    (project.root / "a-file").write_text("")
+    result = project.quest("init", "a-file")
     assert result.returncode == 2 and len(result.stderr.splitlines()) == 1 and "is a file" in result.stderr
 
 
@@ -344,7 +286,7 @@ def _ctrl_c_interrupts() -> None:
 
 
 class Terminal:
-    """A command run on a pseudo-terminal, as a learner's shell runs it; its output is read as it comes."""
+    """A command run on a pseudo-terminal, as a project's shell runs it; its output is read as it comes."""
 
     def __init__(self, argv: list[str], cwd: Path, env: dict[str, str]) -> None:
         import pty
@@ -380,14 +322,14 @@ class Terminal:
         os.close(self.master)
 
 
-def test_watch_reruns_on_save_clears_the_screen_announces_the_next_level_and_stops_on_ctrl_c(learner: Learner) -> None:
-    kata = learner.template(1)
-    terminal = Terminal([sys.executable, "-m", "pytest_triton_quest", "watch"], learner.root, learner.env)
+def test_watch_reruns_on_save_clears_the_screen_announces_the_next_level_and_stops_on_ctrl_c(project: QuestProject) -> None:
+    kata = project.template(1)
+    terminal = Terminal([sys.executable, "-m", "pytest_triton_quest", "watch"], project.root, project.env)
     try:
         terminal.read_until("Watching katas/level1_vector_add.py", 60)
         terminal.read_until(NOT_IMPLEMENTED, 120)  # the first run, on start
         terminal.read_until("failed", 60)
-        shutil.copyfile(SOLUTIONS / kata.name, kata)  # the learner saves a solution
+        shutil.copyfile(SOLUTIONS / kata.name, kata)  # the project saves a solution
         following = LEVELS[1]
         output = terminal.read_until(f"Now watching katas/{following.kata_file}", 180)
         assert output.count("\033[2J\033[H") == 2  # one clean screen per run
@@ -398,22 +340,22 @@ def test_watch_reruns_on_save_clears_the_screen_announces_the_next_level_and_sto
         assert "Traceback" not in terminal.output
     finally:
         terminal.close()
-    assert learner.state()["levels"]["1"]["passed_at"]
+    assert project.state()["levels"]["1"]["passed_at"]
 
 
 # ----- tutor -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("number", NUMBERS)
-def test_tutor_prints_the_packaged_notes_of_each_level(learner: Learner, number: int) -> None:
-    result = learner.quest("tutor", str(number))
+def test_tutor_prints_the_packaged_notes_of_each_level(project: QuestProject, number: int) -> None:
+    result = project.quest("tutor", str(number))
     assert result.returncode == 0, result.stderr
     notes = (TUTOR / f"level{number}.md").read_text().strip()
     assert result.stdout.startswith(notes)
     assert f"pytest --level {number}" in result.stdout
 
 
-def test_tutor_without_a_level_follows_the_progress(learner: Learner) -> None:
-    learner.mark_passed(1)
-    result = learner.quest("tutor")
+def test_tutor_without_a_level_follows_the_progress(project: QuestProject) -> None:
+    project.mark_passed(1)
+    result = project.quest("tutor")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith((TUTOR / f"level{second_level()}.md").read_text().strip())
 
@@ -453,18 +395,19 @@ def test_the_assistant_files_point_at_the_packaged_notes() -> None:
 
 
 # ----- the packaged templates mirror katas/ ---------------------------------------------------------------
-def test_packaged_templates_mirror_the_katas_folder() -> None:
-    """katas/ is the canonical template set; pytest_triton_quest/templates/ ships it inside the package."""
-    katas = {path.name: path.read_bytes() for path in KATAS.glob("level*.py")}
-    shipped = {path.name: path.read_bytes() for path in TEMPLATES.glob("level*.py")}
-    differ = sorted(name for name in katas.keys() | shipped.keys() if katas.get(name) != shipped.get(name))
-    assert not differ, (
-        f"pytest_triton_quest/templates/ must mirror katas/ byte for byte; these differ: {', '.join(differ)}. "
-        "After changing a template in katas/, run: rm -f pytest_triton_quest/templates/level*.py && "
-        "cp katas/level*.py pytest_triton_quest/templates/"
-    )
-    shipped_levels = {level.kata_file for level in LEVELS if level.kata_file in shipped}
-    assert shipped_levels == set(shipped), "every packaged template belongs to a level"
+def test_each_template_is_tracked_once_and_the_learners_katas_are_not() -> None:
+    """The package's templates are the one pristine copy; katas/ holds the learner's working copies,
+    written by `triton-quest init`, so git must never track them (a pull would fight their work)."""
+    listed = subprocess.run(["git", "ls-files", "katas", "pytest_triton_quest/templates"], cwd=REPO, capture_output=True, text=True)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = listed.stdout.split()
+    assert [path for path in tracked if path.startswith("katas/")] == ["katas/README.md"]
+    shipped = {path.name for path in TEMPLATES.glob("level*.py")}
+    assert {f"pytest_triton_quest/templates/{name}" for name in shipped} <= set(tracked)
+    assert shipped == {level.kata_file for level in LEVELS}, "every level has a template, and every template a level"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "katas/level1_vector_add.py"], cwd=REPO)
+    assert ignored.returncode == 0, ".gitignore must ignore the learner's katas/level*.py"
 
 
 def test_pyproject_ships_the_templates_and_the_tutor_notes() -> None:

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import os
+import torch
+import triton
+import triton.language as tl
 
-os.environ["TRITON_INTERPRET"] = "1"
-
-import torch  # noqa: E402
-import triton  # noqa: E402
-import triton.language as tl  # noqa: E402
-
-from pytest_triton_quest.compat import apply_interpreter_fixes  # noqa: E402
+from pytest_triton_quest.compat import apply_interpreter_fixes
 
 
 @triton.jit

@@ -3,24 +3,18 @@ fails with the not-implemented message, and the tolerances reject outputs that a
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# QUEST_TEST_DEVICE=cuda runs the same proofs compiled on a GPU; otherwise the interpreter, set
-# before any kata defines a kernel.
-ON_GPU = os.environ.get("QUEST_TEST_DEVICE") == "cuda"
-if not ON_GPU:
-    os.environ["TRITON_INTERPRET"] = "1"
-
-from conftest import KATAS, SOLUTIONS  # noqa: E402
-from pytest_triton_quest.checking import case_seed, check_case  # noqa: E402
+from pytest_triton_quest.checking import case_seed, check_case
 from pytest_triton_quest.levels.base import Level
-from pytest_triton_quest.model import Mode  # noqa: E402
-from pytest_triton_quest.registry import all_levels  # noqa: E402
-from pytest_triton_quest.model import NOT_IMPLEMENTED  # noqa: E402
+from pytest_triton_quest.model import Mode
+from pytest_triton_quest.registry import all_levels
+from pytest_triton_quest.model import NOT_IMPLEMENTED
+from tests.support import ON_GPU, SOLUTIONS, TEMPLATES
 
+pytestmark = pytest.mark.usefixtures("interpreter")
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
 LEVELS = all_levels()
 
@@ -46,10 +40,10 @@ def test_the_solution_passes_every_case(level: Level) -> None:
 @pytest.mark.parametrize("level", LEVELS, ids=level_id)
 def test_the_template_is_not_implemented(level: Level) -> None:
     for case in level.cases(MODE):
-        result = check_case(level, case, KATAS / level.kata_file, MODE)
+        result = check_case(level, case, TEMPLATES / level.kata_file, MODE)
         assert result.outcome == NOT_IMPLEMENTED, f"{case.id}: {result.outcome}: {result.message}"
         assert result.message == (
-            f"level {level.number} is not implemented yet: open {_shown(KATAS / level.kata_file)} and fill in the TODOs"
+            f"level {level.number} is not implemented yet: open {_shown(TEMPLATES / level.kata_file)} and fill in the TODOs"
         )
 
 

@@ -8,23 +8,19 @@ report names the file and lines as a learner would see them.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-ON_GPU = os.environ.get("QUEST_TEST_DEVICE") == "cuda"  # see test_levels.py
-if not ON_GPU:
-    os.environ["TRITON_INTERPRET"] = "1"
-
-from conftest import SOLUTIONS  # noqa: E402
-from mutants import Mutant, level_module  # noqa: E402
-from pytest_triton_quest.checking import check_case  # noqa: E402
+from pytest_triton_quest.checking import check_case
 from pytest_triton_quest.levels.base import Level
-from pytest_triton_quest.model import Mode  # noqa: E402
-from pytest_triton_quest.registry import level_by_number  # noqa: E402
-from pytest_triton_quest.model import SCREEN_ROWS, format_report, screen_rows  # noqa: E402
+from pytest_triton_quest.model import Mode
+from pytest_triton_quest.registry import level_by_number
+from pytest_triton_quest.model import SCREEN_ROWS, format_report, screen_rows
+from tests.mutants import Mutant, level_module
+from tests.support import ON_GPU, SOLUTIONS
 
+pytestmark = pytest.mark.usefixtures("interpreter")
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
 LEVEL_NUMBERS = range(1, 9)
 MUTANTS: dict[int, list[Mutant]] = {number: level_module(number).MUTANTS for number in LEVEL_NUMBERS}

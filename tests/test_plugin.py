@@ -9,11 +9,11 @@ import textwrap
 
 import pytest
 
-from conftest import QuestProject
+from tests.support import SOLUTIONS, QuestProject
 
 
 def state(project: QuestProject) -> dict:
-    return json.loads(project.state.read_text())
+    return json.loads(project.state_path.read_text())
 
 
 def test_untouched_template_fails_with_one_not_implemented_message(project: QuestProject) -> None:
@@ -72,7 +72,6 @@ def test_plain_pytest_runs_unlocked_levels_and_skips_locked_ones(project: QuestP
 
 
 def test_bare_folder_without_config_works(pytester: pytest.Pytester) -> None:
-    from conftest import SOLUTIONS
 
     (pytester.path / "katas").mkdir()
     (pytester.path / "katas" / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
@@ -81,7 +80,6 @@ def test_bare_folder_without_config_works(pytester: pytest.Pytester) -> None:
 
 
 def test_katas_option_points_anywhere(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
-    from conftest import SOLUTIONS
 
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
@@ -141,7 +139,7 @@ def test_explicit_paths_outside_the_katas_are_left_alone(project: QuestProject) 
 
 def test_corrupt_state_is_backed_up_and_the_run_records_progress(project: QuestProject) -> None:
     project.solution(1)
-    project.state.write_text("{ this is not json")
+    project.state_path.write_text("{ this is not json")
     result = project.pytester.runpytest("--level", "1")
     result.stdout.fnmatch_lines(["*warning: .triton-quest.json was unreadable*kept as .triton-quest.json.bad-*"])
     assert state(project)["levels"]["1"]["passed_at"]
@@ -166,7 +164,7 @@ def test_a_level_pack_adds_a_level_through_the_hook(project: QuestProject, monke
             """
         )
     )
-    project.add(__import__("conftest").SOLUTIONS / "level1_vector_add.py", "level42_again.py")
+    project.add(SOLUTIONS / "level1_vector_add.py", "level42_again.py")
     monkeypatch.setenv("PYTHONPATH", str(project.root))
     monkeypatch.setenv("TRITON_QUEST_PACKS", "extra_pack")
     result = project.pytester.runpytest_subprocess("--level", "42", "--unlock-all")
@@ -180,3 +178,43 @@ def test_the_plugin_imports_neither_torch_nor_triton_until_quest_items_run() -> 
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+# ----- another plugin that owns the short spellings --------------------------------------------------
+OTHER_PLUGIN = '''
+def pytest_addoption(parser):
+    group = parser.getgroup("other", "a plugin that also says --level")
+    group.addoption("--level", dest="other_level", help="another plugin's --level")
+    group.addoption("--hint", dest="other_hint", action="store_true", help="another plugin's --hint")
+'''
+
+
+@pytest.mark.parametrize("how", ["plugin", "conftest"])
+def test_another_plugin_owning_level_never_breaks_a_run_and_the_quest_forms_work(project: QuestProject, how: str) -> None:
+    """Issue 12: with a plugin (or a conftest) that defines --level too, pytest still runs, the other
+    plugin keeps its options, --quest-level runs the quest, and the header says so once."""
+    project.solution(1)
+    if how == "plugin":
+        project.pytester.makepyfile(other_level_plugin=OTHER_PLUGIN)
+        project.pytester.syspathinsert()
+        extra = ["-p", "other_level_plugin"]
+    else:
+        project.pytester.makeconftest(OTHER_PLUGIN)
+        extra = []
+    result = project.pytester.runpytest(*extra, "--quest-level", "1")
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(["triton-quest: another plugin defines --level, --hint: use the quest's own spellings here*--level -> --quest-level*"])
+    assert result.stdout.str().count("another plugin defines") == 1
+    # The other plugin's --level still means what it means there: a value, not a quest level.
+    other = project.pytester.runpytest(*extra, "--level", "whatever", "--quest-level", "1")
+    other.assert_outcomes(passed=8)
+
+
+def test_the_short_spellings_are_rewritten_only_when_free(project: QuestProject) -> None:
+    project.solution(1)
+    for spelling in (["--level", "1"], ["--level=1"], ["--quest-level", "1"]):
+        result = project.pytester.runpytest(*spelling)
+        result.assert_outcomes(passed=8)
+        result.stdout.no_fnmatch_line("*another plugin defines*")
+    help_text = project.pytester.runpytest("--help").stdout.str()
+    assert "--quest-level=N" in help_text and "(also --level, unless another plugin defines it)" in " ".join(help_text.split())

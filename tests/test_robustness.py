@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOLUTIONS, QuestProject
-from mutants import level_module
+from tests.support import SOLUTIONS, QuestProject
+from tests.mutants import level_module
 
 from pytest_triton_quest import loading
 from pytest_triton_quest.model import Mode
@@ -59,7 +59,7 @@ def cases(number: int) -> int:
 
 
 def state(project: QuestProject) -> dict:
-    return json.loads(project.state.read_text())
+    return json.loads(project.state_path.read_text())
 
 
 def passed_levels(project: QuestProject) -> set[int]:
@@ -106,6 +106,13 @@ def assert_good_levels_passed(project: QuestProject, result: pytest.RunResult) -
     assert set(GOOD) <= passed_levels(project)
 
 
+
+@pytest.fixture
+def project(project: QuestProject) -> QuestProject:
+    """These tests are about the worker process, so checks run in it, as in a learner's run."""
+    project.configure("process")
+    return project
+
 # ----- crashes ------------------------------------------------------------------------------------
 def test_an_unmasked_store_fails_level_1_and_the_other_levels_pass(project: QuestProject) -> None:
     """Acceptance: level 1 with an unmasked out-of-bounds store, checked with correct levels."""
@@ -137,7 +144,7 @@ def test_a_kernel_that_kills_its_process_fails_only_its_own_level(project: Quest
     wrapped_solution(project, OTHER, before="import os\nos._exit(3)")
     earlier = Progress()
     earlier.level(8).hints_revealed = 2
-    ProgressStore(project.state).save(earlier)
+    ProgressStore(project.state_path).save(earlier)
 
     result = project.pytester.runpytest("--unlock-all")
 
@@ -334,7 +341,7 @@ def test_prints_input_and_sys_exit_never_break_the_protocol(project: QuestProjec
     wrapped_solution(project, 1, before="import json\n" + NOISE)
     add_good_levels(project)
     other = wrapped_solution(project, OTHER, before='import sys\nprint("x" * 100_000)\nsys.exit(2)')
-    project.state.write_text('{"schema": 1, "levels": {"1": {"attempts": "many"}}}')
+    project.state_path.write_text('{"schema": 1, "levels": {"1": {"attempts": "many"}}}')
 
     result = project.pytester.runpytest("--unlock-all", "--quest-timeout", "30")
 
@@ -379,7 +386,7 @@ def test_broken_katas_fail_their_level_in_one_line_and_collection_survives(proje
     for number in GOOD:
         result.stdout.fnmatch_lines([f"{level_by_number(number).title}: all {cases(number)} checks passed."])
     result.stdout.fnmatch_lines([f"warning: progress not saved: {blocker} is not writable*"])
-    assert not project.state.exists()
+    assert not project.state_path.exists()
 
 
 def _check_in_process(path: Path, number: int = 1) -> object:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO
+from tests.support import REPO
 
 OLD_TRITON = REPO / ".venv-triton36" / "bin" / "python"
 SUITES = ["tests/test_guard.py", "tests/test_compat.py", "tests/test_levels.py", "tests/test_mutants.py"]

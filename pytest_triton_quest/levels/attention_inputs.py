@@ -3,6 +3,7 @@ one Case becomes q, k, v (with the special patterns some cases need), the causal
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
@@ -12,8 +13,6 @@ from .base import Case
 if TYPE_CHECKING:
     import torch as torch_types
 
-# (dtype, B, H, S, D, causal, explicit scale or None, special inputs ("", "large" or "growing"), purpose)
-AttentionRow = tuple[str, int, int, int, int, bool, float | None, str, str]
 
 # The large-logit cases put this value in column 0 of both q and k, so every score carries an offset of
 # 64 * 64 * scale (1024 for D = 16): exp of it overflows even in float32 (whose limit is about exp(88)),
@@ -27,19 +26,34 @@ LARGE_OFFSET = 64.0
 GROWTH_Q = 4.0
 
 
+@dataclass(frozen=True)
+class AttentionRow:
+    """One row of an attention level's case table, by name; `case()` turns it into a Case."""
+
+    dtype: str
+    B: int
+    H: int
+    S: int
+    D: int
+    causal: bool
+    purpose: str
+    scale: float | None = None  # None: the call leaves `scale` out, so the default 1 / sqrt(D) is checked
+    special: str = ""  # "", "large" or "growing": the input patterns below
+
+    def case(self) -> Case:
+        params: dict[str, Any] = {"B": self.B, "H": self.H, "S": self.S, "D": self.D, "causal": self.causal}
+        case_id = f"{self.dtype}-{self.B}x{self.H}x{self.S}x{self.D}-{'causal' if self.causal else 'full'}"
+        if self.scale is not None:
+            params["scale"] = self.scale
+            case_id += f"-scale{self.scale:g}"
+        if self.special:
+            params[self.special] = True
+            case_id += f"-{self.special}"
+        return Case(id=case_id, dtype=self.dtype, purpose=self.purpose, params=params)
+
+
 def attention_check_cases(table: list[AttentionRow]) -> list[Case]:
-    cases = []
-    for dtype, b, h, s, d, causal, scale, special, purpose in table:
-        params: dict[str, Any] = {"B": b, "H": h, "S": s, "D": d, "causal": causal}
-        case_id = f"{dtype}-{b}x{h}x{s}x{d}-{'causal' if causal else 'full'}"
-        if scale is not None:
-            params["scale"] = scale
-            case_id += f"-scale{scale:g}"
-        if special:
-            params[special] = True
-            case_id += f"-{special}"
-        cases.append(Case(id=case_id, dtype=dtype, purpose=purpose, params=params))
-    return cases
+    return [row.case() for row in table]
 
 
 def attention_inputs(case: Case, generator: "torch_types.Generator") -> dict[str, Any]:

@@ -51,23 +51,23 @@ class NaiveAttention(Level):
     # ----- cases --------------------------------------------------------------------------------
     def cases(self, mode: Mode) -> list[Case]:
         table: list[AttentionRow] = [
-            ("fp32", 1, 1, 1, 16, True, None, "", "a single token: S = 1, query 0 sees only key 0"),
-            ("fp16", 1, 2, 1, 32, False, None, "", "a single token without the causal mask"),
-            ("fp32", 2, 2, 77, 32, True, None, "", "causal, ragged S (77 is not a multiple of any block), 4 heads"),
-            ("fp32", 1, 3, 77, 32, False, None, "", "non-causal: every query sees every key"),
-            ("fp16", 2, 1, 150, 64, True, 0.3, "", "causal, a longer ragged S, D = 64, explicit scale"),
-            ("fp16", 1, 2, 100, 16, False, 0.5, "", "non-causal in half precision with an explicit scale"),
-            ("fp32", 1, 2, 64, 16, True, None, "large", "large logits (about 1000): exp overflows unless the row max is subtracted"),
-            ("fp16", 1, 2, 70, 16, False, None, "large", "large logits, non-causal, half precision"),
+            AttentionRow("fp32", B=1, H=1, S=1, D=16, causal=True, purpose="a single token: S = 1, query 0 sees only key 0"),
+            AttentionRow("fp16", B=1, H=2, S=1, D=32, causal=False, purpose="a single token without the causal mask"),
+            AttentionRow("fp32", B=2, H=2, S=77, D=32, causal=True, purpose="causal, ragged S (77 is not a multiple of any block), 4 heads"),
+            AttentionRow("fp32", B=1, H=3, S=77, D=32, causal=False, purpose="non-causal: every query sees every key"),
+            AttentionRow("fp16", B=2, H=1, S=150, D=64, causal=True, scale=0.3, purpose="causal, a longer ragged S, D = 64, explicit scale"),
+            AttentionRow("fp16", B=1, H=2, S=100, D=16, causal=False, scale=0.5, purpose="non-causal in half precision with an explicit scale"),
+            AttentionRow("fp32", B=1, H=2, S=64, D=16, causal=True, special="large", purpose="large logits (about 1000): exp overflows unless the row max is subtracted"),
+            AttentionRow("fp16", B=1, H=2, S=70, D=16, causal=False, special="large", purpose="large logits, non-causal, half precision"),
         ]
         if mode.on_gpu:
             table += [
-                ("fp32", 2, 4, 1000, 64, True, None, "", "a long ragged causal sequence in float32 (TF32 on the GPU)"),
-                ("fp16", 2, 8, 2048, 128, True, None, "", "a long causal sequence with D = 128"),
-                ("fp16", 3, 5, 1537, 64, False, 0.1, "", "a long ragged non-causal sequence, explicit scale"),
-                ("bf16", 2, 4, 999, 64, True, None, "", "bfloat16, long ragged causal sequence"),
-                ("bf16", 1, 2, 513, 128, False, 0.2, "", "bfloat16, non-causal, D = 128, explicit scale"),
-                ("fp16", 2, 2, 1024, 64, True, None, "large", "large logits on a long causal sequence"),
+                AttentionRow("fp32", B=2, H=4, S=1000, D=64, causal=True, purpose="a long ragged causal sequence in float32 (TF32 on the GPU)"),
+                AttentionRow("fp16", B=2, H=8, S=2048, D=128, causal=True, purpose="a long causal sequence with D = 128"),
+                AttentionRow("fp16", B=3, H=5, S=1537, D=64, causal=False, scale=0.1, purpose="a long ragged non-causal sequence, explicit scale"),
+                AttentionRow("bf16", B=2, H=4, S=999, D=64, causal=True, purpose="bfloat16, long ragged causal sequence"),
+                AttentionRow("bf16", B=1, H=2, S=513, D=128, causal=False, scale=0.2, purpose="bfloat16, non-causal, D = 128, explicit scale"),
+                AttentionRow("fp16", B=2, H=2, S=1024, D=64, causal=True, special="large", purpose="large logits on a long causal sequence"),
             ]
         return attention_check_cases(table)
 

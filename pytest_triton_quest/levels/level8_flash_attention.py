@@ -1,9 +1,9 @@
 """Level 8: Flash Attention, the 2-D tiled, causal-aware, tuned version of level 7's fused kernel.
 
-The contract, the cases, the reference, the tolerances and the diagnosis rules are level 7's (the same
-function of q, k, v, causal and scale, from one launch, without an S x S buffer); they live in
-level7_fused_attention.py, whose rules also know this level's own bugs (exp2 without log2(e), a
-skipped or unmasked diagonal tile). What differs here is what the level teaches.
+The contract, the cases, the reference and the tolerances are level 7's (the same function of q, k, v,
+causal and scale, from one launch, without an S x S buffer). The diagnosis rules of both levels live
+in fused_attention_rules.py, including this level's own bugs (exp2 without log2(e), a skipped or
+unmasked diagonal tile). What differs here is what the level teaches.
 """
 
 from __future__ import annotations
