@@ -81,6 +81,7 @@ __all__ = [
     "LaunchRecord",
     "OutOfBoundsAccess",
     "TensorArg",
+    "open_watches",
     "watch_kernels",
 ]
 
@@ -356,6 +357,11 @@ def watch_kernels(interpreted: bool) -> Iterator[KernelWatch]:
             if interpreted:
                 _STATE.running.clear()
                 _STATE.accesses.clear()
+
+
+def open_watches() -> int:
+    """How many `watch_kernels` blocks are open right now (the self-test must run outside them)."""
+    return len(_STATE.watches)
 
 
 def _missing_hook_reason(name: str) -> str:
