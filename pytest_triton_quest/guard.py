@@ -6,17 +6,30 @@
   appends a `LaunchRecord` to the watch, also when the launch then fails; `warmup=True` calls are
   not launches;
 * under Triton's interpreter (`interpreted=True`, i.e. TRITON_INTERPRET=1), every load, store and
-  atomic is checked *before* it happens: each active (unmasked) lane must address memory inside one
-  of the tensors passed to the running launch, the whole element included. A tensor's memory is the
-  bytes from its lowest to its highest element: [data_ptr, data_ptr + numel * element_size) for a
-  contiguous tensor, more for a strided view such as `m[:, :50]`. The first offending access is
+  atomic is checked *before* it happens: each active (unmasked) lane must address memory inside the
+  tensor argument its pointer was computed from, the whole element included. A tensor's memory is
+  the bytes from its lowest to its highest element: [data_ptr, data_ptr + numel * element_size) for
+  a contiguous tensor, more for a strided view such as `m[:, :50]`. The first offending access is
   recorded as a `BoundsViolation`, is not performed, and raises `OutOfBoundsAccess` inside the kernel
   (the interpreter re-raises it wrapped in its own `InterpreterError`; read `watch.violation`).
   Without this an unmasked store past the end of a CPU tensor silently corrupts the heap and can kill
   the whole pytest process, and an unmasked load returns garbage or segfaults.
-  A lane that strays into *another* tensor argument is not caught by itself (that memory is valid),
-  but once some lane of an access is outside every tensor, all lanes outside the tensor the access
-  mostly addresses are reported.
+
+Pointer provenance: the pointer a kernel dereferences is computed from one of its pointer arguments
+(`x_ptr + offsets`, then splat, broadcast, reshape, `tl.where`, ...). The guard tags every pointer
+value the interpreter's builder makes with the argument(s) it came from, so a lane computed from
+`x_ptr` that strays into the memory of `y` (allocated right after x) is reported as outside `x_ptr`,
+with offsets relative to x, the same on every run. A pointer argument is recognised by its address:
+an untagged one-element pointer equal to an argument's data_ptr is that argument's base pointer.
+Where provenance is unknown (a pointer made from an integer, a builder operation the guard does not
+know), the old rule applies: a lane is fine inside any tensor argument; lanes outside every one are
+reported against the tensor most of the access's other lanes address, or against no tensor at all
+("outside every tensor argument") when no lane is inside one: never against a merely nearby tensor.
+
+A launch that could not be bounds-checked is never silent: `LaunchRecord.unchecked` and
+`KernelWatch.unchecked` say why (a hook missing in this Triton, arguments the guard could not read,
+a memory access that bypassed the checking proxy, a fault in the guard itself).
+`pytest_triton_quest.guard_selftest` proves once per process that the hooks work at all.
 
 Where it hooks in (the same names exist in triton 3.6 and 3.9):
 
@@ -28,6 +41,15 @@ Where it hooks in (the same names exist in triton 3.6 and 3.9):
   `atomic_rmw`); it is swapped for a checking proxy. Plain and masked accesses, tensor descriptors
   (host-side or made in the kernel), block pointers (3.6; 3.9 removed them) and atomics all end up
   there. The program id comes from the interpreter's module-level `interpreter_builder.grid_idx`.
+  Provenance: `InterpreterBuilder.create_addptr`, `create_splat`, `create_unsplat`,
+  `create_broadcast`, `create_expand_dims`, `create_reshape`, `create_trans`, `create_bitcast`,
+  `create_select`, `create_cat`, `create_join`, `create_split`, `create_gather` tag the pointers they
+  return; `TensorDescHandle.materialize_pointers` and (3.6) `BlockPointerHandle.materialize_pointers`
+  tag the pointers of a descriptor or block pointer with its base's; `create_masked_load`,
+  `create_masked_store`, `create_atomic_cas` and `create_atomic_rmw` tell the memory proxy which
+  pointer it is given (and notice an access that never reached the proxy). These are the names of
+  Triton's IR builder API, so they are the most stable of all; where one is missing the check falls
+  back to the any-tensor rule above.
 * compiled kernels: `triton.runtime.jit.JITFunction.run`, which every launch goes through; the grid
   is evaluated again from the arguments (best effort, (0, 0, 0) if that fails). Nothing is checked.
 
@@ -61,8 +83,12 @@ __all__ = [
     "LaunchRecord",
     "OutOfBoundsAccess",
     "TensorArg",
+    "open_watches",
     "watch_kernels",
 ]
+
+# Hooks without which no launch is bounds-checked (or counted) at all.
+CRITICAL_HOOKS = ("GridExecutor.__call__", "GridExecutor._init_args_hst", "interpreter._interpreter")
 
 _MAX_OFFSETS = 8
 _U64_MAX = 2**64 - 1
@@ -73,8 +99,10 @@ _U64_MAX = 2**64 - 1
 class BoundsViolation:
     kernel: str
     access: str  # "load" or "store" (atomics count as stores)
-    argument: str | None  # parameter whose tensor the bad addresses belong to / are nearest to
-    offsets: tuple[int, ...]  # up to 8 distinct offending element offsets, the smallest and the largest
+    # The pointer parameter the bad addresses were computed from; when that is unknown, the tensor
+    # the access's other lanes address; None when neither is known.
+    argument: str | None
+    offsets: tuple[int, ...]  # up to 8 distinct offending element offsets (relative to `argument`)
     count: int  # active (unmasked) lanes out of bounds in that access
     numel: int | None  # numel of that argument
     program_id: tuple[int, int, int]
@@ -121,6 +149,16 @@ class KernelWatch:
     portability: list[str] = field(default_factory=list)
     # Every interpreted store: (kernel, program id, byte addresses of the active lanes).
     stores: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
+    # Why some interpreted accesses were not bounds-checked, one line each ("kernel `k`: reason"),
+    # without repeats. Empty when everything was checked.
+    unchecked: list[str] = field(default_factory=list)
+
+    def unchecked_note(self) -> str | None:
+        """One line for a report when some launch ran without bounds checks, else None."""
+        if not self.unchecked:
+            return None
+        more = f" (and {len(self.unchecked) - 1} more)" if len(self.unchecked) > 1 else ""
+        return f"triton-quest: this launch was not bounds-checked: {self.unchecked[0]}{more}"
 
     def last_writers(self, data_ptr: int, numel: int, element_size: int) -> tuple[Any, list[tuple[str, tuple[int, int, int]]]]:
         """For each element of a tensor, which program stored to it last: an index into the returned
@@ -149,12 +187,23 @@ class _Patches:
 
     def __init__(self) -> None:
         self._undo: list[tuple[Any, str, Any]] = []
+        self.missing: list[str] = []  # hooks this Triton does not have, "Owner.name"
 
     def set(self, owner: Any, name: str, value: Any) -> None:
         # Look in the owner's own namespace so that an inherited attribute is deleted, not copied, later.
         namespace = owner.__dict__ if hasattr(owner, "__dict__") else {}
         self._undo.append((owner, name, namespace.get(name, self._MISSING)))
         setattr(owner, name, value)
+
+    def wrap(self, owner: Any, label: str, name: str, make: Callable[[Any], Any]) -> bool:
+        """Replace owner.name by make(original); a missing name is noted in `missing`, not raised:
+        a Triton that renamed one hook must still run kernels (the self-test reports it)."""
+        original = _own_attribute(owner, name)
+        if original is None:
+            self.missing.append(f"{label}.{name}")
+            return False
+        self.set(owner, name, make(original))
+        return True
 
     def restore(self) -> None:
         while self._undo:
@@ -164,6 +213,17 @@ class _Patches:
                     delattr(owner, name)
             else:
                 setattr(owner, name, previous)
+
+
+def _own_attribute(owner: Any, name: str) -> Any:
+    """owner.name, or None when the owner does not define it. For a class, only its own MRO counts:
+    every class "has" `__call__` through its metaclass, which is not the hook we want."""
+    if owner is None:
+        return None
+    if isinstance(owner, type):
+        if not any(name in vars(klass) for klass in owner.__mro__ if klass is not object):
+            return None
+    return getattr(owner, name, None)
 
 
 @dataclass
@@ -183,13 +243,28 @@ class _RunningLaunch:
         self.grid: tuple[int, int, int] = (0, 0, 0)
         self.spans: list[_Span] = []
         self.arguments_seen = False  # until then there is nothing to check accesses against
+        self.arguments_hook_called = False  # the hook ran, whether or not it could read them
+        self.unchecked: str | None = None  # the first reason some access went unchecked
 
     def set_spans(self, spans: list[_Span]) -> None:
         self.spans = spans
         self.arguments_seen = True
 
+    def mark_unchecked(self, reason: str) -> None:
+        if self.unchecked is None:
+            self.unchecked = reason
+
     def record(self) -> LaunchRecord:
-        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans))
+        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked)
+
+
+@dataclass
+class _Access:
+    """A builder memory operation in progress: the pointer handle it was given, so the memory proxy
+    can look up where the pointer came from, and whether the proxy saw the access at all."""
+
+    pointer: Any
+    seen_by_proxy: bool = False
 
 
 class _State:
@@ -197,11 +272,19 @@ class _State:
         self.watches: list[tuple[KernelWatch, bool]] = []  # (watch, interpreted), in opening order
         self.running: list[_RunningLaunch] = []
         self.patches: dict[bool, _Patches] = {}  # by interpreted
+        self.accesses: list[_Access] = []  # builder memory operations in progress, innermost last
 
     def add_launch(self, record: LaunchRecord, interpreted: bool) -> None:
         for watch, mode in self.watches:
             if mode == interpreted:
                 watch.launches.append(record)
+        if record.unchecked is not None:
+            self.add_unchecked(f"kernel `{record.kernel}`: {record.unchecked}")
+
+    def add_unchecked(self, line: str) -> None:
+        for watch, mode in self.watches:
+            if mode and line not in watch.unchecked:
+                watch.unchecked.append(line)
 
     def add_portability(self, note: str) -> None:
         for watch, mode in self.watches:
@@ -236,6 +319,11 @@ def watch_kernels(interpreted: bool) -> Iterator[KernelWatch]:
             patches.restore()
             raise
         _STATE.patches[interpreted] = patches
+    if interpreted:
+        # A hook this Triton lacks is said at once, even before (or without) any launch.
+        for name in _STATE.patches[interpreted].missing:
+            if name in CRITICAL_HOOKS:
+                watch.unchecked.append(_missing_hook_reason(name))
     entry = (watch, interpreted)
     _STATE.watches.append(entry)
     try:
@@ -252,6 +340,16 @@ def watch_kernels(interpreted: bool) -> Iterator[KernelWatch]:
                 patches.restore()
             if interpreted:
                 _STATE.running.clear()
+                _STATE.accesses.clear()
+
+
+def open_watches() -> int:
+    """How many `watch_kernels` blocks are open right now (the self-test must run outside them)."""
+    return len(_STATE.watches)
+
+
+def _missing_hook_reason(name: str) -> str:
+    return f"this Triton has no `{name}` for the guard to hook: kernels run without bounds checks"
 
 
 # ----- helpers -------------------------------------------------------------------------------------
@@ -336,65 +434,241 @@ def _spans_of(arg_names: list[str], args: Any, kwargs: dict[str, Any]) -> list[_
     return spans
 
 
-# ----- interpreter: launches and bounds checks -----------------------------------------------------
+# ----- interpreter: the hooks ---------------------------------------------------------------------
+# Builder operations whose result is a pointer made from the pointer operand(s) they are given.
+_POINTER_OPS = (
+    "create_addptr",
+    "create_splat",
+    "create_unsplat",
+    "create_broadcast",
+    "create_expand_dims",
+    "create_reshape",
+    "create_trans",
+    "create_bitcast",
+    "create_select",
+    "create_cat",
+    "create_join",
+    "create_split",
+    "create_gather",
+)
+# Builder memory operations: each hands its pointer's raw addresses to the `_interpreter` helpers.
+_MEMORY_OPS = ("create_masked_load", "create_masked_store", "create_atomic_cas", "create_atomic_rmw")
+# Where a tensor descriptor (and, in 3.6, a block pointer) becomes plain pointers.
+_MATERIALIZERS = ("TensorDescHandle", "BlockPointerHandle")
+_OPTIONAL_CLASSES = ("BlockPointerHandle",)  # gone in 3.9: its absence is not a missing hook
+
+# The attribute that carries a pointer handle's provenance: the spans of the argument(s) it was
+# computed from. Set on the interpreter's TensorHandle objects, which live for one launch.
+_ORIGIN = "_triton_quest_origin"
+
+
 def _install_interpreter(patches: _Patches) -> None:
     from triton.runtime import interpreter
 
-    executor = interpreter.GridExecutor
-    original_call = executor.__call__
-    original_init_args = executor._init_args_hst
-    original_set_grid_dim = interpreter.InterpreterBuilder.set_grid_dim
+    executor = getattr(interpreter, "GridExecutor", None)
+    builder_class = getattr(interpreter, "InterpreterBuilder", None)
+    builder = getattr(interpreter, "interpreter_builder", None)
+    real_memory = getattr(interpreter, "_interpreter", None)
+    memory = None
+    if real_memory is not None:
+        memory = _CheckedMemory(real_memory, lambda: getattr(builder, "grid_idx", None))
 
+    patches.wrap(executor, "GridExecutor", "__call__", lambda original: _launch_hook(original, interpreter, memory))
+    patches.wrap(executor, "GridExecutor", "_init_args_hst", _arguments_hook)
+    patches.wrap(builder_class, "InterpreterBuilder", "set_grid_dim", _grid_hook)
+    patches.wrap(builder_class, "InterpreterBuilder", "create_dot", _dot_hook)
+    for name in _POINTER_OPS:
+        patches.wrap(builder_class, "InterpreterBuilder", name, lambda original, name=name: _provenance_hook(original, name))
+    for name in _MEMORY_OPS:
+        patches.wrap(builder_class, "InterpreterBuilder", name, lambda original, name=name: _memory_op_hook(original, name))
+    for class_name in _MATERIALIZERS:
+        owner = getattr(interpreter, class_name, None)
+        if owner is not None or class_name not in _OPTIONAL_CLASSES:
+            patches.wrap(owner, class_name, "materialize_pointers", _materialize_hook)
+    if builder is None:
+        patches.missing.append("interpreter.interpreter_builder")
+    if memory is None:
+        patches.missing.append("interpreter._interpreter")
+    else:
+        patches.set(interpreter, "_interpreter", memory)
+
+
+def _launch_hook(original: Callable[..., Any], interpreter: Any, memory: Any) -> Callable[..., Any]:
     def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        launch = _RunningLaunch(_kernel_name(self.fn))
+        launch = _RunningLaunch(_kernel_name(getattr(self, "fn", self)))
+        if memory is None:
+            launch.mark_unchecked(_missing_hook_reason("interpreter._interpreter"))
+        elif getattr(interpreter, "_interpreter", None) is not memory:
+            launch.mark_unchecked("something replaced the guard's checking proxy for the interpreter's `_interpreter`")
         _STATE.running.append(launch)
         try:
-            return original_call(self, *args, **kwargs)
+            return original(self, *args, **kwargs)
         finally:
             if _STATE.running and _STATE.running[-1] is launch:
                 _STATE.running.pop()
+            if not launch.arguments_hook_called:
+                launch.mark_unchecked("the interpreter never called GridExecutor._init_args_hst, so the guard never saw the arguments")
             _STATE.add_launch(launch.record(), interpreted=True)
 
-    def init_args(self: Any, args_dev: Any, kwargs: Any) -> Any:
-        result = original_init_args(self, args_dev, kwargs)
-        if _STATE.running:
+    return call
+
+
+def _arguments_hook(original: Callable[..., Any]) -> Callable[..., Any]:
+    def init_args(self: Any, *args: Any, **kwargs: Any) -> Any:
+        launch = _STATE.running[-1] if _STATE.running else None
+        if launch is not None:
+            launch.arguments_hook_called = True
+        result = original(self, *args, **kwargs)
+        if launch is not None:
             try:
                 args_hst, kwargs_hst = result
                 spans = _spans_of(list(self.arg_names), args_hst, kwargs_hst)
-            except Exception:  # noqa: BLE001 - unknown arguments: the launch runs unchecked
+            except Exception as error:  # noqa: BLE001 - say so, and let the launch run
+                launch.mark_unchecked(f"the guard could not read the launch's arguments ({_error_line(error)})")
                 return result
-            _STATE.running[-1].set_spans(spans)
+            launch.set_spans(spans)
         return result
 
+    return init_args
+
+
+def _grid_hook(original: Callable[..., Any]) -> Callable[..., Any]:
     def set_grid_dim(self: Any, nx: Any, ny: Any, nz: Any) -> Any:
-        result = original_set_grid_dim(self, nx, ny, nz)
+        result = original(self, nx, ny, nz)
         if _STATE.running:
             _STATE.running[-1].grid = _grid3((nx, ny, nz))
         return result
 
-    original_dot = interpreter.InterpreterBuilder.create_dot
+    return set_grid_dim
 
+
+def _dot_hook(original: Callable[..., Any]) -> Callable[..., Any]:
     def create_dot(self: Any, a: Any, b: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             m, k = a.data.shape[-2:]
             n = b.data.shape[-1]
         except (AttributeError, ValueError):
-            return original_dot(self, a, b, *args, **kwargs)
+            return original(self, a, b, *args, **kwargs)
         if min(m, n, k) < GPU_MIN_DOT_SIZE:
             kernel = _STATE.running[-1].kernel if _STATE.running else "a kernel"
             _STATE.add_portability(
                 f"`{kernel}` calls tl.dot on a ({m} x {k}) @ ({k} x {n}) tile: this runs in the interpreter, "
                 f"but a GPU needs every tl.dot dimension >= {GPU_MIN_DOT_SIZE}"
             )
-        return original_dot(self, a, b, *args, **kwargs)
+        return original(self, a, b, *args, **kwargs)
 
-    builder = interpreter.interpreter_builder
-    memory = _CheckedMemory(interpreter._interpreter, lambda: getattr(builder, "grid_idx", None))
-    patches.set(executor, "__call__", call)
-    patches.set(executor, "_init_args_hst", init_args)
-    patches.set(interpreter.InterpreterBuilder, "set_grid_dim", set_grid_dim)
-    patches.set(interpreter.InterpreterBuilder, "create_dot", create_dot)
-    patches.set(interpreter, "_interpreter", memory)
+    return create_dot
+
+
+def _provenance_hook(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def op(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if _STATE.running:
+            launch = _STATE.running[-1]
+            try:
+                _tag_result(result, _pointer_operands(args, kwargs), launch)
+            except Exception as error:  # noqa: BLE001 - the check falls back to the any-tensor rule
+                launch.mark_unchecked(_provenance_failure(name, error))
+        return result
+
+    return op
+
+
+def _materialize_hook(original: Callable[..., Any]) -> Callable[..., Any]:
+    def materialize_pointers(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        if _STATE.running:
+            launch = _STATE.running[-1]
+            try:
+                # (pointers, mask): the pointers of a descriptor or block pointer come from its base.
+                _tag_result(result[0], [self.base], launch)
+            except Exception as error:  # noqa: BLE001 - the check falls back to the any-tensor rule
+                launch.mark_unchecked(_provenance_failure("materialize_pointers", error))
+        return result
+
+    return materialize_pointers
+
+
+def _memory_op_hook(original: Callable[..., Any], name: str) -> Callable[..., Any]:
+    def op(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not _STATE.running:
+            return original(self, *args, **kwargs)
+        operands = _pointer_operands(args, kwargs)
+        access = _Access(operands[0] if operands else None)
+        _STATE.accesses.append(access)
+        try:
+            result = original(self, *args, **kwargs)
+        finally:
+            if _STATE.accesses and _STATE.accesses[-1] is access:
+                _STATE.accesses.pop()
+        if not access.seen_by_proxy and _STATE.running:
+            _STATE.running[-1].mark_unchecked(
+                f"a memory access ({name}) bypassed the guard's checking proxy for the interpreter's `_interpreter`"
+            )
+        return result
+
+    return op
+
+
+def _provenance_failure(name: str, error: BaseException) -> str:
+    return (
+        f"pointer provenance failed in {name} ({_error_line(error)}): a lane that strays into another "
+        "tensor argument is not caught"
+    )
+
+
+def _error_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
+
+
+# ----- interpreter: pointer provenance -------------------------------------------------------------
+def _is_pointer(value: Any) -> bool:
+    """A TensorHandle of pointers (duck-typed: numpy arrays and Triton types have no data + is_ptr)."""
+    is_ptr = getattr(getattr(value, "dtype", None), "is_ptr", None)
+    return is_ptr is not None and hasattr(value, "data") and bool(is_ptr())
+
+
+def _pointer_operands(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
+    operands = [value for value in args if _is_pointer(value)]
+    operands.extend(value for value in kwargs.values() if _is_pointer(value))
+    return operands
+
+
+def _origin_of(handle: Any, launch: _RunningLaunch) -> tuple[_Span, ...] | None:
+    """The spans of the argument(s) a pointer handle was computed from, or None when unknown."""
+    origin = getattr(handle, _ORIGIN, None)
+    if origin is not None:
+        return origin
+    return _argument_origin(handle, launch)
+
+
+def _argument_origin(handle: Any, launch: _RunningLaunch) -> tuple[_Span, ...] | None:
+    """An untagged one-element pointer equal to an argument's data_ptr is that argument's base
+    pointer (the interpreter makes one from each tensor argument). Several arguments may share an
+    address (the same tensor passed twice): then it belongs to all of them."""
+    data = getattr(handle, "data", None)
+    if data is None or getattr(data, "size", 0) != 1:
+        return None
+    address = int(data.reshape(-1)[0])
+    matches = tuple(span for span in launch.spans if span.arg.data_ptr == address)
+    return matches or None
+
+
+def _tag_result(result: Any, operands: list[Any], launch: _RunningLaunch) -> None:
+    """Give the pointer(s) an operation returned the provenance of its pointer operands; leave them
+    untagged (unknown) when no operand is a pointer or one operand's provenance is unknown."""
+    if not operands:
+        return
+    spans: list[_Span] = []
+    for operand in operands:
+        origin = _origin_of(operand, launch)
+        if origin is None:
+            return
+        spans.extend(span for span in origin if not any(span is seen for seen in spans))
+    for item in result if isinstance(result, tuple) else (result,):
+        if _is_pointer(item):
+            setattr(item, _ORIGIN, tuple(spans))
 
 
 class _CheckedMemory:
@@ -426,7 +700,7 @@ class _CheckedMemory:
             if mask is not None:
                 addresses = addresses[np.asarray(mask, dtype=bool).reshape(-1)]
             program_id = tuple(int(i) for i in self._program_id())
-        except Exception:  # noqa: BLE001 - bookkeeping must never break a kernel
+        except Exception:  # noqa: BLE001 - bookkeeping for the report only, never for the bounds
             return
         _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy())
 
@@ -439,20 +713,40 @@ class _CheckedMemory:
         return self._real.atomic_rmw(op, ptrs, value, mask, sem)
 
     def _check(self, access: str, ptrs: Any, mask: Any, size: int) -> None:
+        frame = _STATE.accesses[-1] if _STATE.accesses else None
+        if frame is not None:
+            frame.seen_by_proxy = True
         if not _STATE.running:
             return
         launch = _STATE.running[-1]
         try:
-            violation = _find_violation(launch, access, ptrs, mask, size, self._program_id())
-        except Exception:  # noqa: BLE001 - a fault in the guard must not break a kernel
+            origin = _access_origin(frame, ptrs, launch)
+            violation = _find_violation(launch, access, ptrs, mask, size, self._program_id(), origin)
+        except Exception as error:  # noqa: BLE001 - a fault in the guard must not break a kernel...
+            launch.mark_unchecked(f"the guard failed while checking a {access} ({_error_line(error)})")  # ...nor hide
             return
         if violation is not None:
             _STATE.add_violation(violation)
             raise OutOfBoundsAccess(violation)
 
 
+def _access_origin(frame: _Access | None, ptrs: Any, launch: _RunningLaunch) -> tuple[_Span, ...] | None:
+    """Provenance of the addresses the proxy was given: known only when they are exactly the data
+    of the pointer handle the builder memory operation received."""
+    if frame is None or frame.pointer is None or getattr(frame.pointer, "data", None) is not ptrs:
+        return None
+    return _origin_of(frame.pointer, launch)
+
+
+# ----- interpreter: the bounds check ---------------------------------------------------------------
 def _find_violation(
-    launch: _RunningLaunch, access: str, ptrs: Any, mask: Any, size: int, program_id: Any
+    launch: _RunningLaunch,
+    access: str,
+    ptrs: Any,
+    mask: Any,
+    size: int,
+    program_id: Any,
+    origin: tuple[_Span, ...] | None = None,
 ) -> BoundsViolation | None:
     if not launch.arguments_seen:
         return None
@@ -460,9 +754,12 @@ def _find_violation(
     pointers = np.asarray(ptrs).astype(np.uint64, copy=False)
     if pointers.size == 0:
         return None
-    # Fast path: every active lane lies inside one tensor. Compare with `high - size`, which cannot
-    # overflow, rather than adding `size` to a possibly wild address. (Two masked reductions are
-    # cheaper than first asking whether the mask is all true or all false.)
+    # Known provenance: the lanes must stay inside the argument(s) the pointer came from. Unknown:
+    # anywhere inside any tensor argument will do.
+    allowed = list(origin) if origin is not None else launch.spans
+    # Fast path: every active lane lies inside one allowed tensor. Compare with `high - size`, which
+    # cannot overflow, rather than adding `size` to a possibly wild address. (Two masked reductions
+    # are cheaper than first asking whether the mask is all true or all false.)
     active = None
     if mask is None:
         first, last = int(pointers.min()), int(pointers.max())
@@ -474,34 +771,33 @@ def _find_violation(
         last = int(pointers.max(where=active, initial=0))
         if first > last:
             return None  # no active lane
-    for span in launch.spans:
+    for span in allowed:
         if span.low <= first and last <= span.high - size:
             return None
     # Slow path, lane by lane (vectorised). Wild pointers (a negative offset wraps around in
     # uint64) become negative as int64, which keeps them outside every span.
     addresses = (pointers if active is None else pointers[active]).reshape(-1).view(np.int64)
-    inside = [(addresses >= span.low) & (addresses <= span.high - size) for span in launch.spans]
-    if inside:
-        if bool(np.logical_or.reduce(inside).all()):
-            return None  # spread over several tensors, but every lane is in one of them
-        counts = [int(lanes.sum()) for lanes in inside]
-    else:
-        counts = []
-    if counts and max(counts) > 0:
-        # The access mostly addresses this tensor; every lane outside it is reported.
-        chosen = counts.index(max(counts))
-    elif launch.spans:
-        chosen = min(range(len(launch.spans)), key=lambda index: _gap(addresses, launch.spans[index], size))
-    else:
-        chosen = None
+    inside = [(addresses >= span.low) & (addresses <= span.high - size) for span in allowed]
+    fine = np.logical_or.reduce(inside) if inside else np.zeros(addresses.shape, dtype=bool)
+    if bool(fine.all()):
+        return None  # spread over several allowed tensors, but every lane is in one of them
+    bad = addresses[~fine]
+    chosen = _blamed_span(allowed, [int(lanes.sum()) for lanes in inside], origin is not None)
     grid_idx = _grid3(program_id) if program_id is not None else (0, 0, 0)
     if chosen is None:
-        return BoundsViolation(launch.kernel, access, None, (), int(addresses.size), None, grid_idx)
-    span = launch.spans[chosen]
-    bad = addresses[~inside[chosen]] if inside else addresses
+        return BoundsViolation(launch.kernel, access, None, (), int(bad.size), None, grid_idx)
     return BoundsViolation(
-        launch.kernel, access, span.arg.name, _offsets(bad, span.arg), int(bad.size), span.arg.numel, grid_idx
+        launch.kernel, access, chosen.arg.name, _offsets(bad, chosen.arg), int(bad.size), chosen.arg.numel, grid_idx
     )
+
+
+def _blamed_span(allowed: list[_Span], counts: list[int], known_origin: bool) -> _Span | None:
+    """The tensor the bad lanes are reported against. Known provenance: the argument the pointer
+    came from (of several aliases, the one most lanes are inside). Unknown: the tensor most of the
+    access's lanes are inside, if any; never a tensor the access merely lands near."""
+    if not allowed or (not known_origin and max(counts, default=0) == 0):
+        return None
+    return allowed[counts.index(max(counts))]
 
 
 def _offsets(bad: Any, arg: TensorArg) -> tuple[int, ...]:
@@ -515,15 +811,6 @@ def _offsets(bad: Any, arg: TensorArg) -> tuple[int, ...]:
     if len(offsets) > _MAX_OFFSETS:
         offsets = offsets[:keep] + offsets[-keep:]
     return tuple(offsets)
-
-
-def _gap(addresses: Any, span: _Span, size: int) -> float:
-    """How far the nearest of the addresses is from lying inside the span, in bytes (approximate)."""
-    np = _numpy()
-    values = addresses.astype(np.float64)  # floats: wild addresses must not overflow the subtraction
-    below = np.maximum(float(span.low) - values, 0.0)
-    above = np.maximum(values - float(span.high - size), 0.0)
-    return float(np.min(below + above))
 
 
 # ----- compiled kernels: launches only -------------------------------------------------------------

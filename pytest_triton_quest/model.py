@@ -88,6 +88,9 @@ class LaunchRecord:
     kernel: str  # kernel function name
     grid: tuple[int, int, int]  # resolved grid; (0, 0, 0) if it could not be worked out
     tensors: tuple[TensorArg, ...]  # every tensor argument of the launch
+    # Interpreter only: why (some of) this launch's memory accesses were not bounds-checked; None
+    # when every access was checked. Compiled launches are never checked and leave it None.
+    unchecked: str | None = None
 
 
 # ----- a failed comparison, as diagnosis rules see it ----------------------------------------------

@@ -124,6 +124,12 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"triton-quest: {session.mode.describe()}: {session.mode.reason}",
         f"triton-quest: katas in {session.settings.katas}; progress in {session.settings.state}; {gate}",
     ]
+    if session.mode.interpreted:
+        from .guard_selftest import guard_warning  # imports triton: only for a run on the CPU
+
+        warning = guard_warning()
+        if warning:
+            lines.append(warning)
     if session.taken_aliases:
         lines.append(f"triton-quest: {alias_notice(session.taken_aliases)}")
     return lines

@@ -102,6 +102,55 @@ def square_matmul_kernel(a_ptr, b_ptr, c_ptr, SIZE: tl.constexpr):
     tl.store(c_ptr + tile, tl.dot(tl.load(a_ptr + tile), tl.load(b_ptr + tile)))
 
 
+@triton.jit
+def add_unmasked_x_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offsets < n
+    x = tl.load(x_ptr + offsets)  # the bug: no mask; x's tail runs into y's memory
+    y = tl.load(y_ptr + offsets, mask=mask)
+    tl.store(out_ptr + offsets, x + y, mask=mask)
+
+
+@triton.jit
+def pick_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # Pointers from two arguments mixed by tl.where: each lane stays inside its own tensor.
+    offsets = tl.arange(0, BLOCK)
+    mask = offsets < n
+    ptrs = tl.where(offsets % 2 == 0, x_ptr + offsets, y_ptr + offsets)
+    tl.store(out_ptr + offsets, tl.load(ptrs, mask=mask), mask=mask)
+
+
+@triton.jit
+def int_address_kernel(x_ptr, out_ptr, n, SHIFT: tl.constexpr, BLOCK: tl.constexpr):
+    # A pointer rebuilt from an integer: its provenance is unknown to the guard.
+    offsets = tl.arange(0, BLOCK)
+    address = x_ptr.to(tl.uint64) + (offsets + SHIFT).to(tl.uint64) * 4
+    x = tl.load(address.to(tl.pointer_type(tl.float32)))
+    tl.store(out_ptr + offsets, x, mask=offsets < n)
+
+
+@triton.jit
+def descriptor_copy_kernel(x_ptr, out_ptr, n, ROWS: tl.constexpr, BLOCK: tl.constexpr):
+    # ROWS is the shape the descriptor claims; more than the tensor has is the bug.
+    descriptor = tl.make_tensor_descriptor(x_ptr, shape=[ROWS], strides=[1], block_shape=[BLOCK])
+    values = descriptor.load([tl.program_id(0) * BLOCK])
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offsets, values, mask=offsets < n)
+
+
+@triton.jit
+def block_pointer_copy_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr, CHECKED: tl.constexpr):
+    # Triton 3.6 only (3.9 removed block pointers).
+    block = tl.make_block_ptr(x_ptr, shape=(n,), strides=(1,), offsets=(tl.program_id(0) * BLOCK,),
+                              block_shape=(BLOCK,), order=(0,))
+    if CHECKED:
+        values = tl.load(block, boundary_check=(0,), padding_option="zero")
+    else:
+        values = tl.load(block)  # the bug: no boundary check
+    offsets = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(out_ptr + offsets, values, mask=offsets < n)
+
+
 def _fake_bench(kernel_call: Any, quantiles: Any) -> list[float]:
     # The default benchmarker needs a GPU driver. Run each config once; the later config is faster.
     kernel_call()
@@ -157,6 +206,10 @@ def _patched_objects() -> dict[str, Any]:
         "GridExecutor._init_args_hst": vars(interpreter.GridExecutor)["_init_args_hst"],
         "InterpreterBuilder.set_grid_dim": vars(interpreter.InterpreterBuilder)["set_grid_dim"],
         "interpreter._interpreter": interpreter._interpreter,
+        "InterpreterBuilder.create_addptr": vars(interpreter.InterpreterBuilder)["create_addptr"],
+        "InterpreterBuilder.create_reshape": vars(interpreter.InterpreterBuilder)["create_reshape"],
+        "InterpreterBuilder.create_masked_load": vars(interpreter.InterpreterBuilder)["create_masked_load"],
+        "TensorDescHandle.materialize_pointers": vars(interpreter.TensorDescHandle)["materialize_pointers"],
         "JITFunction.run": vars(JITFunction)["run"],
     }
 
@@ -297,7 +350,7 @@ def test_unmasked_load_past_the_end_is_a_load_violation() -> None:
     assert torch.all(out[768:] == 0), "the bad program went on after its load"
 
 
-def test_load_before_the_start_names_the_nearest_tensor() -> None:
+def test_load_before_the_start_names_the_tensor_it_was_computed_from() -> None:
     source = torch.arange(20_000, dtype=torch.float32)
     x = source[16_000 : 16_000 + N]  # the lanes before x land far from every other tensor
     out = torch.zeros(N)
@@ -310,6 +363,111 @@ def test_load_before_the_start_names_the_nearest_tensor() -> None:
     assert violation.program_id == (0, 0, 0)
     assert (min(violation.offsets), max(violation.offsets)) == (-4096, -4096 + BLOCK - 1)
     assert "offsets stay in 0..n-1" not in violation.describe()  # that hint is for stores
+
+
+# ----- provenance: the argument a pointer was computed from ------------------------------------------
+def _adjacent(n: int, fill: float = 7.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x, y and out back to back in one buffer, and a canary after them: x's overflow lands in y,
+    out's overflow in the canary."""
+    buffer = torch.full((3 * n + 4096,), fill)
+    return buffer, buffer[:n], buffer[n : 2 * n], buffer[2 * n : 3 * n]
+
+
+def test_an_overflow_into_the_next_tensor_names_the_tensor_it_came_from_every_time() -> None:
+    n = 100
+    reports = set()
+    for _ in range(5):
+        buffer, x, y, out = _adjacent(n)
+        x.copy_(torch.arange(n))
+        watch = _run_expecting_violation(lambda: add_unmasked_x_kernel[(4,)](x, y, out, n, BLOCK=32))
+        violation = watch.violation
+        assert violation is not None
+        # Lanes 100..127 of the last block read y's memory: inside a tensor, but not inside x.
+        assert (violation.access, violation.argument, violation.count, violation.numel) == ("load", "x_ptr", 28, n)
+        assert violation.program_id == (3, 0, 0)
+        assert (min(violation.offsets), max(violation.offsets)) == (100, 127)
+        reports.add(violation.describe())
+    assert len(reports) == 1, reports
+    (text,) = reports
+    assert "28 unmasked lanes read outside `x_ptr` (element offsets 100..127, the tensor has 100 elements)" in text
+
+
+def test_a_store_that_strays_into_another_argument_is_stopped() -> None:
+    n = 100
+    buffer = torch.full((2 * n + 4096,), 7.0)
+    out, y = buffer[:n], buffer[n : 2 * n]  # out's overflow lands in y, an argument the kernel reads
+    x = torch.ones(n)
+    watch = _run_expecting_violation(lambda: add_unmasked_store_kernel[(4,)](x, y, out, n, BLOCK=32))
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count) == ("store", "out_ptr", 28)
+    assert (min(violation.offsets), max(violation.offsets)) == (100, 127)
+    assert torch.all(y == 7.0), "the store wrote into y"
+
+
+def test_pointers_mixed_from_two_arguments_may_address_both() -> None:
+    x, y = _inputs(64)
+    out = torch.empty(64)
+    with watch_kernels(True) as watch:
+        pick_kernel[(1,)](x, y, out, 64, BLOCK=64)
+    assert watch.violation is None and watch.unchecked == []
+    expected = torch.where(torch.arange(64) % 2 == 0, x, y)
+    torch.testing.assert_close(out, expected)
+
+
+def test_the_same_tensor_passed_twice_may_be_used_through_either_argument() -> None:
+    x = torch.arange(N, dtype=torch.float32)
+    with watch_kernels(True) as watch:
+        add_kernel[(4,)](x, x, x, N, BLOCK=BLOCK)  # in place: x = x + x
+    assert watch.violation is None
+    torch.testing.assert_close(x, 2 * torch.arange(N, dtype=torch.float32))
+
+
+def test_a_descriptor_claiming_too_many_rows_names_its_base() -> None:
+    buffer, x, y, out = _adjacent(16)
+    with watch_kernels(True) as watch:
+        descriptor_copy_kernel[(1,)](x, out, 16, ROWS=16, BLOCK=16)
+    assert watch.violation is None
+    watch = _run_expecting_violation(lambda: descriptor_copy_kernel[(2,)](x, out, 16, ROWS=32, BLOCK=16))
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count) == ("load", "x_ptr", 16)
+    assert (min(violation.offsets), max(violation.offsets), violation.program_id) == (16, 31, (1, 0, 0))
+
+
+@pytest.mark.skipif(
+    not hasattr(interpreter, "BlockPointerHandle"), reason="this Triton has no block pointers (3.9 removed them)"
+)
+def test_a_block_pointer_without_boundary_check_names_its_base() -> None:
+    buffer, x, y, out = _adjacent(20)
+    with watch_kernels(True) as watch:
+        block_pointer_copy_kernel[(2,)](x, out, 20, BLOCK=16, CHECKED=True)
+    assert watch.violation is None
+    torch.testing.assert_close(out, x)
+    watch = _run_expecting_violation(lambda: block_pointer_copy_kernel[(2,)](x, out, 20, BLOCK=16, CHECKED=False))
+    violation = watch.violation
+    assert violation is not None
+    assert (violation.access, violation.argument, violation.count, violation.program_id) == ("load", "x_ptr", 12, (1, 0, 0))
+    assert (min(violation.offsets), max(violation.offsets)) == (20, 31)
+
+
+def test_unknown_provenance_falls_back_to_any_tensor_and_never_names_a_neighbour() -> None:
+    buffer, x, y, out = _adjacent(16)
+    # A pointer rebuilt from an integer: lanes inside y's memory are accepted (the old rule)...
+    with watch_kernels(True) as watch:
+        int_address_kernel[(1,)](x, y, 16, SHIFT=8, BLOCK=16)  # lanes 16..23 land in y, the output here
+    assert watch.violation is None
+    # ...lanes outside every tensor are reported against the tensor the other lanes address...
+    small = torch.arange(16, dtype=torch.float32)
+    far_out = torch.zeros(16)
+    watch = _run_expecting_violation(lambda: int_address_kernel[(1,)](small, far_out, 16, SHIFT=8, BLOCK=16))
+    assert watch.violation is not None
+    assert (watch.violation.argument, watch.violation.count, watch.violation.offsets[0]) == ("x_ptr", 8, 16)
+    # ...and when no lane is inside any tensor, no tensor is named.
+    watch = _run_expecting_violation(lambda: int_address_kernel[(1,)](small, far_out, 16, SHIFT=1 << 20, BLOCK=16))
+    assert watch.violation is not None
+    assert (watch.violation.argument, watch.violation.count) == (None, 16)
+    assert "outside every tensor argument" in watch.violation.describe()
 
 
 def test_masked_out_of_bounds_lanes_are_not_violations() -> None:
@@ -410,6 +568,77 @@ def test_describe_singular_and_without_argument() -> None:
     assert len(one.describe().splitlines()) <= 2
     error = OutOfBoundsAccess(one)
     assert error.violation is one and str(error) == one.describe()
+
+
+# ----- launches that could not be checked say so ------------------------------------------------------
+def test_a_checked_launch_is_not_marked_unchecked() -> None:
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    assert watch.launches[0].unchecked is None
+    assert watch.unchecked == [] and watch.unchecked_note() is None
+
+
+def test_arguments_the_guard_cannot_read_mark_the_launch_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_triton_quest import guard
+
+    def unreadable(*args: Any) -> list[Any]:
+        raise ValueError("an argument type from the future")
+
+    monkeypatch.setattr(guard, "_spans_of", unreadable)
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)  # still runs, unchecked
+    torch.testing.assert_close(out, x + y)
+    reason = "the guard could not read the launch's arguments (ValueError: an argument type from the future)"
+    assert watch.launches[0].unchecked == reason
+    assert watch.unchecked == [f"kernel `add_kernel`: {reason}"]
+    assert watch.unchecked_note() == f"triton-quest: this launch was not bounds-checked: kernel `add_kernel`: {reason}"
+
+
+def test_an_access_that_bypasses_the_memory_proxy_marks_the_launch_unchecked(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As if a Triton release stopped reading the module global `_interpreter` for its memory helpers.
+    real = interpreter._interpreter
+    original_call = interpreter.GridExecutor.__call__
+
+    def call_with_the_real_helpers(self: Any, *args: Any, **kwargs: Any) -> Any:
+        interpreter._interpreter = real
+        return original_call(self, *args, **kwargs)
+
+    monkeypatch.setattr(interpreter.GridExecutor, "__call__", call_with_the_real_helpers)
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+    assert watch.launches[0].unchecked == (
+        "a memory access (create_masked_load) bypassed the guard's checking proxy for the interpreter's `_interpreter`"
+    )
+    assert len(watch.unchecked) == 1
+
+
+def test_a_proxy_replaced_before_the_launch_marks_it_unchecked() -> None:
+    real = interpreter._interpreter
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        proxy = interpreter._interpreter
+        interpreter._interpreter = real  # as if another tool swapped in its own helpers
+        try:
+            add_kernel[(4,)](x, y, out, N, BLOCK=BLOCK)
+        finally:
+            interpreter._interpreter = proxy
+    assert watch.launches[0].unchecked == "something replaced the guard's checking proxy for the interpreter's `_interpreter`"
+
+
+def test_a_hook_missing_from_triton_is_reported_when_the_watch_opens(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(interpreter, "_interpreter")
+    with watch_kernels(True) as watch:
+        pass
+    assert watch.unchecked == [
+        "this Triton has no `interpreter._interpreter` for the guard to hook: kernels run without bounds checks"
+    ]
 
 
 # ----- patches ---------------------------------------------------------------------------------------

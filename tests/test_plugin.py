@@ -218,3 +218,20 @@ def test_the_short_spellings_are_rewritten_only_when_free(project: QuestProject)
         result.stdout.no_fnmatch_line("*another plugin defines*")
     help_text = project.pytester.runpytest("--help").stdout.str()
     assert "--quest-level=N" in help_text and "(also --level, unless another plugin defines it)" in " ".join(help_text.split())
+
+
+def test_a_broken_guard_is_announced_in_the_header(project: QuestProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 14: a Triton that renamed a hooked name must never leave out-of-bounds checks silently off."""
+    from pytest_triton_quest import guard_selftest
+
+    line = guard_selftest.guard_status_line("9.9.9", "the launch hook did not fire")
+    monkeypatch.setattr(guard_selftest, "guard_warning", lambda: line)
+    project.solution(1)
+    result = project.pytester.runpytest("--quest-level", "1")
+    result.stdout.fnmatch_lines(["triton-quest: WARNING: out-of-bounds checks are OFF for triton 9.9.9: the launch hook did not fire*"])
+
+
+def test_a_working_guard_adds_no_warning(project: QuestProject) -> None:
+    project.solution(1)
+    result = project.pytester.runpytest("--quest-level", "1")
+    result.stdout.no_fnmatch_line("*WARNING*")

@@ -21,10 +21,10 @@ LAYERS: list[set[str]] = [
     {"session"},
     {"options", "bench"},
     {"runner", "worker"},
-    {"checking"},
+    {"checking", "guard_selftest"},
     {"report", "loading", "guard", "compat", "device", "progress", "registry"},
     {"levels", "hookspecs"},
-    {"paths", "_lazy"},
+    {"paths", "_lazy", "_guard_probe"},
     {"model"},
 ]
 

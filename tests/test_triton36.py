@@ -1,8 +1,9 @@
 """The pieces that touch Triton internals must work on the oldest supported Triton too.
 
 `bash bootstrap.sh test` builds `.venv-triton36` with triton 3.6.0 (the version on the GPU image);
-this test re-runs the guard, the interpreter work-around and the level proofs there. On CI the
-environment is required; on a developer's machine without it the test is skipped with the reason.
+this test re-runs the guard and its self-test, the interpreter work-around and the level proofs
+there. On CI the environment is required; on a developer's machine without it the test is skipped
+with the reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,13 @@ import pytest
 from tests.support import REPO
 
 OLD_TRITON = REPO / ".venv-triton36" / "bin" / "python"
-SUITES = ["tests/test_guard.py", "tests/test_compat.py", "tests/test_levels.py", "tests/test_mutants.py"]
+SUITES = [
+    "tests/test_guard.py",
+    "tests/test_guard_selftest.py",
+    "tests/test_compat.py",
+    "tests/test_levels.py",
+    "tests/test_mutants.py",
+]
 
 
 @pytest.mark.skipif(
