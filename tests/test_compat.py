@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 import triton
 import triton.language as tl
 
 from pytest_triton_quest.compat import apply_interpreter_fixes
+
+pytestmark = pytest.mark.usefixtures("interpreter")  # its kernel runs through the interpreter
 
 
 @triton.jit
