@@ -7,7 +7,7 @@ MISTAKES = [
         name="missing_head_offset",
         bug="The q and k pointers leave out bh * stride: every (batch, head) reads the q and k of head 0.",
         expect="head",
-        wrong=("transposed", "scale", "partial block", "without a mask"),
+        wrong=("transposed", "scale is", "partial block", "without a mask"),
         issue="13.3",
         edits=(
             ("q_ptrs = q_ptr + bh * stride_qh + rows", "q_ptrs = q_ptr + rows"),
@@ -32,21 +32,21 @@ MISTAKES = [
         name="q_strides_swapped",
         bug="q's sequence and head-dim strides are passed in the wrong order: each q tile is read transposed.",
         expect="stride",
-        wrong=("scale", "partial block", "k @ q^T"),
+        wrong=("scale is", "partial block", "k @ q^T"),
         edits=(("q3.stride(0), q3.stride(1), q3.stride(2),", "q3.stride(0), q3.stride(2), q3.stride(1),"),),
     ),
     Mistake(
         name="dot_without_trans",
         bug="tl.dot(q, k) without tl.trans: the shapes only fit when D == BLOCK_N, and then compute q @ k.",
         expect="tl.trans",
-        wrong=("scale", "partial block", "without a mask"),
+        wrong=("scale is", "partial block", "without a mask"),
         edits=(("scores = tl.dot(q, tl.trans(k)) * scale", "scores = tl.dot(q, k) * scale"),),
     ),
     Mistake(
         name="k_mask_from_rows",
         bug="Copy-paste: the k tile is masked with the query rows (rows < S) instead of its own key columns.",
         expect="cols",
-        wrong=("scale", "transposed", "partial block"),
+        wrong=("scale is", "transposed", "partial block"),
         edits=(
             (
                 "k = tl.load(k_ptrs, mask=cols[:, None] < S, other=0.0)",
@@ -58,7 +58,7 @@ MISTAKES = [
         name="rows_tile_local",
         bug="rows = tl.arange(0, BLOCK_M): tile-local query indices, so every row tile recomputes and rewrites rows 0..63.",
         expect="pid_m * BLOCK_M",
-        wrong=("scale", "transposed", "without a mask"),
+        wrong=("scale is", "transposed", "without a mask"),
         edits=(("rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)", "rows = tl.arange(0, BLOCK_M)"),),
     ),
 ]
