@@ -143,6 +143,7 @@ def measure(job: tuple[int, Mistake | None]) -> Measured:
     )
     started = time.perf_counter()
     signal.signal(signal.SIGALRM, _on_alarm)
+    previous = os.getcwd()
     with tempfile.TemporaryDirectory(prefix=f"corpus-l{number}-") as folder:
         # A fresh folder per mistake: check_case caches a kata by its path, so paths must not repeat.
         katas = Path(folder) / "katas"
@@ -166,7 +167,7 @@ def measure(job: tuple[int, Mistake | None]) -> Measured:
                 if result.stops_level:
                     break  # the plugin runs no more cases of the level after this one
         finally:
-            os.chdir(REPO)
+            os.chdir(previous)
     measured.seconds = time.perf_counter() - started
     return measured
 
