@@ -1,0 +1,315 @@
+"""Score today's `likely:` diagnoses on the corpus of realistic learner mistakes (tests/mistakes/).
+
+For every mistake, the level's hidden solution is edited into the learner's kernel, written to a
+temporary katas/ folder (as tests/test_mutants.py does, so reports name katas/levelN_x.py) and checked
+on EVERY case of its level with `check_case` under the interpreter. From the failing cases we collect
+the `likely:` headlines and score them:
+
+- top headline: the most common `likely:` line over the failing cases, as the end-of-run summary
+  (pytest_triton_quest/summary.py) picks it: Counter(...).most_common, ties to the first seen.
+- verdict:
+    right   the top headline contains the mistake's `expect` phrase and no headline contains one of
+            its `wrong` phrases;
+    wrong   some headline was given, but not a right one (the `wrong?` column says whether a listed
+            wrong phrase matched, or the top headline simply names something else);
+    absent  the level failed, but no case gave a `likely:` line;
+    passes  every case passed: the checks cannot see the mistake.
+- per level and in total: precision = right / (right + wrong), recall = right / all mistakes.
+
+Usage (2 worker processes by default; the whole corpus takes several minutes on 2 CPU cores):
+    PYTHONPATH=.:tests python benchmarks/corpus_report.py [--jobs 2] [--only 7] [--only 8/skip_none]
+        [--markdown benchmarks/corpus_report.md] [--json PATH] [--control]
+--control checks the unedited solutions instead (every level must pass: a sanity check of the setup).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import FrameType
+
+# The interpreter must be chosen before triton is imported anywhere, in this process and the workers.
+os.environ["TRITON_INTERPRET"] = "1"
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))  # a script, not a test: the corpus imports as tests.mistakes
+
+from pytest_triton_quest.checking import check_case  # noqa: E402
+from pytest_triton_quest.levels.base import Level  # noqa: E402
+from pytest_triton_quest.model import Mode  # noqa: E402
+from tests.mistakes import Mistake, all_mistakes  # noqa: E402
+from pytest_triton_quest.registry import level_by_number  # noqa: E402
+
+MODE = Mode("cpu", True, "tests")
+SOLUTIONS = REPO / "solutions_hidden"
+# A learner's endless loop must not stall the whole report: a case gets this long, then counts as
+# timed out (the plugin's own limit is of the same order).
+CASE_LIMIT_S = 120
+
+
+@dataclass
+class CaseOutcome:
+    case: str
+    outcome: str  # a results.py outcome, or "timed_out" when CASE_LIMIT_S ran out here
+    first_line: str  # the message's first line
+    headlines: list[str]  # the `likely:` lines the case gave
+
+
+@dataclass
+class Measured:
+    level: int
+    name: str
+    issue: str
+    expect: str
+    wrong_phrases: list[str]
+    cases: list[CaseOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failing(self) -> list[CaseOutcome]:
+        return [case for case in self.cases if case.outcome != "passed"]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failing)
+
+    @property
+    def headline_counts(self) -> Counter[str]:
+        return Counter(line for case in self.failing for line in case.headlines)
+
+    @property
+    def top(self) -> str:
+        most = self.headline_counts.most_common(1)
+        return most[0][0] if most else ""
+
+    @property
+    def wrong_hits(self) -> list[str]:
+        """The listed wrong phrases that some headline contains."""
+        lines = [flat(line) for line in self.headline_counts]
+        return [phrase for phrase in self.wrong_phrases if any(flat(phrase) in line for line in lines)]
+
+    @property
+    def verdict(self) -> str:
+        if not self.failed:
+            return "passes"
+        if not self.headline_counts:
+            return "absent"
+        if flat(self.expect) in flat(self.top) and not self.wrong_hits:
+            return "right"
+        return "wrong"
+
+
+def flat(text: str) -> str:
+    # A report line may be wrapped: compare with runs of whitespace collapsed, case-insensitively.
+    return " ".join(text.split()).lower()
+
+
+# ----- running one mistake (in a worker process) -------------------------------------------------
+class CaseTimeout(BaseException):
+    """Raised by the alarm; a BaseException so that check_case's `except Exception` lets it through."""
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    raise CaseTimeout()
+
+
+def source_of(level: Level, mistake: Mistake | None) -> str:
+    solution = SOLUTIONS / level.kata_file
+    text = solution.read_text()
+    return text if mistake is None else mistake.apply(text, str(solution))
+
+
+def measure(job: tuple[int, Mistake | None]) -> Measured:
+    """Every case of the level, run on the mistake's kernel (or on the solution when it is None)."""
+    number, mistake = job
+    level = level_by_number(number)
+    assert level is not None, f"no level {number}"
+    name = mistake.name if mistake is not None else "(solution)"
+    measured = Measured(
+        level=number,
+        name=name,
+        issue=mistake.issue if mistake is not None else "",
+        expect=mistake.expect if mistake is not None else "",
+        wrong_phrases=list(mistake.wrong) if mistake is not None else [],
+    )
+    started = time.perf_counter()
+    signal.signal(signal.SIGALRM, _on_alarm)
+    previous = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix=f"corpus-l{number}-") as folder:
+        # A fresh folder per mistake: check_case caches a kata by its path, so paths must not repeat.
+        katas = Path(folder) / "katas"
+        katas.mkdir()
+        path = katas / level.kata_file
+        path.write_text(source_of(level, mistake))
+        os.chdir(folder)  # reports name the file relative to here, as a learner sees it
+        try:
+            for case in level.cases(MODE):
+                signal.alarm(CASE_LIMIT_S)
+                try:
+                    result = check_case(level, case, path, MODE)
+                except CaseTimeout:
+                    measured.cases.append(CaseOutcome(case.id, "timed_out", f"over {CASE_LIMIT_S} s", []))
+                    break  # the plugin stops the level at a timeout too
+                finally:
+                    signal.alarm(0)
+                lines = result.message.strip().splitlines()
+                headlines = [line for line in result.diagnoses if line.lower().startswith("likely")]
+                measured.cases.append(CaseOutcome(case.id, result.outcome, lines[0] if lines else "", headlines))
+                if result.stops_level:
+                    break  # the plugin runs no more cases of the level after this one
+        finally:
+            os.chdir(previous)
+    measured.seconds = time.perf_counter() - started
+    return measured
+
+
+# ----- the report --------------------------------------------------------------------------------
+def cell(text: str, width: int = 110) -> str:
+    text = text.replace("|", "/").replace("\n", " ")
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def level_totals(rows: list[Measured]) -> dict[str, float | int]:
+    verdicts = Counter(row.verdict for row in rows)
+    right, wrong = verdicts["right"], verdicts["wrong"]
+    listed = sum(bool(row.wrong_hits) for row in rows)
+    return {
+        "mistakes": len(rows),
+        "failed": sum(row.failed for row in rows),
+        "right": right,
+        "wrong": wrong,
+        "wrong_listed": listed,
+        "absent": verdicts["absent"],
+        "passes": verdicts["passes"],
+        "precision": right / (right + wrong) if right + wrong else float("nan"),
+        # Lenient: only a headline that contains a listed wrong phrase counts against precision; a vague
+        # or off-target headline without one does not.
+        "precision_listed": right / (right + listed) if right + listed else float("nan"),
+        "recall": right / len(rows) if rows else float("nan"),
+    }
+
+
+def markdown(rows: list[Measured]) -> str:
+    out = [
+        "# Diagnoses on the corpus of learner mistakes",
+        "",
+        "Generated by `benchmarks/corpus_report.py` (CPU, Triton interpreter, every case of each level).",
+        "verdict: right = the top headline contains `expect` and no headline a `wrong` phrase; wrong = a",
+        "headline was given but not a right one (`wrong phrase` shows a listed wrong phrase that matched);",
+        "absent = failed with no `likely:` line; passes = every case passed.",
+        "",
+        "| level | mistake | issue | failed cases | top headline (cases) | headlines | verdict | wrong phrase |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        counts = row.headline_counts
+        top = f"{cell(row.top)} ({counts[row.top]})" if row.top else "-"
+        out.append(
+            f"| {row.level} | {row.name} | {row.issue or '-'} | {len(row.failing)}/{len(row.cases)} | {top} | "
+            f"{len(counts)} | {row.verdict} | {cell(', '.join(row.wrong_hits)) or '-'} |"
+        )
+    out += [
+        "",
+        "## Totals",
+        "",
+        "precision = right / (right + wrong); precision (listed) counts only headlines with a listed wrong phrase"
+        " as wrong; recall = right / mistakes.",
+        "",
+        "| level | mistakes | failed | right | wrong (listed phrase) | absent | passes | precision | precision (listed) | recall |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for number in sorted({row.level for row in rows}):
+        out.append(totals_row(str(number), level_totals([row for row in rows if row.level == number])))
+    out.append(totals_row("all", level_totals(rows)))
+    return "\n".join(out) + "\n"
+
+
+def totals_row(label: str, t: dict[str, float | int]) -> str:
+    return (
+        f"| {label} | {t['mistakes']} | {t['failed']} | {t['right']} | {t['wrong']} ({t['wrong_listed']}) | "
+        f"{t['absent']} | {t['passes']} | {t['precision']:.0%} | {t['precision_listed']:.0%} | {t['recall']:.0%} |"
+    )
+
+
+def print_table(rows: list[Measured]) -> None:
+    print(f"{'mistake':34} {'failed':>7}  {'verdict':7}  top headline")
+    for row in rows:
+        failed = f"{len(row.failing)}/{len(row.cases)}"
+        print(f"{row.level}/{row.name:32} {failed:>7}  {row.verdict:7}  {cell(row.top, 120) or '-'}")
+        if row.wrong_hits:
+            print(f"{'':44}  wrong phrase: {', '.join(row.wrong_hits)}")
+    print()
+    print(f"{'level':6} {'n':>3} {'right':>6} {'wrong':>6} {'listed':>7} {'absent':>7} {'passes':>7} {'precision':>10} {'(listed)':>9} {'recall':>7}")
+    for label, subset in [*((str(n), [r for r in rows if r.level == n]) for n in sorted({r.level for r in rows})), ("all", rows)]:
+        t = level_totals(subset)
+        print(
+            f"{label:6} {t['mistakes']:>3} {t['right']:>6} {t['wrong']:>6} {t['wrong_listed']:>7} {t['absent']:>7} {t['passes']:>7} "
+            f"{t['precision']:>10.0%} {t['precision_listed']:>9.0%} {t['recall']:>7.0%}"
+        )
+
+
+def selected(only: list[str]) -> list[tuple[int, Mistake]]:
+    """All mistakes, or those named by --only N or --only N/name."""
+    chosen = all_mistakes()
+    if only:
+        chosen = [
+            (number, mistake)
+            for number, mistake in chosen
+            if any(pick in (str(number), f"{number}/{mistake.name}") for pick in only)
+        ]
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--only", action="append", default=[], help="N or N/name; may repeat")
+    parser.add_argument("--markdown", type=Path, default=REPO / "benchmarks" / "corpus_report.md")
+    parser.add_argument("--json", type=Path, default=None, help="also write every case's outcome and headlines")
+    parser.add_argument("--control", action="store_true", help="check the unedited solutions instead")
+    args = parser.parse_args()
+
+    if args.control:
+        levels = sorted({int(pick.split("/")[0]) for pick in args.only}) or list(range(1, 9))
+        jobs: list[tuple[int, Mistake | None]] = [(number, None) for number in levels]
+    else:
+        jobs = list(selected(args.only))
+    # The attention levels take longest: start them first so the two workers finish together.
+    jobs.sort(key=lambda job: -job[0])
+    started = time.perf_counter()
+    rows: list[Measured] = []
+    # Workers are reused across mistakes (each mistake gets its own folder): importing torch and
+    # triton costs seconds, more than many a level check.
+    with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+        for row in pool.imap_unordered(measure, jobs):
+            rows.append(row)
+            print(f"[{time.perf_counter() - started:6.0f} s] {row.level}/{row.name}: {row.verdict} ({row.seconds:.0f} s)", flush=True)
+    order = {(number, mistake.name if mistake else "(solution)"): index for index, (number, mistake) in enumerate(sorted(jobs, key=lambda job: job[0]))}
+    rows.sort(key=lambda row: order[(row.level, row.name)])
+
+    print()
+    if args.control:
+        for row in rows:
+            print(f"level {row.level}: {'FAILS' if row.failed else 'passes'} ({row.seconds:.0f} s)")
+            for case in row.failing:
+                print(f"  {case.case}: {case.outcome}: {case.first_line}")
+        sys.exit(1 if any(row.failed for row in rows) else 0)
+    print_table(rows)
+    args.markdown.write_text(markdown(rows))
+    print(f"\nmarkdown table written to {args.markdown}")
+    if args.json is not None:
+        args.json.write_text(json.dumps([{**asdict(row), "verdict": row.verdict, "top": row.top} for row in rows], indent=1))
+    print(f"total {time.perf_counter() - started:.0f} s with {args.jobs} workers")
+
+
+if __name__ == "__main__":
+    main()
