@@ -92,9 +92,21 @@ def _configs() -> list[triton.Config]:
     ]
 
 
-def _prune_short(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
-    # A short sequence is over in microseconds: timing every config would cost more than it saves.
-    return configs[:1] if named_args["S"] < 1024 else configs
+SHARED_MEMORY_BUDGET = 220 * 1024  # bytes; an H100 or H200 block may use up to 227 KiB
+
+
+def _prune(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
+    """Drop the configs whose tiles cannot fit in shared memory (float32 with D = 128 needs half the
+    pipeline depth of float16), then, for a short sequence, keep only the first: it is over in
+    microseconds, and timing every config would cost more than it saves."""
+    size = named_args["q_ptr"].element_size()
+    head_dim = kwargs["HEAD_DIM"]
+    fitting = [
+        c for c in configs
+        if size * head_dim * (c.kwargs["BLOCK_M"] + 2 * c.num_stages * c.kwargs["BLOCK_N"]) <= SHARED_MEMORY_BUDGET
+    ]
+    fitting = fitting or [min(configs, key=lambda c: c.kwargs["BLOCK_M"] + 2 * c.num_stages * c.kwargs["BLOCK_N"])]
+    return fitting[:1] if named_args["S"] < 1024 else fitting
 
 
 @triton.jit
@@ -148,7 +160,7 @@ def attend_keys(
     return acc, l_i, m_i
 
 
-@triton.autotune(configs=_configs(), key=["S", "HEAD_DIM", "CAUSAL", "GROUP"], prune_configs_by={"early_config_prune": _prune_short})
+@triton.autotune(configs=_configs(), key=["S", "HEAD_DIM", "CAUSAL", "GROUP"], prune_configs_by={"early_config_prune": _prune})
 @triton.jit
 def gqa_attention_kernel(
     q_ptr, k_desc, v_desc, out_ptr,
