@@ -96,17 +96,19 @@ SHARED_MEMORY_BUDGET = 220 * 1024  # bytes; an H100 or H200 block may use up to 
 
 
 def _prune(configs: list[triton.Config], named_args: dict, **kwargs) -> list[triton.Config]:
-    """Drop the configs whose tiles cannot fit in shared memory (float32 with D = 128 needs half the
-    pipeline depth of float16), then, for a short sequence, keep only the first: it is over in
-    microseconds, and timing every config would cost more than it saves."""
+    """A short sequence is over in microseconds, and timing every config would cost more than it
+    saves: keep the first config whose q tile and pipelined k and v tiles surely fit in shared
+    memory (float32 with D = 128 fits only shallow pipelines). A long sequence times them all; the
+    autotuner skips those that do not fit."""
+    if named_args["S"] >= 1024:
+        return configs
     size = named_args["q_ptr"].element_size()
-    head_dim = kwargs["HEAD_DIM"]
-    fitting = [
-        c for c in configs
-        if size * head_dim * (c.kwargs["BLOCK_M"] + 2 * c.num_stages * c.kwargs["BLOCK_N"]) <= SHARED_MEMORY_BUDGET
-    ]
-    fitting = fitting or [min(configs, key=lambda c: c.kwargs["BLOCK_M"] + 2 * c.num_stages * c.kwargs["BLOCK_N"])]
-    return fitting[:1] if named_args["S"] < 1024 else fitting
+
+    def shared_bytes(c: triton.Config) -> int:
+        return size * kwargs["HEAD_DIM"] * (c.kwargs["BLOCK_M"] + 2 * c.num_stages * c.kwargs["BLOCK_N"])
+
+    fitting = [c for c in configs if shared_bytes(c) <= SHARED_MEMORY_BUDGET]
+    return fitting[:1] or [min(configs, key=shared_bytes)]
 
 
 @triton.jit
