@@ -26,7 +26,7 @@ from pytest_triton_quest.registry import level_by_number
 from tests.mistakes import Mistake, all_mistakes, level_module
 from tests.mistakes.level2 import ONE_KERNEL
 from tests.mistakes.level8 import LEARNER_LOADS
-from tests.mutants import Mutant
+from tests.mutants import Mutant, edit_problems
 from tests.support import ON_GPU, REPO, SOLUTIONS
 
 if ON_GPU:
@@ -84,18 +84,7 @@ def test_the_corpus_holds_the_mistakes_issue_13_reports() -> None:
 def test_mistakes_are_well_formed_and_apply_to_the_current_solution(number: int) -> None:
     """Cheap and first: a stale edit is reported here for every mistake of the level at once."""
     level = level_of(number)
-    solution = SOLUTIONS / level.kata_file
-    mistakes: list[Mistake] = level_module(number).MISTAKES
-    names = [mistake.name for mistake in mistakes]
-    assert len(set(names)) == len(names), f"duplicate mistake names in level {number}: {names}"
-    problems = []
-    for mistake in mistakes:
-        if not (mistake.name.isidentifier() and mistake.bug.strip() and mistake.expect.strip()):
-            problems.append(f"{mistake.name}: a name, a bug and an expect phrase are required")
-        try:
-            compile(mistake.apply(solution.read_text(), str(solution)), level.kata_file, "exec")
-        except (AssertionError, SyntaxError) as error:
-            problems.append(f"{mistake.name}: {error}")
+    problems = edit_problems(level_module(number).MISTAKES, SOLUTIONS / level.kata_file, level.kata_file)
     assert not problems, "\n".join(problems)
 
 

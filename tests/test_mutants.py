@@ -17,7 +17,7 @@ from pytest_triton_quest.levels.base import Level
 from pytest_triton_quest.model import Mode
 from pytest_triton_quest.registry import level_by_number
 from pytest_triton_quest.model import SCREEN_ROWS, format_report, screen_rows
-from tests.mutants import Mutant, level_module
+from tests.mutants import Mutant, edit_problems, level_module
 from tests.support import ON_GPU, SOLUTIONS
 
 pytestmark = pytest.mark.usefixtures("interpreter")
@@ -61,17 +61,7 @@ def test_every_level_has_at_least_three_mutants() -> None:
 def test_mutants_are_well_formed_and_match_the_current_solution(number: int) -> None:
     """Cheap and first: a stale edit is reported here for every mutant of the level at once."""
     level = level_of(number)
-    solution = solution_of(level)
-    names = [mutant.name for mutant in MUTANTS[number]]
-    assert len(set(names)) == len(names), f"duplicate mutant names in level {number}: {names}"
-    problems = []
-    for mutant in MUTANTS[number]:
-        if not (mutant.name.isidentifier() and mutant.bug.strip() and mutant.expect.strip()):
-            problems.append(f"{mutant.name}: a name, a bug and an expect phrase are required")
-        try:
-            compile(mutant.apply(solution.read_text(), str(solution)), level.kata_file, "exec")
-        except (AssertionError, SyntaxError) as error:
-            problems.append(f"{mutant.name}: {error}")
+    problems = edit_problems(MUTANTS[number], solution_of(level), level.kata_file)
     assert not problems, "\n".join(problems)
 
 

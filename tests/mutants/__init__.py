@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
+from typing import Sequence
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,22 @@ class Mutant:
             )
             source = source.replace(old, new)
         return source
+
+
+def edit_problems(variants: Sequence[Mutant], solution: Path, kata_file: str) -> list[str]:
+    """What is wrong with a level's variants (mutants or mistakes) as written: a duplicate name, a
+    missing description, an edit that no longer applies to the solution, a result that does not parse."""
+    names = [variant.name for variant in variants]
+    problems = [f"duplicate names: {names}"] if len(set(names)) != len(names) else []
+    source = solution.read_text()
+    for variant in variants:
+        if not (variant.name.isidentifier() and variant.bug.strip() and variant.expect.strip()):
+            problems.append(f"{variant.name}: a name, a bug and an expect phrase are required")
+        try:
+            compile(variant.apply(source, str(solution)), kata_file, "exec")
+        except (AssertionError, SyntaxError) as error:
+            problems.append(f"{variant.name}: {error}")
+    return problems
 
 
 def level_module(number: int) -> ModuleType:
