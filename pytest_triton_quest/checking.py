@@ -8,7 +8,6 @@ call `check_case`. It never raises for anything the learner's code does: every o
 from __future__ import annotations
 
 import time
-import traceback
 import warnings
 import zlib
 from pathlib import Path
@@ -18,7 +17,7 @@ from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
 from .loading import KataLoadError, function_site, load_function
-from .paths import kata_line, shown
+from .paths import shown, traceback_kata_line
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode
 
 if TYPE_CHECKING:
@@ -181,7 +180,7 @@ def _first_line(error: BaseException) -> str:
 
 def _describe_exception(error: BaseException, kata_path: Path) -> str:
     """The exception in a few lines, located at the deepest frame of the kata file."""
-    where = kata_line(((frame.filename, frame.lineno) for frame in traceback.extract_tb(error.__traceback__)), kata_path)
+    where = traceback_kata_line(error.__traceback__, kata_path)
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     body = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
     head = f"{where}: " if where else ""

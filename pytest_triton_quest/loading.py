@@ -12,12 +12,11 @@ import importlib.util
 import inspect
 import sys
 import textwrap
-import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator
 
-from .paths import kata_line, shown
+from .paths import same_file, shown, traceback_kata_line
 
 
 class KataLoadError(Exception):
@@ -26,8 +25,7 @@ class KataLoadError(Exception):
 
 def _location_in(path: Path, tb: Any) -> str:
     """`file:line` of the deepest traceback frame inside `path`, or just the file."""
-    frames = ((frame.filename, frame.lineno) for frame in traceback.extract_tb(tb))
-    return kata_line(frames, path) or shown(path)
+    return traceback_kata_line(tb, path) or shown(path)
 
 
 def _one_line(error: BaseException) -> str:
@@ -44,10 +42,7 @@ def _syntax_error_message(path: Path, error: SyntaxError) -> str:
     """A syntax error in the kata, or in a helper module the kata imports (then both are named)."""
     message = error.msg or "invalid syntax"
     culprit = Path(error.filename) if error.filename and not error.filename.startswith("<") else path
-    try:
-        same = culprit.resolve() == path.resolve()
-    except OSError:
-        same = False
+    same = same_file(culprit, path)
     kind = "indentation error" if isinstance(error, IndentationError) else "syntax error"
     if same:
         where = f"{shown(path)}:{error.lineno}" if error.lineno else shown(path)
@@ -145,10 +140,7 @@ def function_site(function: Callable[..., Any], path: Path) -> str:
         lines, start = inspect.getsourcelines(function)
     except (OSError, TypeError):
         return shown(path)
-    try:
-        if source_file is None or Path(source_file).resolve() != path.resolve():
-            return shown(path)
-    except OSError:
+    if source_file is None or not same_file(source_file, path):
         return shown(path)
     try:
         tree = ast.parse(textwrap.dedent("".join(lines)))

@@ -82,10 +82,6 @@ class Option:
     def is_flag(self) -> bool:
         return self.parse is None
 
-    @property
-    def spellings(self) -> str:
-        return self.flag + (f" (or {self.alias})" if self.alias else "")
-
 
 OPTIONS: tuple[Option, ...] = (
     Option("level", "run only level N's checks (the learner's kata file for that level)", "--level", "N", level_number),

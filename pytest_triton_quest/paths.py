@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+import traceback
 from pathlib import Path
+from types import TracebackType
 from typing import Iterable
 
 
@@ -33,6 +35,11 @@ def kata_line(frames: Iterable[tuple[str, int | None]], kata: Path) -> str | Non
         if number is not None and same_file(filename, kata):
             line = number
     return f"{shown(kata)}:{line}" if line is not None else None
+
+
+def traceback_kata_line(tb: TracebackType | None, kata: Path) -> str | None:
+    """`file:line` of the deepest frame of an exception's traceback that is in the kata file."""
+    return kata_line(((frame.filename, frame.lineno) for frame in traceback.extract_tb(tb)), kata)
 
 
 class FolderNotWritable(OSError):

@@ -75,10 +75,9 @@ def handle(request: dict[str, Any]) -> Any:
 
 def _kata_line(error: BaseException, kata: str) -> str:
     """`file:line` of the deepest frame of the kata file in the error's traceback, or the file."""
-    from .paths import kata_line, shown
+    from .paths import shown, traceback_kata_line
 
-    frames = ((frame.filename, frame.lineno) for frame in traceback.extract_tb(error.__traceback__))
-    return kata_line(frames, Path(kata)) or shown(kata)
+    return traceback_kata_line(error.__traceback__, Path(kata)) or shown(kata)
 
 
 def _where(request: dict[str, Any]) -> str:
