@@ -6,7 +6,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.support import ON_GPU, QuestProject
+from tests.support import ON_GPU, SOLUTIONS, QuestProject
 
 pytest_plugins = ["pytester"]
 INTERPRET = "TRITON_INTERPRET"
@@ -36,15 +36,43 @@ def interpreter() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def _torch_and_triton_loaded() -> None:
-    # pytester forgets the modules an in-process run imported; torch cannot be imported twice in one
-    # process, so it is loaded here, before the first run, and stays.
-    import torch  # noqa: F401
-    import triton  # noqa: F401
+def _modules_loaded() -> None:
+    """pytester forgets the modules an in-process run imported. A module imported again in a later
+    run is a second copy: torch cannot be imported twice, a second copy of Triton's interpreter
+    breaks every kernel after it, and a test that patches a quest module patches the old copy. So
+    everything those runs import is loaded here once, before the first of them, and stays: the
+    quest's modules, and what an interpreted launch imports lazily (a launch of level 1's solution).
+
+    On the CPU, Triton is imported with TRITON_INTERPRET=1 set, as the plugin does for a learner:
+    Triton decides at import whether its own jitted helpers (tl.cdiv, ...) are interpreted, and a
+    kata's @triton.jit helper that calls tl.cdiv fails under the interpreter if they are not."""
+    import importlib
+    import pkgutil
+
+    with pytest.MonkeyPatch.context() as patch:
+        if not ON_GPU:
+            patch.setenv(INTERPRET, "1")
+        import torch  # noqa: F401
+        import triton  # noqa: F401
+
+        import pytest_triton_quest
+        from pytest_triton_quest.checking import check_case
+        from pytest_triton_quest.model import Mode
+        from pytest_triton_quest.registry import level_by_number
+
+        for module in pkgutil.walk_packages(pytest_triton_quest.__path__, "pytest_triton_quest."):
+            if ".templates." not in module.name and module.name != "pytest_triton_quest.__main__":
+                importlib.import_module(module.name)
+        level = level_by_number(1)
+        assert level is not None
+        mode = Mode("cpu", True, "tests")
+        patch.setenv(INTERPRET, "1")
+        result = check_case(level, level.cases(mode)[0], SOLUTIONS / level.kata_file, mode)
+    assert result.passed, result.message
 
 
 @pytest.fixture
-def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, _torch_and_triton_loaded: None) -> QuestProject:
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, _modules_loaded: None) -> QuestProject:
     """A learner's project; what a quest run does to the environment is undone after the test."""
     monkeypatch.delenv("TRITON_QUEST_STATE", raising=False)
     monkeypatch.delenv(INTERPRET, raising=False)
