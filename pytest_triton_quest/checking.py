@@ -11,7 +11,7 @@ import time
 import warnings
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
@@ -20,8 +20,6 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode
 
-if TYPE_CHECKING:
-    import torch as torch_types
 
 def not_implemented_message(level: Level, kata_path: Path) -> str:
     return f"level {level.number} is not implemented yet: open {shown(kata_path)} and fill in the TODOs"
@@ -95,30 +93,66 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     called = _call(level, function, device_inputs, mode, kata_path, portability)
     if isinstance(called, CaseResult):
         return called
-    out, watch = called
+    returned, watch = called
 
-    problem = _check_output(level, case, out, device_inputs, pristine, reference)
+    references = _as_tuple(reference)
+    outputs, problem = _outputs_of(level, returned)
+    if problem is None:
+        problem = _check_outputs(level, case, outputs, device_inputs, pristine, references)
     if problem is not None:
         site = function_site(function, kata_path)
         return CaseResult(FAILED, f"{site}: {problem}")
 
-    launch_problem = _check_launches(level, function, device_inputs, mode, watch)
+    launch_problem = _check_launches(level, function, device_inputs, outputs, mode, watch)
     if launch_problem is not None:
         return launch_problem
 
-    out64 = out.detach().to(device="cpu", dtype=torch.float64)
     tolerance = level.tolerance(case, mode)
-    close = torch.isclose(out64, reference, rtol=tolerance.rtol, atol=tolerance.atol)
-    if bool(close.all()):
+    compared = []
+    for name, out, expected in zip(level.outputs, outputs, references):
+        out64 = out.detach().to(device="cpu", dtype=torch.float64)
+        close = torch.isclose(out64, expected, rtol=tolerance.rtol, atol=tolerance.atol)
+        compared.append((name, out, out64, expected, close))
+    wrong = tuple(name for name, _, _, _, close in compared if not bool(close.all()))
+    if not wrong:
         return CaseResult(PASSED)
     from .report import explain_mismatch  # the report is only needed on failure
 
+    # The first wrong output is shown in full; the others are named, since which of several outputs
+    # are wrong is itself a clue (level 9: only dq wrong points at the dq kernel).
+    name, out, out64, expected, close = next(entry for entry in compared if entry[0] == wrong[0])
     writers = None
     if mode.interpreted and out.is_contiguous():
         writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
-    failure = Failure(case, inputs, out64, reference, ~close, tolerance, watch.launches, writers)
+    failure = Failure(case, inputs, out64, expected, ~close, tolerance, watch.launches, writers, name, wrong)
     message, diagnoses = explain_mismatch(level, failure, mode)
+    if len(level.outputs) > 1:
+        right = [other for other in level.outputs if other not in wrong]
+        heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
+        message = f"{heading}\n{message}"
     return CaseResult(FAILED, message, diagnoses)
+
+
+def _names(names: tuple[str, ...] | list[str]) -> str:
+    return ", ".join(f"`{name}`" for name in names)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def _outputs_of(level: Level, returned: Any) -> tuple[tuple[Any, ...], str | None]:
+    """The returned tensors in the level's order, or what is wrong with the shape of the answer."""
+    if len(level.outputs) == 1:
+        return (returned,), None
+    expected = f"a tuple ({', '.join(level.outputs)})"
+    if returned is None:
+        return (), f"`{level.function}` returned None: return {expected}"
+    if not isinstance(returned, (tuple, list)):
+        return (), f"`{level.function}` returned a {type(returned).__name__}, expected {expected}"
+    if len(returned) != len(level.outputs):
+        return (), f"`{level.function}` returned {len(returned)} values, expected {len(level.outputs)}: {expected}"
+    return tuple(returned), None
 
 
 def _is_tensor(value: Any) -> bool:
@@ -151,9 +185,7 @@ def _call(
             portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
             return CaseResult(
-                FAILED,
-                watch.violation.describe(),
-                ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"],
+                FAILED, watch.violation.describe(), level.out_of_bounds_diagnosis(inputs, watch.violation)
             )
         if is_cuda_error(error):
             return CaseResult(
@@ -187,37 +219,66 @@ def _describe_exception(error: BaseException, kata_path: Path) -> str:
     return f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
 
 
-def _check_output(
+def _check_outputs(
     level: Level,
     case: Case,
-    out: Any,
+    outputs: tuple[Any, ...],
     inputs: dict[str, Any],
     pristine: dict[str, Any],
-    reference: "torch_types.Tensor",
+    references: tuple[Any, ...],
 ) -> str | None:
-    if out is None:
-        return f"`{level.function}` returned None: return the output tensor"
-    if not _is_tensor(out):
-        return f"`{level.function}` returned a {type(out).__name__}, expected a torch.Tensor"
-    if tuple(out.shape) != tuple(reference.shape):
-        return f"the output has shape {tuple(out.shape)}, expected {tuple(reference.shape)}"
-    expected_dtype = level.expected_dtype(case)
-    if out.dtype != expected_dtype:
-        return f"the output has dtype {out.dtype}, expected {expected_dtype}"
+    several = len(level.outputs) > 1
     device = next((value.device for value in inputs.values() if _is_tensor(value)), None)
-    if device is not None and out.device != device:
-        return f"the output is on {out.device}, expected {device} (where the inputs are)"
-    for name, value in inputs.items():
-        if _is_tensor(value) and out.untyped_storage().data_ptr() == value.untyped_storage().data_ptr():
-            return f"the output shares memory with the input `{name}`: return a new tensor"
+    expected_dtype = level.expected_dtype(case)
+    for name, out, reference in zip(level.outputs, outputs, references):
+        what = f"`{name}`" if several else "the output"
+        if out is None:
+            return f"{what} is None" if several else f"`{level.function}` returned None: return the output tensor"
+        if not _is_tensor(out):
+            kind = type(out).__name__
+            return f"{what} is a {kind}, expected a torch.Tensor" if several else f"`{level.function}` returned a {kind}, expected a torch.Tensor"
+        if tuple(out.shape) != tuple(reference.shape):
+            shapes = f"{tuple(out.shape)}, expected {tuple(reference.shape)}"
+            return f"`{name}` has shape {shapes}" if several else f"the output has shape {shapes}"
+        if out.dtype != expected_dtype:
+            dtypes = f"{out.dtype}, expected {expected_dtype}"
+            return f"`{name}` has dtype {dtypes}" if several else f"the output has dtype {dtypes}"
+        if device is not None and out.device != device:
+            return f"{what} is on {out.device}, expected {device} (where the inputs are)"
+        for input_name, value in inputs.items():
+            if _is_tensor(value) and _same_storage(out, value):
+                return f"{what} shares memory with the input `{input_name}`: return a new tensor"
+    for index, out in enumerate(outputs):
+        for other_name, other in zip(level.outputs[index + 1 :], outputs[index + 1 :]):
+            if _same_storage(out, other):
+                return f"`{level.outputs[index]}` and `{other_name}` share memory: return a new tensor for each"
     for name, original in pristine.items():
-        if not torch.equal(inputs[name].cpu(), original):
+        if not _unchanged(inputs[name].cpu(), original):
             return f"your function changed its input `{name}`: inputs are read-only, write to a new tensor"
     return None
 
 
+def _unchanged(now: Any, before: Any) -> bool:
+    """Equal element for element, NaN where NaN was (level 11's cache holds NaN on purpose)."""
+    if now.shape != before.shape or now.dtype != before.dtype:
+        return False
+    same = now == before
+    if now.is_floating_point():
+        same |= now.isnan() & before.isnan()
+    return bool(same.all())
+
+
+def _same_storage(a: Any, b: Any) -> bool:
+    return bool(a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr())
+
+
 def _check_launches(
-    level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, watch: KernelWatch
+    level: Level,
+    function: Callable[..., Any],
+    inputs: dict[str, Any],
+    outputs: tuple[Any, ...],
+    mode: Mode,
+    watch: KernelWatch,
 ) -> CaseResult | None:
     launches = watch.launches
     if not launches:
@@ -226,28 +287,49 @@ def _check_launches(
             "no Triton kernel was launched: the answer must come from your kernel, not from PyTorch",
             ["likely: the level is computed with PyTorch operations instead of a Triton kernel"],
         )
-    if level.single_launch and len(launches) != 1:
+    limit = level.max_launches
+    if limit is not None and len(launches) > limit:
         # The first call of an autotuned kernel also launches its benchmark runs: count a second call.
         args, kwargs = level.call_arguments(inputs)
         with watch_kernels(mode.interpreted) as again:
             function(*args, **kwargs)
         launches = again.launches
-        if len(launches) != 1:
+        if len(launches) > limit:
             names = ", ".join(sorted({launch.kernel for launch in launches}))
+            if limit == 1:
+                return CaseResult(
+                    FAILED,
+                    f"one call made {len(launches)} kernel launches ({names}); level {level.number} must be ONE fused kernel",
+                    ["likely: attention is split into several kernels; fuse scores, softmax and P @ V into one"],
+                )
             return CaseResult(
                 FAILED,
-                f"one call made {len(launches)} kernel launches ({names}); level {level.number} must be ONE fused kernel",
-                ["likely: attention is split into several kernels; fuse scores, softmax and P @ V into one"],
+                f"one call made {len(launches)} kernel launches ({names}); level {level.number} allows at most {limit}",
             )
-    limit = level.sxs_elements(inputs)
-    if limit is not None:
+    sxs = level.sxs_elements(inputs)
+    if sxs is not None:
         for launch in launches:
             for tensor in launch.tensors:
-                if tensor.numel >= limit:
+                if tensor.numel >= sxs:
                     return CaseResult(
                         FAILED,
                         f"kernel `{launch.kernel}` received `{tensor.name}` with {tensor.numel} elements, "
                         f"the size of the full S x S score matrix; level {level.number} must never build it",
                         ["likely: the scores are materialised in memory instead of kept in registers tile by tile"],
                     )
+    # The copies are judged on the call whose outputs are known (a second call made new ones), each
+    # tensor once: an autotuned first call hands the same buffers to hundreds of timing launches.
+    given = {value.untyped_storage().data_ptr() for value in [*inputs.values(), *outputs] if _is_tensor(value)}
+    judged: set[tuple[int, int]] = set()
+    for launch in watch.launches:
+        for arg in launch.tensors:
+            tensor = arg.tensor
+            if tensor is None or not _is_tensor(tensor) or tensor.untyped_storage().data_ptr() in given:
+                continue
+            if (arg.data_ptr, arg.numel) in judged:
+                continue
+            judged.add((arg.data_ptr, arg.numel))
+            copy = level.forbidden_copy(inputs, tensor)
+            if copy is not None:
+                return CaseResult(FAILED, f"kernel `{launch.kernel}` received `{arg.name}`, {copy}")
     return None

@@ -402,7 +402,7 @@ def _tensor_span(name: str, value: Any) -> _Span | None:
         strides = tuple(int(stride) for stride in tensor.stride())
     except Exception:  # noqa: BLE001 - something with a data_ptr that is not a tensor
         return None
-    arg = TensorArg(name, numel, element_size, data_ptr)
+    arg = TensorArg(name, numel, element_size, data_ptr, tensor)
     if numel == 0:
         return _Span(arg, data_ptr, data_ptr)
     # The elements of a (possibly strided) view lie between its lowest and highest element; for a

@@ -81,6 +81,9 @@ class TensorArg:
     numel: int
     element_size: int
     data_ptr: int  # address as seen by the kernel
+    # The tensor itself, kept only while its check runs, so that rules about what a kernel may be
+    # handed (no gathered copy of a cache, say) can look at its values.
+    tensor: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,10 @@ class Failure:
     # Interpreter only: for each output element, the index of the (kernel, program id) that stored it
     # last in the table, or -1; None when unknown (compiled, or a non-contiguous output).
     writers: tuple[Any, list[tuple[str, tuple[int, int, int]]]] | None = None
+    # Which output this is, for a level whose function returns several (level 9: dq, dk, dv), and
+    # every output that was wrong in the same call, in the level's order.
+    output: str = "out"
+    wrong_outputs: tuple[str, ...] = ()
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------

@@ -34,8 +34,11 @@ class Level(abc.ABC):
     hints: ClassVar[tuple[str, ...]]  # graded: from the idea to nearly the answer (six in the built-in levels)
     # The dtypes the contract accepts on the CPU (bf16 joins them on a GPU); cases must cover each.
     cpu_dtypes: ClassVar[tuple[str, ...]] = ("fp32", "fp16")
-    # Exactly one kernel launch per call (the fused attention levels).
-    single_launch: ClassVar[bool] = False
+    # The most Triton kernel launches one call may make (1 for the fused attention levels); None: any.
+    max_launches: ClassVar[int | None] = None
+    # What the public function returns: one tensor, or a tuple of tensors with these names, in this
+    # order (level 9 returns dq, dk, dv). `reference` returns a tensor or a tuple to match.
+    outputs: ClassVar[tuple[str, ...]] = ("out",)
     # How the checks call the public function: these inputs by position, then `keywords` by name.
     positional: ClassVar[tuple[str, ...]]
     keywords: ClassVar[tuple[str, ...]] = ()
@@ -56,8 +59,9 @@ class Level(abc.ABC):
         raise NotImplementedError
 
     @abc.abstractmethod
-    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
-        """The expected output in float64, computed on the CPU from `inputs`."""
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor | tuple[torch_types.Tensor, ...]":
+        """The expected output in float64, computed on the CPU from `inputs` (a tuple, one tensor per
+        name in `outputs`, when the function returns several)."""
         raise NotImplementedError
 
     @abc.abstractmethod
@@ -70,6 +74,12 @@ class Level(abc.ABC):
     def diagnose(self, failure: Failure) -> list[str]:
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
         return []
+
+    def out_of_bounds_diagnosis(self, inputs: dict[str, Any], violation: Any) -> list[str]:
+        """The likely bug behind an access the guard stopped (`violation`: guard.BoundsViolation); a
+        level whose addresses come from data
+        (level 11's page numbers) knows better than "a missing mask"."""
+        return ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"]
 
     # ----- benchmarks (GPU only) ---------------------------------------------------------------
     def benchmark_cases(self) -> list[Case]:
@@ -85,6 +95,13 @@ class Level(abc.ABC):
 
     def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
         """For attention levels: B*H*S*S, the size a fused kernel must never allocate."""
+        return None
+
+    def forbidden_copy(self, inputs: dict[str, Any], tensor: "torch_types.Tensor") -> str | None:
+        """A kernel was handed `tensor`, which is neither an input nor the output: if it is a copy the
+        level forbids (k and v repeated to every query head, a gathered KV cache), say what it is, in
+        words that finish "kernel `name` received `arg`, ...". Judged by its values, never its size
+        alone, so a scratch buffer of the same size is never mistaken for a copy."""
         return None
 
     # ----- derived ------------------------------------------------------------------------------
@@ -122,10 +139,15 @@ def definition_problems(level: Level) -> list[str]:
     hints = getattr(level, "hints", None)
     if not (isinstance(hints, tuple) and hints and all(isinstance(hint, str) and hint.strip() for hint in hints)):
         problems.append("`hints` must be a non-empty tuple of strings, from the idea to nearly the answer")
-    for name in ("positional", "keywords"):
+    max_launches = getattr(level, "max_launches", None)
+    if max_launches is not None and not (isinstance(max_launches, int) and max_launches >= 1):
+        problems.append(f"`max_launches` must be None or a whole number >= 1, not {max_launches!r}")
+    for name in ("positional", "keywords", "outputs"):
         names = getattr(level, name, None)
         if not (isinstance(names, tuple) and all(isinstance(item, str) and item.isidentifier() for item in names)):
             problems.append(f"`{name}` must be a tuple of argument names, not {names!r}")
+    if not getattr(level, "outputs", None):
+        problems.append("`outputs` must name at least one output")
     return problems
 
 

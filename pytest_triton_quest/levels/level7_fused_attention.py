@@ -25,7 +25,7 @@ class FusedAttention(Level):
     function = "fused_attention"
     positional = ("q", "k", "v")
     keywords = ("causal", "scale")
-    single_launch = True
+    max_launches = 1
     concept = (
         "Fused attention computes softmax(q @ k^T * scale) @ v in ONE kernel that never stores the S x S "
         "scores: each program owns a block of queries and streams over the keys a block at a time, keeping "
