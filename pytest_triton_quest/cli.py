@@ -286,7 +286,7 @@ def watch(args: argparse.Namespace) -> int:
                 continue
             following = _next_level(level.number)
             if following is None:
-                print(f"\nLevel {level.number} is passed: that was the last level. You have written Flash Attention in Triton.", flush=True)
+                print(f"\nLevel {level.number} is passed: that was the last level. The quest is complete, well done.", flush=True)
                 continue
             print(f"\nLevel {level.number} is passed! Level {following.number}, {following.name}, is open: {PROG} start {following.number}", flush=True)
             if follow:

@@ -1,4 +1,5 @@
-"""All levels known to this environment: the built-in eight plus any installed level packs."""
+"""All levels known to this environment: the built-in eight, season 2 (an in-tree pack) and any
+installed level packs."""
 
 from __future__ import annotations
 
@@ -40,8 +41,11 @@ def _plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     from . import levels as builtin
+    from . import season2
 
     manager.register(builtin, name="triton_quest_builtin")
+    # Season 2 ships in this package but joins as a pack does, through the hook.
+    manager.register(season2, name="triton_quest_season2")
     manager.load_setuptools_entrypoints(hookspecs.PROJECT)
     for name in filter(None, (part.strip() for part in os.environ.get(PACKS_VARIABLE, "").split(","))):
         if manager.get_plugin(name) is None:

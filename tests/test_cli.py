@@ -114,7 +114,7 @@ def test_version(project: QuestProject) -> None:
 # ----- bad input: one line on stderr, exit code 2, nothing changed --------------------------------------
 BAD_INPUTS = [
     *[((verb, "0"), "level 0 does not exist: the levels are") for verb in VERBS_WITH_A_LEVEL],
-    *[((verb, "9"), "level 9 does not exist: the levels are") for verb in VERBS_WITH_A_LEVEL],
+    *[((verb, "12"), "level 12 does not exist: the levels are") for verb in VERBS_WITH_A_LEVEL],
     *[((verb, "abc"), "'abc' is not a level number: the levels are") for verb in VERBS_WITH_A_LEVEL],
     (("frobnicate",), "unknown verb 'frobnicate': choose one of overview, start"),
     (("strat", "1"), "unknown verb 'strat'"),
@@ -365,12 +365,13 @@ SECTIONS = ("## Concepts to explain", "## Common mistakes", "## Questions to ask
 
 def _diagnosis_texts() -> str:
     """Every string the quest can print as a diagnosis, with adjacent literals joined."""
-    sources = [path for path in [*PACKAGE.glob("*.py"), *(PACKAGE / "levels").glob("*.py")] if path.name != "cli.py"]
+    folders = (PACKAGE, PACKAGE / "levels", PACKAGE / "season2")
+    sources = [path for folder in folders for path in folder.glob("*.py") if path.name != "cli.py"]
     text = "\n".join(path.read_text() for path in sources)
     return re.sub(r"\"\s*\n\s*f?\"", "", text)  # "part one " "part two" -> one literal
 
 
-@pytest.mark.parametrize("number", range(1, 9))
+@pytest.mark.parametrize("number", range(1, 12))
 def test_tutor_notes_have_every_section_and_quote_only_real_diagnoses(number: int) -> None:
     path = TUTOR / f"level{number}.md"
     text = path.read_text()

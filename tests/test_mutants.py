@@ -15,14 +15,14 @@ import pytest
 from pytest_triton_quest.checking import check_case
 from pytest_triton_quest.levels.base import Level
 from pytest_triton_quest.model import Mode
-from pytest_triton_quest.registry import level_by_number
+from pytest_triton_quest.registry import all_levels, level_by_number
 from pytest_triton_quest.model import SCREEN_ROWS, format_report, screen_rows
 from tests.mutants import Mutant, edit_problems, level_module
 from tests.support import ON_GPU, SOLUTIONS
 
 pytestmark = pytest.mark.usefixtures("interpreter")
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
-LEVEL_NUMBERS = range(1, 9)
+LEVEL_NUMBERS = [level.number for level in all_levels()]
 MUTANTS: dict[int, list[Mutant]] = {number: level_module(number).MUTANTS for number in LEVEL_NUMBERS}
 ALL_MUTANTS = [(number, mutant) for number, mutants in MUTANTS.items() for mutant in mutants]
 

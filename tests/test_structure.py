@@ -23,7 +23,7 @@ LAYERS: list[set[str]] = [
     {"runner", "worker"},
     {"checking", "guard_selftest"},
     {"report", "loading", "guard", "compat", "device", "progress", "registry"},
-    {"levels", "hookspecs"},
+    {"levels", "season2", "hookspecs"},
     {"paths", "_lazy", "_guard_probe"},
     {"model"},
 ]

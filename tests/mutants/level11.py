@@ -48,7 +48,7 @@ MUTANTS = [
     Mutant(
         name="partials_not_rescaled",
         bug="The reduction adds the partial sums without rescaling them by exp(m - M).",
-        expect="not rescaled",
+        expect="rescaled by exp(m_p - m)",
         edits=(("weight = tl.where(used, tl.exp2(m - m_all), 0.0)", "weight = tl.where(used, 1.0, 0.0)"),),
     ),
     Mutant(
@@ -80,5 +80,19 @@ MUTANTS = [
         bug="The token mask is tokens <= end: one slot past the sequence (garbage) is attended to.",
         expect="past seq_len",
         edits=(("token_ok = tokens < end", "token_ok = tokens <= end"),),
+    ),
+    Mutant(
+        name="cache_gathered",
+        bug="The wrapper gathers every sequence's pages into a contiguous copy of the cache first: right values, twice the memory traffic.",
+        expect="gathered copy",
+        edits=((
+            "    out = torch.empty_like(q)\n\n    # The pieces are sized",
+            "    out = torch.empty_like(q)\n"
+            "    pages = block_table.long()\n"
+            "    k_cache = k_cache[pages].reshape(B * max_pages, page_size, H_kv, D)\n"
+            "    v_cache = v_cache[pages].reshape(B * max_pages, page_size, H_kv, D)\n"
+            "    block_table = torch.arange(B * max_pages, device=q.device, dtype=torch.int32).reshape(B, max_pages)\n"
+            "\n    # The pieces are sized",
+        ),),
     ),
 ]

@@ -24,7 +24,7 @@ MUTANTS = [
     Mutant(
         name="kv_batch_stride_hq",
         bug="The batch offset into k and v counts Hq heads per batch instead of Hkv.",
-        expect="kv head stride",
+        expect="hkv heads per batch",
         edits=(("kv_row = b * H_KV + h // GROUP", "kv_row = b * H_Q + h // GROUP"),),
     ),
     Mutant(
@@ -44,5 +44,16 @@ MUTANTS = [
         bug="With a negative scale the fast path still takes max(qk) * scale as the row max, which is the smallest score: exp2 overflows.",
         expect="negative scale",
         edits=(("m_new = tl.maximum(m_i, tl.min(qk, axis=1) * qk_scale)", "m_new = tl.maximum(m_i, tl.max(qk, axis=1) * qk_scale)"),),
+    ),
+    Mutant(
+        name="kv_repeated_in_wrapper",
+        bug="The wrapper repeats k and v to Hq heads and runs plain multi-head attention: right values, the copy GQA exists to avoid.",
+        expect="repeated for the query heads",
+        edits=((
+            "    q, k, v = (t.contiguous() for t in (q, k, v))  # no-ops for the contract's contiguous inputs\n",
+            "    q, k, v = (t.contiguous() for t in (q, k, v))\n"
+            "    k, v = (t.repeat_interleave(H_q // H_kv, dim=1) for t in (k, v))\n"
+            "    H_kv = H_q\n",
+        ),),
     ),
 ]

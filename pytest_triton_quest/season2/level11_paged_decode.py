@@ -1,0 +1,300 @@
+"""Level 11: paged decoding, one new token per sequence attending over a paged KV cache, the
+sequence split across programs and the pieces merged (flash-decoding).
+
+The cases build vLLM's layout: a pool of fixed-size pages handed out in a shuffled order, a block
+table per sequence, ragged lengths, and every slot that no sequence owns holding NaN, so that a read
+past seq_len or outside the block table cannot go unnoticed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from ..levels.attention_inputs import LARGE_OFFSET
+from ..levels.attention_reference import scale_of
+from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from ..levels.level7_fused_attention import FusedAttention
+from .level10_gqa_attention import holds_rows_of
+from .replay import matches
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+SPARE_PAGES = 3  # pages in the pool that no sequence uses: NaN, and named by the table's tail entries
+
+
+class PagedDecode(Level):
+    number = 11
+    name = "Paged decoding"
+    kata_file = "level11_paged_decode.py"
+    function = "paged_decode"
+    positional = ("q", "k_cache", "v_cache", "block_table", "seq_lens")
+    keywords = ("scale",)
+    max_launches = 2
+    concept = (
+        "Decoding computes attention for one new token per sequence over that sequence's KV cache, which a "
+        'serving system keeps in fixed-size pages scattered through a shared pool: token t of sequence b is '
+        'slot t % page_size of page block_table[b, t // page_size]. Only the first ceil(seq_len / page_size) '
+        'table entries mean anything, and the slots past seq_len hold garbage, possibly NaN, which masked '
+        'loads and tl.where keep out (NaN * 0 is NaN). With one query per sequence, one program per '
+        "(sequence, head) leaves the GPU idle, so flash-decoding splits each sequence's tokens into pieces: "
+        'each program returns a partial max m, normaliser l and unnormalised accumulator acc, and a second '
+        'kernel merges them, rescaling each by exp(m - M) with M the largest m. The query heads of a GQA '
+        'group share one program, so each page is read once; the work is bound by memory bandwidth.'
+    )
+    hints = (
+        'First get the addressing right: for token t of sequence b, page = block_table[b, t // page_size] and '
+        'slot = t % page_size; its key for kv head g is k_cache[page, slot, g, :]. Pages are not contiguous '
+        'and not in order, so every tile of tokens must look its pages up in the table.',
+        'Tokens t >= seq_lens[b] must not count, even inside the last real page, and table entries past '
+        'ceil(seq_len / page_size) point at garbage. Mask the table lookup and the k and v loads with t < end '
+        '(other=0), and set their scores to -inf with tl.where. Multiplying a NaN by 0 still gives NaN.',
+        'A program per (sequence, kv head) that walks 32k tokens alone leaves most of the GPU idle. Cut the '
+        'token range into pieces of tokens_per_split tokens and give each piece its own program (a second '
+        'grid axis). A piece that starts past seq_len has nothing to do: return at once.',
+        'Each piece runs the online softmax over its tokens and stores, per query head, its m, l and '
+        '(unnormalised) acc in float32 scratch buffers: (B, Hq, num_splits) and (B, Hq, num_splits, D). The '
+        'merge is the online softmax rescale once more: M = max(m_p), w_p = exp(m_p - M), out = sum(w_p * '
+        'acc_p) / sum(w_p * l_p). Only the first cdiv(seq_len, tokens_per_split) pieces exist.',
+        'Grouping: the query heads hk * group .. hk * group + group - 1 (group = Hq // Hkv) all read kv head '
+        'hk. Load them as the rows of one q tile, padded to at least 16 rows for tl.dot: s = tl.dot(q, '
+        'tl.trans(k)) is (rows, tokens) and tl.dot(p.to(v.dtype), v, acc) updates every head of the group at '
+        'once.',
+        'Split kernel, grid (B * Hkv, num_splits): tokens = t0 + tl.arange(0, BLOCK_N); token_ok = tokens < '
+        'end; page = tl.load(table_row + tokens // PAGE_SIZE, mask=token_ok, other=0); row = page * '
+        'stride_page + (tokens % PAGE_SIZE) * stride_slot + hk * stride_head; load k and v at row[:, None] + '
+        'dims with mask token_ok[:, None]; s = tl.where(token_ok[None, :], qk * qk_scale, -inf). Reduce '
+        "kernel, grid (B * Hq,): load the used pieces' m, l, acc, merge with exp2, store in q's dtype.",
+    )
+
+    # ----- cases --------------------------------------------------------------------------------
+    def cases(self, mode: Mode) -> list[Case]:
+        rows = [
+            _row("fp32", 2, 1, 16, 8, (1, 17, 40), 6, "a one-token sequence beside longer ones, multi-query, pages of 8"),
+            _row("fp32", 8, 2, 32, 16, (77, 5), 6, "groups of four query heads, a short sequence, explicit scale", scale=0.3),
+            _row("fp32", 4, 4, 16, 64, (130, 64), 3, "Hkv = Hq, a sequence that ends exactly on a page boundary, a negative scale", scale=-0.25),
+            _row("fp16", 8, 1, 64, 128, (1, 200), 2, "pages of 128 in half precision, multi-query"),
+            _row("fp32", 4, 2, 32, 16, (50, 33), 4, "large logits (about 1000): exp overflows unless the max is subtracted", large=True),
+            _row("fp16", 2, 2, 16, 8, (23, 64), 8, "large logits in half precision, many small pages", large=True),
+            _row("fp16", 4, 2, 128, 16, (30, 100), 7, "D = 128, pages of 16"),
+            _row("fp32", 2, 1, 16, 32, (300, 7, 129), 10, "a long sequence over ten pages: several splits to merge"),
+        ]
+        if mode.on_gpu:
+            rows += [
+                _row("fp16", 32, 8, 128, 16, (1000, 1, 4097, 300), 300, "Llama-like heads, lengths from 1 to 4097"),
+                _row("bf16", 8, 1, 64, 8, (77, 1999), 250, "bfloat16, multi-query, pages of 8, explicit scale", scale=0.1),
+                _row("bf16", 4, 4, 128, 128, (129, 1024), 9, "bfloat16, pages of 128, a negative scale", scale=-0.125),
+                _row("fp32", 8, 2, 64, 64, (5000, 33), 80, "float32 (TF32 in tl.dot on the GPU), a long sequence"),
+                _row("fp16", 16, 2, 128, 32, (3000, 60), 100, "large logits over a long sequence", large=True),
+            ]
+        return rows
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        p = case.params
+        lens: list[int] = list(p["seq_lens"])
+        B, Hq, Hkv, D, page = len(lens), p["Hq"], p["Hkv"], p["D"], p["page_size"]
+        benchmark = case.purpose == "benchmark" and torch.cuda.is_available()
+        dtype = case.torch_dtype
+        used = [math.ceil(n / page) for n in lens]
+        pool = sum(used) + SPARE_PAGES
+        order = torch.randperm(pool, generator=generator).tolist()
+        garbage = order[sum(used):]
+        if benchmark:  # timing only: random everywhere, made on the GPU where they are timed
+            from .level9_flash_backward import _cuda_generator
+
+            cuda = _cuda_generator(generator)
+            k_cache = torch.randn((pool, page, Hkv, D), generator=cuda, dtype=dtype, device="cuda")
+            v_cache = torch.randn((pool, page, Hkv, D), generator=cuda, dtype=dtype, device="cuda")
+        else:  # every slot NaN until a token is written to it
+            k_cache = torch.full((pool, page, Hkv, D), math.nan)
+            v_cache = torch.full((pool, page, Hkv, D), math.nan)
+        table = torch.empty((B, p["max_pages"]), dtype=torch.int32)
+        handed_out = 0
+        for b, n in enumerate(lens):
+            for slot in range(p["max_pages"]):
+                if slot < used[b]:
+                    table[b, slot] = order[handed_out]
+                    handed_out += 1
+                else:  # meaningless tail entries: valid indices, of pages that hold garbage
+                    table[b, slot] = garbage[(b + slot) % len(garbage)]
+            if not benchmark:
+                keys = torch.randn((n, Hkv, D), generator=generator)
+                values = torch.randn((n, Hkv, D), generator=generator)
+                if p.get("large"):
+                    keys[..., 0] = LARGE_OFFSET
+                pages = table[b, : used[b]].long()
+                k_cache.view(-1, Hkv, D)[_slots(pages, page, n)] = keys
+                v_cache.view(-1, Hkv, D)[_slots(pages, page, n)] = values
+        q = torch.randn((B, Hq, D), generator=generator)
+        if p.get("large"):
+            q[..., 0] = LARGE_OFFSET
+        inputs: dict[str, Any] = {
+            "q": q.to(dtype),
+            "k_cache": k_cache.to(dtype),
+            "v_cache": v_cache.to(dtype),
+            "block_table": table,
+            "seq_lens": torch.tensor(lens, dtype=torch.int32),
+        }
+        if "scale" in p:
+            inputs["scale"] = p["scale"]
+        return inputs
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> "torch_types.Tensor":
+        return _decode64(inputs)
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # One query row of level 7's arithmetic per head (scores, an online softmax, p @ v over the
+        # cached tokens), with one more float32 rescaling per split: level 7's tolerances and reasons.
+        return FusedAttention().tolerance(case, mode)
+
+    def forbidden_copy(self, inputs: dict[str, Any], tensor: "torch_types.Tensor") -> str | None:
+        # A copy holds at least every token's row of one kv head; scratch for m, l or partial sums of
+        # B * Hq rows is smaller than that or has no rows of D at all.
+        D = inputs["q"].shape[-1]
+        if tensor.numel() % D or tensor.numel() < int(inputs["seq_lens"].sum()) * D:
+            return None
+        for name in ("k_cache", "v_cache"):
+            if holds_rows_of(tensor, _cached(inputs, name)):
+                return (
+                    f"a gathered copy of `{name}` ({tensor.numel()} elements): read the pages in place through "
+                    "block_table; copying the cache doubles the memory traffic that decoding is bound by"
+                )
+        return None
+
+    def out_of_bounds_diagnosis(self, inputs: dict[str, Any], violation: Any) -> list[str]:
+        if violation.access == "load" and violation.numel == inputs["k_cache"].numel():
+            # Outside the page pool: the page number was wrong, which no mask on the k/v load fixes.
+            return [
+                "likely: a page number outside the pool: token t of sequence b lives in page block_table[b, t // "
+                "page_size] (the block table), slot t % page_size; look the page up for t < seq_lens[b] only"
+            ]
+        return super().out_of_bounds_diagnosis(inputs, violation)
+
+    # ----- benchmarks ---------------------------------------------------------------------------
+    def benchmark_cases(self) -> list[Case]:
+        # Every sequence the same length, so gather + SDPA needs no mask; 32k tokens is where flash-
+        # decoding's split matters most.
+        cases = []
+        for B, Hq, Hkv, D, page, tokens in ((8, 32, 8, 128, 16, 32768), (8, 32, 8, 128, 128, 32768), (32, 32, 8, 128, 16, 4096), (8, 32, 1, 128, 16, 32768)):
+            params = {"Hq": Hq, "Hkv": Hkv, "D": D, "page_size": page, "seq_lens": (tokens,) * B, "max_pages": tokens // page}
+            case_id = f"fp16-B{B}-{Hq}/{Hkv}x{D}-page{page}-len{tokens}"
+            cases.append(Case(id=case_id, dtype="fp16", purpose="benchmark", params=params))
+        return cases
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"gather+sdpa": _gather_sdpa}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        element = 2 if case.dtype in ("fp16", "bf16") else 4
+        tokens = sum(p["seq_lens"])
+        # Each cached key and value is read once; q and out are a rounding error beside them.
+        return Work(flops=4.0 * tokens * p["Hq"] * p["D"], bytes=2.0 * tokens * p["Hkv"] * p["D"] * element)
+
+    # ----- diagnosis ----------------------------------------------------------------------------
+    def diagnose(self, failure: Failure) -> list[str]:
+        return diagnose_decode(failure)
+
+
+def _row(
+    dtype: str, Hq: int, Hkv: int, D: int, page: int, lens: tuple[int, ...], max_pages: int, purpose: str,
+    scale: float | None = None, large: bool = False,
+) -> Case:
+    params: dict[str, Any] = {"Hq": Hq, "Hkv": Hkv, "D": D, "page_size": page, "seq_lens": lens, "max_pages": max_pages}
+    case_id = f"{dtype}-{Hq}/{Hkv}x{D}-page{page}-lens{'_'.join(str(n) for n in lens)}"
+    if scale is not None:
+        params["scale"] = scale
+        case_id += f"-scale{scale:g}"
+    if large:
+        params["large"] = True
+        case_id += "-large"
+    return Case(id=case_id, dtype=dtype, purpose=purpose, params=params)
+
+
+def _slots(pages: "torch_types.Tensor", page_size: int, n: int) -> "torch_types.Tensor":
+    """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens."""
+    tokens = torch.arange(n)
+    return pages[tokens // page_size] * page_size + tokens % page_size
+
+
+def _sequence(inputs: dict[str, Any], name: str, b: int, n: int) -> "torch_types.Tensor":
+    """Sequence b's first n cached rows of `name`, (n, Hkv, D), found through the block table."""
+    cache = inputs[name].to(device="cpu", dtype=torch.float64)
+    page = cache.shape[1]
+    pages = inputs["block_table"][b].to("cpu").long()
+    return cache.reshape(-1, *cache.shape[2:])[_slots(pages, page, n)]
+
+
+def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
+    lens = inputs["seq_lens"].tolist()
+    return torch.cat([_sequence(inputs, name, b, n) for b, n in enumerate(lens)])
+
+
+def _decode64(inputs: dict[str, Any], lengths: list[int] | None = None, scale_power: int = 1, interleaved: bool = False) -> "torch_types.Tensor":
+    """The answer in float64, or a known wrong one: other lengths, the scale applied twice, query head h
+    served by kv head h % Hkv."""
+    q = inputs["q"].to(device="cpu", dtype=torch.float64)
+    B, Hq, D = q.shape
+    Hkv = inputs["k_cache"].shape[2]
+    group = Hq // Hkv
+    heads = [h % Hkv if interleaved else h // group for h in range(Hq)]
+    scale = scale_of(inputs) ** scale_power
+    out = torch.full((B, Hq, D), math.nan, dtype=torch.float64)
+    for b, n in enumerate(lengths if lengths is not None else inputs["seq_lens"].tolist()):
+        if n < 1:
+            continue
+        keys = _sequence(inputs, "k_cache", b, n)[:, heads]  # (n, Hq, D)
+        values = _sequence(inputs, "v_cache", b, n)[:, heads]
+        scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale
+        out[b] = torch.einsum("hn,nhd->hd", torch.softmax(scores, dim=-1), values)
+    return out
+
+
+def _gather_sdpa(inputs: dict[str, Any]) -> Any:
+    """PyTorch's way without paging support: gather each sequence's pages into a contiguous cache, then
+    SDPA (every benchmark sequence has the same length, so no mask is needed)."""
+    q, table = inputs["q"], inputs["block_table"].long()
+    B, _, D = q.shape
+    Hkv = inputs["k_cache"].shape[2]
+    tokens = int(inputs["seq_lens"][0])
+    k = inputs["k_cache"][table].reshape(B, -1, Hkv, D)[:, :tokens].transpose(1, 2)
+    v = inputs["v_cache"][table].reshape(B, -1, Hkv, D)[:, :tokens].transpose(1, 2)
+    out = torch.nn.functional.scaled_dot_product_attention(q[:, :, None, :], k, v, scale=inputs.get("scale"), enable_gqa=True)
+    return out[:, :, 0, :]
+
+
+def diagnose_decode(failure: Failure) -> list[str]:
+    inputs, out, ref = failure.inputs, failure.out, failure.ref
+    lens: list[int] = inputs["seq_lens"].tolist()
+    # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0).
+    Hkv, Hq = inputs["k_cache"].shape[2], inputs["q"].shape[1]
+    if Hkv not in (1, Hq) and matches(failure, _decode64(inputs, interleaved=True)):
+        return ["likely: query head h is served by kv head h % Hkv; it must be kv head h // (Hq // Hkv)"]
+    if abs(scale_of(inputs)) != 1.0 and matches(failure, _decode64(inputs, scale_power=2)):
+        return ["likely: the scale is applied twice (scores multiplied by scale^2)"]
+    shorter = _decode64(inputs, lengths=[n - 1 for n in lens])
+    one_token = torch.tensor([n == 1 for n in lens])
+    shorter[one_token] = out[one_token]  # a sequence of one token has nothing left to compare
+    if any(n > 1 for n in lens) and matches(failure, shorter):
+        return ["likely: the last cached token is left out: sequence b attends to tokens 0 .. seq_lens[b] - 1, all of them"]
+    broken = ~torch.isfinite(out) & torch.isfinite(ref)
+    if bool(broken.any()):
+        if failure.case.params.get("large"):
+            return []  # exp overflowing is a third source of NaN here: too many to name one
+        return [
+            "likely: NaN from memory a sequence does not own (this case fills pages outside the first "
+            "ceil(seq_len / page_size) block table entries, and slots past seq_len, with NaN; NaN * 0 is NaN), "
+            "or from a tile with no visible token (exp(-inf - (-inf))): load only a sequence's own tokens, give "
+            "the rest -inf scores with tl.where, and skip tiles past the end"
+        ]
+    wrong = set(failure.bad.reshape(len(lens), -1).any(dim=1).nonzero().flatten().tolist())
+    right = [n for b, n in enumerate(lens) if b not in wrong]
+    if right and wrong and max(right) < min(lens[b] for b in wrong):
+        return [
+            "likely: the short sequences are right and the long ones wrong: look at what only long sequences "
+            "do, most often the merge of the partial results across splits, each rescaled by exp(m_p - M) "
+            "before they are summed (exp2 if m_p was kept in log2 units, i.e. scaled by log2(e))"
+        ]
+    return []

@@ -1,0 +1,291 @@
+"""Level 9: the backward pass of Flash Attention, dq, dk and dv recomputed tile by tile from lse.
+
+The quest hands over `o` and `lse` from its own float64 forward pass, so this level never depends on
+the learner's level 8. The expected gradients are autograd's, in float64, of sum(o * do).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from ..levels.attention_bench import attention_cases
+from ..levels.attention_reference import attention64, scale_of, visible
+from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from .replay import matches
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+# The "large" cases multiply q and k by 8 (a power of two: no extra rounding), so scores spread over
+# +-100 and exp(s) overflows in any recomputation that does not subtract lse. They are float16: in
+# float32 a GPU's TF32 would round such scores by ~0.05, and a common offset instead (levels 7 and 8's
+# pattern) makes dq's sum over keys cancel to 0, leaving only rounding to compare.
+LARGE_FACTOR = 8.0
+# Query rows per chunk when the forward statistics of a benchmark shape are computed on the GPU.
+_CHUNK_ROWS = 1024
+
+
+class FlashBackward(Level):
+    number = 9
+    name = "Flash backward"
+    kata_file = "level9_flash_backward.py"
+    function = "flash_attention_backward"
+    positional = ("q", "k", "v", "o", "lse", "do")
+    keywords = ("causal", "scale")
+    outputs = ("dq", "dk", "dv")
+    max_launches = 3
+    concept = (
+        "The backward pass of attention finds dQ, dK and dV from dO without ever storing the S x S "
+        "probabilities: it recomputes them tile by tile from q, k and lse, the log-sum-exp that the forward "
+        "pass kept for each query row, as P = exp(q @ k^T * scale - lse), with no running max. The calculus "
+        "gives dV = P^T @ dO, dP = dO @ V^T, dS = P * (dP - delta) with delta = rowsum(dO * O), "
+        "dQ = scale * dS @ K and dK = scale * dS^T @ Q. dK and dV sum over queries while dQ sums over keys, so "
+        "FlashAttention-2 uses three kernels: one computes delta, one gives each program a tile of keys that "
+        "walks the query tiles accumulating dK and dV, one gives each program a tile of queries that walks the "
+        "key tiles accumulating dQ. Under the causal mask, tiles that cannot see each other are skipped and "
+        "only the diagonal ones are masked."
+    )
+    hints = (
+        "Nothing of size S x S may be stored, so recompute P where you need it: P[i, j] = exp(s[i, j] - lse[i]) "
+        "with s = q @ k^T * scale. lse already holds the row's max and sum, so there is no online softmax here. "
+        "Write down which sums produce dV, dK and dQ: over which index does each one run?",
+        "The formulas: dV = P^T @ dO; dP = dO @ V^T; dS = P * (dP - delta[:, None]) where delta = rowsum(dO * O) "
+        "(one float32 per query row); dQ = scale * dS @ K; dK = scale * dS^T @ Q. delta needs the whole row of O, "
+        "so compute it first, in its own small kernel.",
+        "Give each program of the dK/dV kernel BLOCK_N keys of one (batch, head): it loads k and v once, keeps dk "
+        "and dv in float32 registers and walks the query tiles. Give each program of the dQ kernel BLOCK_M "
+        "queries: it loads q, dO, lse and delta once and walks the key tiles. Three launches in all.",
+        "Causal: query i sees key j when j <= i. For the key tile starting at start_n, query tiles before "
+        "start_n see none of it (skip them), the queries start_n .. start_n + BLOCK_N - 1 need the mask, and the "
+        "later ones need none. For dQ: keys before start_m without mask, the diagonal tile with it, later keys "
+        "skipped. Hidden and padded entries must become 0 with tl.where: a hidden score can overflow exp.",
+        "In the dK/dV loop work transposed (keys along rows): pT = tl.exp2(tl.dot(k, tl.trans(q)) * qk_scale - "
+        "lse2[None, :]) with qk_scale = scale * log2(e) and lse2 = lse * log2(e); dv = tl.dot(pT.to(do.dtype), do, "
+        "dv); dpT = tl.dot(v, tl.trans(do)); dsT = pT * (dpT - delta[None, :]); dk = tl.dot(dsT.to(q.dtype), q, dk). "
+        "Padded query rows load as 0 (q, dO, lse, delta) and then add exactly nothing.",
+        "In the dQ loop: p = tl.exp2(tl.dot(q, tl.trans(k)) * qk_scale - lse2[:, None]); on the masked tiles "
+        "p = tl.where(visible, p, 0.0) with visible = (keys < S) & (keys <= rows) when causal; dp = tl.dot(do, "
+        "tl.trans(v)); ds = p * (dp - delta[:, None]); dq = tl.dot(ds.to(k.dtype), k, dq). Store dk * scale, dv "
+        "and dq * scale in q's dtype, masked to rows < S.",
+    )
+
+    # ----- cases --------------------------------------------------------------------------------
+    def cases(self, mode: Mode) -> list[Case]:
+        rows = [
+            _row("fp32", 1, 1, 1, 16, True, "a single token: S = 1, where dq and dk are exactly 0"),
+            _row("fp16", 1, 2, 1, 32, False, "a single token without the causal mask"),
+            _row("fp32", 1, 2, 17, 16, True, "causal, S = 17: one full tile of queries and a ragged one"),
+            _row("fp32", 2, 1, 77, 32, True, "causal, ragged S, two sequences in the batch"),
+            _row("fp32", 1, 2, 77, 32, False, "non-causal, ragged S, an explicit scale", scale=0.3),
+            _row("fp32", 1, 1, 130, 16, True, "causal with a negative scale: the largest score comes from the smallest q . k", scale=-0.2),
+            _row("fp16", 1, 1, 130, 64, False, "non-causal in half precision, D = 64"),
+            _row("fp16", 1, 2, 64, 16, True, "large scores (about 100): exp(s - lse) must subtract lse", large=True),
+            _row("fp16", 1, 1, 70, 32, False, "large scores in half precision, non-causal", large=True),
+            _row("fp16", 1, 1, 100, 128, True, "causal, D = 128"),
+        ]
+        if mode.on_gpu:
+            rows += [
+                _row("fp16", 2, 3, 1000, 64, True, "a long ragged causal sequence"),
+                _row("bf16", 1, 2, 777, 128, False, "bfloat16, non-causal, D = 128, explicit scale", scale=0.1),
+                _row("bf16", 1, 2, 513, 64, True, "bfloat16, causal, a negative scale", scale=-0.125),
+                _row("fp32", 1, 2, 300, 128, True, "float32 (TF32 in tl.dot on the GPU), causal, D = 128"),
+                _row("fp16", 1, 1, 1, 64, True, "a single token, compiled"),
+                _row("fp16", 1, 2, 200, 64, False, "large scores on a longer sequence", large=True),
+            ]
+        return rows
+
+    def make_inputs(self, case: Case, generator: "torch_types.Generator") -> dict[str, Any]:
+        p = case.params
+        shape = (p["B"], p["H"], p["S"], p["D"])
+        on_gpu = case.purpose == "benchmark" and torch.cuda.is_available()
+        if on_gpu:  # benchmark shapes are made where they are timed: the CPU would take seconds each
+            generator = _cuda_generator(generator)
+        device = "cuda" if on_gpu else "cpu"
+        q, k, v, do = (torch.randn(shape, generator=generator, device=device) for _ in range(4))
+        if p.get("large"):
+            q, k = q * LARGE_FACTOR, k * LARGE_FACTOR
+        dtype = case.torch_dtype
+        q, k, v, do = (t.to(dtype) for t in (q, k, v, do))
+        inputs: dict[str, Any] = {"q": q, "k": k, "v": v, "do": do, "causal": p["causal"]}
+        if "scale" in p:
+            inputs["scale"] = p["scale"]
+        o, lse = _forward_on_gpu(inputs) if on_gpu else _forward64(inputs)
+        inputs["o"], inputs["lse"] = o.to(dtype), lse.to(torch.float32)
+        return inputs
+
+    def reference(self, inputs: dict[str, Any], case: Case) -> tuple["torch_types.Tensor", ...]:
+        q, k, v = (inputs[name].to(torch.float64).requires_grad_() for name in ("q", "k", "v"))
+        o = attention64(q, k, v, _visible(inputs), scale_of(inputs))
+        dq, dk, dv = torch.autograd.grad(o, (q, k, v), inputs["do"].to(torch.float64))
+        return dq.detach(), dk.detach(), dv.detach()
+
+    def tolerance(self, case: Case, mode: Mode) -> Tolerance:
+        # Gradients are sums over up to S terms, so errors are relative to their size, and five matmuls
+        # stand between the inputs and dq or dk (s, dp, then ds @ k or ds^T @ q), with the cancellation
+        # dp - delta in between. Measured worst errors of the hidden solution on the CPU: 2e-5 (fp32),
+        # 1.1e-2 (fp16, large scores, where |dk| reaches ~50).
+        # - float32 on the CPU: 2e-3 as levels 6 to 8; on a GPU tl.dot runs in TF32 (10-bit mantissa),
+        #   five times over, and the difference dp - delta loses digits: 2e-2.
+        # - float16: p and ds are rounded to float16 (2^-11) before their dots, dq/dk/dv themselves too.
+        # - bfloat16: the same roundings with a 3-bit shorter mantissa.
+        if case.dtype == "fp32":
+            return Tolerance(atol=2e-2, rtol=2e-2) if mode.on_gpu else Tolerance(atol=2e-3, rtol=2e-3)
+        if case.dtype == "fp16":
+            return Tolerance(atol=2e-2, rtol=2e-2)
+        return Tolerance(atol=8e-2, rtol=5e-2)
+
+    def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
+        B, H, S, D = inputs["q"].shape
+        return B * H * S * S if S > D else None
+
+    # ----- benchmarks ---------------------------------------------------------------------------
+    def benchmark_cases(self) -> list[Case]:
+        # Levels 6 to 8's grid without S = 16k: a backward call there takes tens of milliseconds and
+        # the row adds little to the picture that 1k and 4k give.
+        return attention_cases((1024, 4096))
+
+    def baselines(self) -> dict[str, Baseline]:
+        return {"sdpa": _sdpa_backward(None), "sdpa-flash": _sdpa_backward("flash")}
+
+    def work(self, case: Case) -> Work:
+        p = case.params
+        # FlashAttention-2's convention: the backward does 2.5 times the forward's matmul FLOPs.
+        forward = 4.0 * p["B"] * p["H"] * p["S"] * p["S"] * p["D"] * (0.5 if p["causal"] else 1.0)
+        element = 2 if case.dtype in ("fp16", "bf16") else 4
+        # Read q, k, v, o, do; write dq, dk, dv.
+        return Work(flops=2.5 * forward, bytes=8.0 * p["B"] * p["H"] * p["S"] * p["D"] * element)
+
+    # ----- diagnosis ----------------------------------------------------------------------------
+    def diagnose(self, failure: Failure) -> list[str]:
+        return diagnose_backward(failure)
+
+
+def _row(dtype: str, B: int, H: int, S: int, D: int, causal: bool, purpose: str, scale: float | None = None, large: bool = False) -> Case:
+    params: dict[str, Any] = {"B": B, "H": H, "S": S, "D": D, "causal": causal}
+    case_id = f"{dtype}-{B}x{H}x{S}x{D}-{'causal' if causal else 'full'}"
+    if scale is not None:
+        params["scale"] = scale
+        case_id += f"-scale{scale:g}"
+    if large:
+        params["large"] = True
+        case_id += "-large"
+    return Case(id=case_id, dtype=dtype, purpose=purpose, params=params)
+
+
+def _visible(inputs: dict[str, Any]) -> "torch_types.Tensor":
+    return visible(inputs["q"].shape[-2], "causal" if inputs["causal"] else "all")
+
+
+def _scores64(inputs: dict[str, Any]) -> "torch_types.Tensor":
+    q, k = (inputs[name].to(torch.float64) for name in ("q", "k"))
+    scores = (q @ k.transpose(-1, -2)) * scale_of(inputs)
+    return scores.masked_fill(~_visible(inputs), float("-inf"))
+
+
+def _forward64(inputs: dict[str, Any]) -> tuple["torch_types.Tensor", "torch_types.Tensor"]:
+    scores = _scores64(inputs)
+    lse = torch.logsumexp(scores, dim=-1)
+    return torch.exp(scores - lse[..., None]) @ inputs["v"].to(torch.float64), lse
+
+
+def _forward_on_gpu(inputs: dict[str, Any]) -> tuple["torch_types.Tensor", "torch_types.Tensor"]:
+    """o and lse of a benchmark shape, in float32 on the GPU a chunk of query rows at a time (the
+    float64 scores of S = 16k would not fit in memory): realistic inputs, not a reference. They stay
+    on the GPU, where the benchmark uses them."""
+    q, k, v = (inputs[name].to("cuda", torch.float32) for name in ("q", "k", "v"))
+    S = q.shape[-2]
+    scale = scale_of(inputs)
+    outs, lses = [], []
+    keys = torch.arange(S, device="cuda")
+    for start in range(0, S, _CHUNK_ROWS):
+        rows = torch.arange(start, min(start + _CHUNK_ROWS, S), device="cuda")
+        scores = (q[..., rows, :] @ k.transpose(-1, -2)) * scale
+        if inputs["causal"]:
+            scores = scores.masked_fill(keys[None, :] > rows[:, None], float("-inf"))
+        lse = torch.logsumexp(scores, dim=-1)
+        outs.append(torch.exp(scores - lse[..., None]) @ v)
+        lses.append(lse)
+    return torch.cat(outs, dim=-2), torch.cat(lses, dim=-1)
+
+
+def _cuda_generator(generator: "torch_types.Generator") -> "torch_types.Generator":
+    """A CUDA generator seeded from the case's CPU one: the same inputs run after run."""
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator(device="cuda").manual_seed(seed)
+
+
+def _sdpa_backward(backend: str | None) -> Baseline:
+    """SDPA's backward alone: the forward graph is built once per input set, outside the timing."""
+    graph: dict[str, Any] = {}
+
+    def backward(inputs: dict[str, Any]) -> Any:
+        if graph.get("inputs") is not inputs:
+            import contextlib
+
+            from torch.nn.attention import SDPBackend, sdpa_kernel
+
+            leaves = tuple(inputs[name].detach().requires_grad_() for name in ("q", "k", "v"))
+            chosen = sdpa_kernel(SDPBackend.FLASH_ATTENTION) if backend == "flash" else contextlib.nullcontext()
+            with chosen:
+                o = torch.nn.functional.scaled_dot_product_attention(
+                    *leaves, is_causal=inputs["causal"], scale=inputs.get("scale")
+                )
+            graph.update(inputs=inputs, o=o, leaves=leaves)
+        return torch.autograd.grad(graph["o"], graph["leaves"], inputs["do"], retain_graph=True)
+
+    return backward
+
+
+# ----- diagnosis -----------------------------------------------------------------------------------
+_LN2 = math.log(2.0)
+
+
+def _backward64(
+    inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
+    delta_from_o: bool = True, dv_from_ds: bool = False,
+) -> dict[str, "torch_types.Tensor"]:
+    """The backward pass written out in float64, with switches that replay known bugs."""
+    scores = _scores64(inputs)
+    lse = torch.logsumexp(scores, dim=-1)
+    p = torch.exp(scores - lse[..., None] * lse_units) if normalise else torch.exp(scores)
+    q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
+    scale = scale_of(inputs)
+    o = torch.softmax(scores, dim=-1) @ v
+    delta = (do * o).sum(-1) if delta_from_o else do.sum(-1)
+    dp = do @ v.transpose(-1, -2)
+    ds = p * (dp - delta[..., None]) if subtract_delta else p * dp
+    dv = (ds if dv_from_ds else p).transpose(-1, -2) @ do
+    return {"dq": scale * ds @ k, "dk": scale * ds.transpose(-1, -2) @ q, "dv": dv}
+
+
+def diagnose_backward(failure: Failure) -> list[str]:
+    inputs, name, wrong = failure.inputs, failure.output, failure.wrong_outputs
+    scale = scale_of(inputs)
+    replays = [
+        (dict(delta_from_o=False), "likely: delta is not rowsum(dO * O): it needs O (delta = sum over d of do * o, per query row)"),
+        (dict(subtract_delta=False), "likely: dS = P * (dP - delta): delta is not subtracted"),
+        (dict(normalise=False), "likely: P is recomputed without lse: P = exp(s - lse[i]), the softmax's own normaliser"),
+        (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
+        (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
+    ]
+    for switches, note in replays:
+        if matches(failure, _backward64(inputs, **switches)[name]):
+            return [note]
+    if name in ("dq", "dk") and scale != 1.0 and matches(failure, failure.ref / scale):
+        return [f"likely: {name} is not multiplied by the scale: {name} = scale * (...)"]
+    causal = bool(inputs["causal"])
+    if causal and wrong == ("dq",):
+        return [
+            "likely: only dq is wrong (dk and dv are right), in a causal case: the dq kernel's walk over the key "
+            "tiles, most often its diagonal tile (skipped, or without the causal mask j <= i)"
+        ]
+    if causal and wrong == ("dk", "dv"):
+        return [
+            "likely: dk and dv are wrong but dq is right, in a causal case: the dk/dv kernel's walk over the "
+            "query tiles, most often its diagonal tiles (skipped, or without the causal mask j <= i)"
+        ]
+    if wrong == ("dv",):
+        return ["likely: only dv is wrong: dV = P^T @ dO needs the same P as dK, masked (0 for hidden and padded entries) and normalised by lse"]
+    return []

@@ -1,0 +1,40 @@
+"""Diagnosis by replay, for the season 2 levels: a known bug is recomputed in float64 from the case's
+inputs, and named only when the learner's output matches the replay and the replay is not the right
+answer. A rule that cannot be replayed (it depends on the learner's tile sizes) is stated from which
+outputs, sequences or batches are wrong, and says no more than that shows."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._lazy import torch
+from ..model import Failure
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+
+def matches(failure: Failure, replay: "torch_types.Tensor") -> bool:
+    """The output agrees with `replay` everywhere (to a few tolerances), and the replay is not the
+    right answer. NaN and inf must sit at the same places in both."""
+    out, ref, tolerance = failure.out, failure.ref, failure.tolerance
+    if replay.shape != out.shape:
+        return False
+    if not bool(replay.any()):
+        return False  # all zeros: the same as an output never written, which names no bug
+    slack = 5 * (tolerance.atol + tolerance.rtol * replay.abs())
+    both_finite = torch.isfinite(out) & torch.isfinite(replay)
+    same_special = (torch.isnan(out) == torch.isnan(replay)) & (torch.isinf(out) == torch.isinf(replay))
+    if not bool(same_special.all()):
+        return False
+    agrees = torch.where(both_finite, (out - replay).abs() <= slack, torch.ones_like(out, dtype=torch.bool))
+    if not bool(agrees.all()):
+        return False
+    right = torch.isclose(replay, ref, rtol=tolerance.rtol, atol=tolerance.atol) | (torch.isnan(replay) & torch.isnan(ref))
+    return not bool(right.all())
+
+
+def wrong_along(failure: Failure, dim: int) -> list[int]:
+    """The indices along `dim` of the output that hold at least one wrong element."""
+    bad = failure.bad.movedim(dim, 0).reshape(failure.bad.shape[dim], -1)
+    return bad.any(dim=1).nonzero().flatten().tolist()
