@@ -156,6 +156,7 @@ def overview(_: argparse.Namespace) -> int:
     filled = round(BAR_WIDTH * done / len(levels))
     print(f"Triton Quest: {done} of {len(levels)} levels passed  [{'#' * filled}{'-' * (BAR_WIDTH - filled)}]")
     print()
+    width = max(len(level.name) for level in levels)
     for level in levels:
         status = _status(progress, level.number, where["unlock_all"])
         entry = progress.levels.get(level.number)
@@ -163,7 +164,7 @@ def overview(_: argparse.Namespace) -> int:
         speed = ""
         if entry and entry.best_speedup:
             speed = f"best {entry.best_speedup:.2f}x PyTorch {tier(entry.best_speedup)}".rstrip()
-        print(f"  {level.number:>2}  {level.name:<22} {status:<8} {hints:<11} {speed}".rstrip())
+        print(f"  {level.number:>2}  {level.name:<{width}}  {status:<8} {hints:<11} {speed}".rstrip())
     print()
     next_level = _first_open(progress, where["unlock_all"])
     if not Path(where["katas"]).is_dir():

@@ -23,7 +23,7 @@ MAP_COLS = 48
 
 def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
-    lines.extend(_where(failure))
+    lines.extend(_where(failure, level.output_rows.get(failure.output, "query rows")))
     lines.extend(_writers(failure))
     diagnoses = level.diagnose(failure) + _generic_diagnoses(failure)
     return "\n".join(lines), _unique(diagnoses)
@@ -95,7 +95,7 @@ def _ranges(indices: list[int], limit: int = 6) -> str:
     return text + (f", ... ({len(spans) - limit} more ranges)" if len(spans) > limit else "")
 
 
-def _where(failure: "Failure") -> list[str]:
+def _where(failure: "Failure", row_name: str) -> list[str]:
     bad = failure.bad
     if bad.dim() == 1:
         indices = bad.nonzero().flatten().tolist()
@@ -109,7 +109,7 @@ def _where(failure: "Failure") -> list[str]:
     wrong_slices = int((per_slice > 0).sum())
     index = _unravel(worst, tuple(leading))
     lines = [f"{wrong_slices} of {per_slice.numel()} (batch, head) slices have wrong values; map of slice {list(index)}:"]
-    lines.extend(_map(bad.reshape(-1, *bad.shape[-2:])[worst], "query rows", "cols"))
+    lines.extend(_map(bad.reshape(-1, *bad.shape[-2:])[worst], row_name, "cols"))
     return lines
 
 

@@ -98,3 +98,28 @@ def test_zero_and_constant_outputs_fail_every_case(level: Level) -> None:
             close = [torch.isclose(w, r, rtol=tolerance.rtol, atol=tolerance.atol).all() for w, r in zip(wrong, references)]
             kind = "zero" if not any(w.any() for w in wrong) else "constant"
             assert not all(bool(c) for c in close), f"{case.id}: a {kind} output would pass"
+
+
+@pytest.mark.parametrize(
+    "ending, message",
+    [
+        ("return dq, dk", "returned 2 values, expected 3: a tuple (dq, dk, dv)"),
+        ("return dq, dk, dk", "`dk` and `dv` share memory"),
+        ("return dq, dk, dv.double()", "`dv` has dtype torch.float64"),
+        ("return torch.cat([dq, dk, dv])", "returned a Tensor, expected a tuple (dq, dk, dv)"),
+    ],
+)
+def test_a_level_with_several_outputs_says_which_one_is_malformed(ending: str, message: str, tmp_path: Path) -> None:
+    """Level 9 returns (dq, dk, dv): the answer's shape is checked output by output, by name."""
+    level = next(level for level in LEVELS if level.number == 9)
+    source = (SOLUTIONS / level.kata_file).read_text()
+    wrapper = (
+        "\n\nflash_attention_backward_right = flash_attention_backward\n\n\n"
+        "def flash_attention_backward(q, k, v, o, lse, do, causal=True, scale=None):\n"
+        "    dq, dk, dv = flash_attention_backward_right(q, k, v, o, lse, do, causal=causal, scale=scale)\n"
+        f"    {ending}\n"
+    )
+    path = tmp_path / level.kata_file
+    path.write_text(source + wrapper)
+    result = check_case(level, level.cases(MODE)[2], path, MODE)
+    assert not result.passed and message in result.message, result.message

@@ -39,6 +39,8 @@ class Level(abc.ABC):
     # What the public function returns: one tensor, or a tuple of tensors with these names, in this
     # order (level 9 returns dq, dk, dv). `reference` returns a tensor or a tuple to match.
     outputs: ClassVar[tuple[str, ...]] = ("out",)
+    # What the rows of an attention-shaped output are, for the error map, where not query rows.
+    output_rows: ClassVar[dict[str, str]] = {}
     # How the checks call the public function: these inputs by position, then `keywords` by name.
     positional: ClassVar[tuple[str, ...]]
     keywords: ClassVar[tuple[str, ...]] = ()

@@ -28,7 +28,7 @@ _EXP2_LIMIT = 126.0
 
 class GroupedQueryAttention(Level):
     number = 10
-    name = "Grouped-query attention"
+    name = "Grouped-Query Attention"
     kata_file = "level10_gqa_attention.py"
     function = "gqa_attention"
     positional = ("q", "k", "v")

@@ -27,7 +27,7 @@ SPARE_PAGES = 3  # pages in the pool that no sequence uses: NaN, and named by th
 
 class PagedDecode(Level):
     number = 11
-    name = "Paged decoding"
+    name = "Paged Decoding"
     kata_file = "level11_paged_decode.py"
     function = "paged_decode"
     positional = ("q", "k_cache", "v_cache", "block_table", "seq_lens")

@@ -29,12 +29,13 @@ _CHUNK_ROWS = 1024
 
 class FlashBackward(Level):
     number = 9
-    name = "Flash backward"
+    name = "Flash Backward"
     kata_file = "level9_flash_backward.py"
     function = "flash_attention_backward"
     positional = ("q", "k", "v", "o", "lse", "do")
     keywords = ("causal", "scale")
     outputs = ("dq", "dk", "dv")
+    output_rows = {"dk": "key rows", "dv": "key rows"}
     max_launches = 3
     concept = (
         "The backward pass of attention finds dQ, dK and dV from dO without ever storing the S x S "
@@ -286,6 +287,13 @@ def diagnose_backward(failure: Failure) -> list[str]:
             "likely: dk and dv are wrong but dq is right, in a causal case: the dk/dv kernel's walk over the "
             "query tiles, most often its diagonal tiles (skipped, or without the causal mask j <= i)"
         ]
+    if wrong == ("dk",):
+        return [
+            "likely: only dk is wrong (dq and dv are right): in the dk/dv kernel, dS^T = P^T * (dP^T - delta) "
+            "and its sum over every query tile, dk += dS^T @ q"
+        ]
+    if wrong == ("dq", "dk"):
+        return ["likely: dq and dk are wrong but dv is right, so P is right: dS = P * (dP - delta), with dP = dO @ V^T and delta = rowsum(dO * O)"]
     if wrong == ("dv",):
         return ["likely: only dv is wrong: dV = P^T @ dO needs the same P as dK, masked (0 for hidden and padded entries) and normalised by lse"]
     return []
