@@ -183,6 +183,8 @@ def start(args: argparse.Namespace) -> int:
     where = _where()
     kata = Path(where["katas"]) / level.kata_file
     call = f"{level.function}({', '.join(level.positional + tuple(f'{name}=...' for name in level.keywords))})"
+    if len(level.outputs) > 1:
+        call += f" -> ({', '.join(level.outputs)})"
     number = level.number
     print(level.title)
     print()
