@@ -53,6 +53,12 @@ class BenchLog:
         return found
 
 
+def saved_run_name(level: int | None, now: float | None = None) -> str:
+    """The name of a saved benchmark run: `.benchmarks/<machine>/0003_level8_20261201-193012.json`."""
+    what = f"level{level}" if level is not None else "all-levels"
+    return f"{what}_{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}"
+
+
 def geometric_mean(values: list[float]) -> float:
     return math.exp(sum(math.log(value) for value in values) / len(values))
 

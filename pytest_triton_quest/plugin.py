@@ -95,9 +95,11 @@ def pytest_configure(config: pytest.Config) -> None:
                 f"level {settings.level} has no kata file: expected {session.kata_path(level)} (`triton-quest reset {settings.level}` restores it)"
             )
     if settings.benchmark and mode.on_gpu and config.pluginmanager.hasplugin("benchmark"):
-        from .bench import MachineInfo
+        from .bench import MachineInfo, saved_run_name
 
-        config.option.benchmark_autosave = True  # saved runs make `pytest-benchmark compare` work
+        # Saved runs make `pytest-benchmark compare` work; pytest-benchmark names an autosaved run by
+        # its git commit, which a learner's folder seldom has, so the quest names it by level and time.
+        config.option.benchmark_autosave = saved_run_name(settings.level)
         config.pluginmanager.register(MachineInfo(), "triton_quest_machine_info")
     config.stash[SESSION_KEY] = session
     if getattr(config.option, "dist", "no") in ("load", "worksteal"):

@@ -235,3 +235,15 @@ def test_a_working_guard_adds_no_warning(project: QuestProject) -> None:
     project.solution(1)
     result = project.pytester.runpytest("--quest-level", "1")
     result.stdout.no_fnmatch_line("*WARNING*")
+
+
+def test_a_saved_benchmark_run_is_named_by_level_and_time() -> None:
+    """Issue 14: pytest-benchmark names an autosaved run by its git commit; a learner's folder has none,
+    and `0001_True.json` said nothing. The quest passes a name where --benchmark-autosave puts its tag."""
+    import time
+
+    from pytest_triton_quest.bench import saved_run_name
+
+    when = time.mktime((2026, 12, 1, 19, 30, 12, 0, 0, -1))
+    assert saved_run_name(8, when) == "level8_20261201-193012"
+    assert saved_run_name(None, when) == "all-levels_20261201-193012"
