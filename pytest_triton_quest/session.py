@@ -42,7 +42,6 @@ class QuestSession:
     progress: Progress
     bench: BenchLog = field(default_factory=BenchLog)
     runs: dict[int, LevelRun] = field(default_factory=dict)
-    locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
     newly_passed: list[int] = field(default_factory=list)
     # Short option spellings another plugin owns in this environment (`--level`, ...).
     taken_aliases: list[str] = field(default_factory=list)
