@@ -20,7 +20,7 @@ from .items import KataFile, play_order
 from .options import add_options, adopt_aliases, alias_notice, read_settings, spelling
 from .progress import ProgressStore
 from .registry import RegistryError, all_levels, span
-from .session import SESSION_KEY, QuestSession, session_of
+from .session import SESSION_KEY, QuestSession, session_of, terminal_line
 
 TAKEN_ALIASES_KEY = pytest.StashKey[list[str]]()
 BENCHMARK_FOLDER_KEY = pytest.StashKey[Path]()  # pytest-benchmark's folder, when this run creates it
@@ -87,7 +87,16 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     activate(mode)
     store = ProgressStore(settings.state)
-    session = QuestSession(settings, mode, levels, store, store.load(), taken_aliases=config.stash.get(TAKEN_ALIASES_KEY, []))
+    session = QuestSession(
+        settings,
+        mode,
+        levels,
+        store,
+        store.load(),
+        taken_aliases=config.stash.get(TAKEN_ALIASES_KEY, []),
+        say=terminal_line(config),
+        verbose=config.get_verbosity() > 0,
+    )
     if settings.level is not None:
         level = session.level(settings.level)
         if level is None:
