@@ -44,8 +44,11 @@ class InProcessRunner:
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
         from .checking import check_case  # imports the guard, only when cases run here
+        from .compat import take_notes
 
-        return check_case(level, case, kata_path, self.mode), ""
+        result = check_case(level, case, kata_path, self.mode)
+        result.notes.extend(take_notes())
+        return result, ""
 
     def close(self) -> None:
         pass

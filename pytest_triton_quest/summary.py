@@ -31,6 +31,11 @@ def other_lines(quest: QuestSession) -> list[str]:
 
 
 def _level_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
+    notes = list(dict.fromkeys(note for result in run.results.values() for note in result.notes))
+    return _verdict_lines(quest, number, run) + [f"  note: {note}" for note in notes]
+
+
+def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
     level = quest.level(number)
     assert level is not None
     total = len(run.expected)

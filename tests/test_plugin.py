@@ -180,6 +180,44 @@ def test_the_report_inside_watch_says_to_save_not_to_run_pytest(project: QuestPr
     result.stdout.no_fnmatch_line("*pytest --level 1 again*")
 
 
+def test_a_kernel_with_several_autotune_configs_passes_on_the_cpu_and_says_so_once(project: QuestProject) -> None:
+    """Issue 13: a correct kernel with several autotune configs failed on the CPU with the raw
+    "0 active drivers ([]). There should only be one."."""
+    kata = project.solution(1)
+    text = kata.read_text()
+    text = text.replace(
+        "@triton.jit\ndef add_kernel(",
+        "@triton.autotune(configs=[triton.Config({'BLOCK_SIZE': 256}), triton.Config({'BLOCK_SIZE': 128}, num_warps=2)], key=['n'])\n"
+        "@triton.jit\ndef add_kernel(",
+    )
+    text = text.replace("add_kernel[grid](x, y, out, n, BLOCK_SIZE=BLOCK_SIZE)", "add_kernel[lambda meta: (triton.cdiv(n, meta['BLOCK_SIZE']),)](x, y, out, n)")
+    kata.write_text(text)
+    result = project.pytester.runpytest("--level", "1")
+    result.assert_outcomes(passed=8)
+    note = (
+        "  note: `add_kernel` has 2 @triton.autotune configs: the CPU interpreter cannot time them, so the checks "
+        "run the first one (BLOCK_SIZE=256); on a GPU Triton times them all and keeps the fastest"
+    )
+    assert result.stdout.lines.count(note) == 1
+    result.stdout.no_fnmatch_line("*active drivers*")
+
+
+def test_a_correct_kernel_with_and_or_not_on_masks_passes_on_the_cpu(project: QuestProject) -> None:
+    """Issue 13: Python `and`/`not` on blocks used Python truthiness in the interpreter, so a
+    correct masked_fill-style kernel got wrong values on the CPU only."""
+    kata = project.solution(5)
+    text = kata.read_text()
+    for old, new in [
+        ("in_bounds = (rows[:, None] < S) & (cols[None, :] < S)", "in_bounds = (rows[:, None] < S) and (cols[None, :] < S)"),
+        ('x = tl.where(future, float("-inf"), x)', 'x = tl.where(not future, x, float("-inf"))'),
+    ]:
+        assert old in text, "the level 5 solution changed: update this test"
+        text = text.replace(old, new)
+    kata.write_text(text)
+    result = project.pytester.runpytest("--level", "5", "--unlock-all")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
+
+
 def test_a_missing_kata_file_is_named(project: QuestProject) -> None:
     project.template(1)
     result = project.pytester.runpytest("--level", "3", "--unlock-all")
