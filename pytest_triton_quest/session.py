@@ -127,7 +127,7 @@ def terminal_line(config: pytest.Config) -> Callable[[str], None]:
 
     def say(line: str) -> None:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is None:  # a pytest-xdist worker, or -p no:terminal: nobody would see it
+        if reporter is None or hasattr(config, "workerinput"):  # -p no:terminal, or a pytest-xdist worker, whose terminal nobody sees
             return
         capture = config.pluginmanager.get_plugin("capturemanager")
         with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
