@@ -312,7 +312,7 @@ def crash_result(level: Level, case: Case, returncode: int | None, site: str | N
     return CaseResult(CRASHED, message, stops_level=True)
 
 
-MORE_TIME = "--quest-timeout SECONDS allows more"
+MORE_TIME = "allow more time with --quest-timeout SECONDS"
 
 
 def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None = None, phase: str | None = None) -> CaseResult:
@@ -323,7 +323,7 @@ def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None 
     if phase == COMPILING:
         message = (
             f"{where}: Triton was still compiling the kernel{at}, so the case was stopped; large blocks or many "
-            f"autotune configs can take longer than that to compile (smaller BLOCK sizes, fewer configs, or {MORE_TIME})"
+            f"autotune configs can take longer than that to compile: try smaller BLOCK sizes or fewer configs, or {MORE_TIME}"
         )
     elif phase == AUTOTUNING:
         message = (
@@ -336,7 +336,7 @@ def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None 
             "likely an endless loop (check the loop bounds and that the loop variable advances)"
         )
     else:  # the stack shows no kernel at work: say where it was, not why
-        message = f"{where}, so the case was stopped{at}; {MORE_TIME} if it is only slow"
+        message = f"{where}, so the case was stopped{at}; if it is only slow, {MORE_TIME}"
     return CaseResult(TIMED_OUT, message, stops_level=True)
 
 
