@@ -123,6 +123,28 @@ def measure(benchmark: Any, level: Level, case: Case, row: str, kata: Path, log:
     log.rows.append({"level": level.number, "case": case.id, "params": dict(case.params), "row": row, "median_s": median, **info})
 
 
+def new_storage_folder(config: pytest.Config) -> Path | None:
+    """pytest-benchmark's local folder for saved runs (`.benchmarks`), if this run is about to create
+    it: pytest-benchmark makes it at the start of every run, also when nothing will be saved."""
+    if not config.pluginmanager.hasplugin("benchmark"):
+        return None
+    uri = str(config.getoption("benchmark_storage", default="") or "")
+    if uri.startswith("file://"):
+        uri = uri[len("file://") :]
+    elif "://" in uri or not uri:
+        return None  # a remote storage: nothing to tidy here
+    folder = Path(uri).absolute()  # pytest-benchmark reads it relative to the working directory too
+    return None if folder.exists() else folder
+
+
+def remove_if_empty(folder: Path) -> None:
+    """Remove a folder this run created and left empty; a folder with saved runs in it stays."""
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
 class MachineInfo:
     """Adds the GPU and the torch/triton versions to pytest-benchmark's machine info."""
 

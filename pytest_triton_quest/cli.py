@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -195,7 +196,7 @@ def start(args: argparse.Namespace) -> int:
     print(f"In:     {shown(kata)}" + ("" if kata.is_file() else missing))
     print(f"Check:  pytest --level {number}      (or: {PROG} check {number}, or {PROG} watch {number})")
     print(f"Stuck:  pytest --hint {number}       (six hints, from the idea to nearly the answer)")
-    print(f"Think:  {PROG} tutor {number}      (questions and concepts, never the answer)")
+    print(f"Think:  {PROG} tutor {number}      (the ideas and questions to think about; never the kernel)")
     store, progress = _load(where)
     status = _status(progress, number, where["unlock_all"])
     if status == "locked":
@@ -214,7 +215,24 @@ def check(args: argparse.Namespace) -> int:
 
 def hint(args: argparse.Namespace) -> int:
     level = _level(args.level)
-    return subprocess.call(_pytest(BY_KEY["hint"].flag, str(level.number)))
+    if not args.again:
+        return subprocess.call(_pytest(BY_KEY["hint"].flag, str(level.number)))
+    from .hints import format_hint
+
+    store, progress = _load(_where())
+    entry = progress.levels.get(level.number)
+    seen = entry.hints_revealed if entry else 0
+    total = len(level.hints)
+    if not seen:
+        print(f"{level.title}: no hint is out yet. The first: pytest --hint {level.number}")
+    else:
+        print(f"{level.title}: the {seen} of {total} hints you have seen")
+        for index in range(1, seen + 1):
+            print(format_hint(index, total, level.hints[index - 1]))
+        if seen < total:
+            print(f"The next one: pytest --hint {level.number} (hint {seen + 1} of {total}).")
+    _warn(store)
+    return EXIT_OK
 
 
 def benchmark(args: argparse.Namespace) -> int:
@@ -226,6 +244,27 @@ def benchmark(args: argparse.Namespace) -> int:
     return subprocess.call(_pytest(BY_KEY["benchmark"].flag, *chosen, *args.pytest_args))
 
 
+# Sections of the tutor notes that are for the tutor only: they name the bugs and their fixes.
+TUTOR_ONLY_SECTIONS = ("Common mistakes", "Never say")
+# How the learner's view titles the sections it keeps.
+LEARNER_TITLES = {"Concepts to explain": "Concepts", "Questions to ask": "Questions to think about"}
+
+
+def learner_notes(notes: str) -> str:
+    """The tutor notes without the sections that give fixes away, for the learner to read."""
+    kept: list[str] = []
+    keep = True
+    for line in notes.splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            keep = title not in TUTOR_ONLY_SECTIONS
+            if keep:
+                line = f"## {LEARNER_TITLES.get(title, title)}"
+        if keep:
+            kept.append(line)
+    return "\n".join(kept).rstrip()
+
+
 def tutor(args: argparse.Namespace) -> int:
     if args.level is not None:
         level = _level(args.level)
@@ -235,9 +274,12 @@ def tutor(args: argparse.Namespace) -> int:
     notes = _tutor_notes(level.number)
     if notes is None:
         raise CliError(f"there are no tutor notes for level {level.number}", EXIT_REFUSED)
-    print(notes.read_text(encoding="utf-8").rstrip())
+    text = notes.read_text(encoding="utf-8").rstrip()
+    print(text if args.full else learner_notes(text))
     print()
     print(f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure.")
+    if not args.full:
+        print(f"(For a tutor, the notes with the common mistakes and their fixes: {PROG} tutor {level.number} --full)")
     return EXIT_OK
 
 
@@ -284,7 +326,7 @@ def watch(args: argparse.Namespace) -> int:
                 print(f"{shown(kata)} does not exist yet: create it, or restore the template with {PROG} reset {level.number}", flush=True)
                 continue
             before = passed(level.number)
-            subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), "-q"))
+            subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), BY_KEY["watch"].flag, "-q"))
             if before or not passed(level.number):
                 continue
             following = _next_level(level.number)
@@ -463,8 +505,8 @@ VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "overview": (overview, "progress of every level and the next step (the default)"),
     "start": (start, "the briefing of level N: the idea, the function to write, the file, how to check"),
     "check": (check, "run level N's checks (same as pytest --level N; more pytest options may follow)"),
-    "hint": (hint, "reveal the next of level N's six hints (same as pytest --hint N)"),
-    "tutor": (tutor, "the tutor's notes for level N: concepts, common mistakes, questions (never the answer)"),
+    "hint": (hint, "reveal the next of level N's six hints (same as pytest --hint N); --again: re-read the ones you have seen"),
+    "tutor": (tutor, "the ideas of level N and questions to think about, never the kernel (--full: the tutor's notes, which name fixes)"),
     "watch": (watch, "re-run a level's checks each time you save its kata file (Ctrl-C stops)"),
     "benchmark": (benchmark, "time your kernels against PyTorch on a GPU (pytest --benchmark)"),
     "solution": (solution, "show the reference solution of a level you have passed"),
@@ -502,8 +544,12 @@ def build_parser() -> argparse.ArgumentParser:
     one = verb("check")
     one.add_argument("level", metavar="N", help="the level number")
     one.add_argument("pytest_args", nargs=argparse.REMAINDER, metavar="PYTEST_OPTION", help="passed on to pytest, e.g. -x or -k fp16")
-    verb("hint").add_argument("level", metavar="N", help="the level number")
-    verb("tutor").add_argument("level", metavar="N", nargs="?", help="the level number (default: your first open level)")
+    one = verb("hint")
+    one.add_argument("level", metavar="N", help="the level number")
+    one.add_argument("--again", action="store_true", help="show the hints you have seen, without revealing a new one")
+    one = verb("tutor")
+    one.add_argument("level", metavar="N", nargs="?", help="the level number (default: your first open level)")
+    one.add_argument("--full", action="store_true", help="the whole notes for a tutor (a person or an AI assistant): common mistakes and their fixes too")
     verb("watch").add_argument("level", metavar="N", nargs="?", help="the level to watch (default: your first open level, then the next one after each pass)")
     one = verb("benchmark")
     one.add_argument("level", metavar="N", nargs="?", help="the level to time (default: every unlocked level)")
@@ -529,13 +575,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.pytest_args = getattr(args, "pytest_args", []) + extra
     runner = getattr(args, "run", overview)
     try:
-        return runner(args)
+        code = runner(args)
+        sys.stdout.flush()  # inside the try: a closed pipe fails here, not at interpreter exit
+        return code
     except CliError as error:
         print(f"{PROG}: {error}", file=sys.stderr)
         return error.code
+    except BrokenPipeError:
+        # `triton-quest | head` stopped reading: a normal way to end, not an error to show.
+        _silence_stdout()
+        return EXIT_OK
     except KeyboardInterrupt:
         print(file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's final flush of the dead pipe prints nothing."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -28,11 +28,15 @@ def reveal_next_hint(number: int, settings: Settings) -> int:
         if entry.hints_revealed >= total:
             print(f"{level.title}: all {total} hints are out. Here they are again:")
             for index, hint in enumerate(level.hints, start=1):
-                print(_format(index, total, hint))
+                print(format_hint(index, total, hint))
         else:
             entry.hints_revealed += 1
-            print(f"{level.title}: hint {entry.hints_revealed} of {total}")
-            print(_format(entry.hints_revealed, total, level.hints[entry.hints_revealed - 1]))
+            seen = entry.hints_revealed - 1
+            again = f" (after the {'one' if seen == 1 else seen} you have seen)" if seen else ""
+            print(f"{level.title}: hint {entry.hints_revealed} of {total}{again}")
+            # Hints build on each other: the new one reads best after the ones before it.
+            for index in range(1, entry.hints_revealed + 1):
+                print(format_hint(index, total, level.hints[index - 1]))
             if entry.hints_revealed < total:
                 print(f"More help: pytest --hint {number} (hint {entry.hints_revealed + 1} of {total}).")
     for warning in store.warnings:
@@ -40,5 +44,5 @@ def reveal_next_hint(number: int, settings: Settings) -> int:
     return pytest.ExitCode.OK
 
 
-def _format(index: int, total: int, hint: str) -> str:
+def format_hint(index: int, total: int, hint: str) -> str:
     return textwrap.fill(hint, width=96, initial_indent=f"  {index}/{total}  ", subsequent_indent=" " * 8)

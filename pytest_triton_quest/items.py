@@ -30,8 +30,6 @@ class KataFile(pytest.File):
         session = _session(self)
         blocker = session.lock_reason(self.level.number)
         reason = None if blocker is None else f"locked: pass level {blocker} first (pytest --level {blocker})"
-        if blocker is not None:
-            session.locked[self.level.number] = blocker
         for case in self.level.cases(session.mode):
             item = QuestItem.from_parent(self, name=f"{self.level.function}[{case.id}]", level=self.level, case=case)
             if reason is not None:

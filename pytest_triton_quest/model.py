@@ -137,6 +137,9 @@ class CaseResult:
     diagnoses: list[str] = field(default_factory=list)
     # Would fail on a GPU although it passed here (interpreter only), e.g. a tl.dot tile under 16.
     portability: list[str] = field(default_factory=list)
+    # What the quest did differently from compiled Triton to run this case (one autotune config on
+    # the CPU, ...): said once in the summary, not with each case.
+    notes: list[str] = field(default_factory=list)
     # The remaining cases of the level would fail the same way; they are not run.
     stops_level: bool = False
     # The process must not run anything else (a CUDA error poisons the context).

@@ -30,13 +30,11 @@ GROUP = ("triton-quest", "Triton Quest (learn Triton from vector add to Flash At
 
 
 def level_number(text: str) -> int:
+    """Any whole number: which levels exist is the registry's to say, in one message for all."""
     try:
-        number = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a level number (levels are 1, 2, 3, ...)") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"level {number} does not exist: levels start at 1")
-    return number
 
 
 def seconds(text: str) -> float:
@@ -129,7 +127,8 @@ OPTIONS: tuple[Option, ...] = (
     ),
     Option(
         "state",
-        f"progress file (default: {STATE_FILE} beside the ini file)",
+        f"progress file (default: {STATE_FILE} in the project root: the ini file's folder, else the folder pytest runs in,"
+        " or the kata folder's parent when pytest runs inside the kata folder)",
         metavar="PATH",
         parse=str,
         env="TRITON_QUEST_STATE",
@@ -141,6 +140,7 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
     ),
     Option("plot", "with --quest-benchmark: write a PNG of TFLOP/s against sequence length (needs matplotlib)", "--plot", "PATH", str),
+    Option("watch", "set by `triton-quest watch`: the report says to save the kata file instead of running pytest again", default=False),
     Option("where", "print where the quest's katas and progress file are (JSON, for the triton-quest command) and exit", default=False),
 )
 BY_KEY: dict[str, Option] = {option.key: option for option in OPTIONS}
@@ -153,9 +153,9 @@ def add_options(parser: pytest.Parser) -> None:
         if option.is_flag:
             group.addoption(option.flag, dest=option.dest, action="store_true", default=None, help=option.help + extra)
         else:
-            group.addoption(
-                option.flag, dest=option.dest, type=option.parse, metavar=option.metavar, default=None, help=option.help + extra
-            )
+            # Kept as text here and parsed by read_settings: a bad value then ends the run with one
+            # line naming it, instead of argparse's usage dump.
+            group.addoption(option.flag, dest=option.dest, metavar=option.metavar, default=None, help=option.help + extra)
         if option.ini:
             ini_type = "bool" if option.is_flag else "string"
             default = option.default if option.is_flag else ("" if option.default is None else str(option.default))
@@ -201,6 +201,12 @@ def alias_notice(taken: list[str]) -> str:
     return f"another plugin defines {', '.join(taken)}: use the quest's own spellings here ({spelled})"
 
 
+def spelling(key: str, taken: list[str]) -> str:
+    """The option as the learner can type it here: the short spelling unless another plugin owns it."""
+    option = BY_KEY[key]
+    return option.alias if option.alias and option.alias not in taken else option.flag
+
+
 def _key_of(alias: str) -> str:
     return next(option.key for option in OPTIONS if option.alias == alias)
 
@@ -218,6 +224,7 @@ class Settings:
     state: Path
     benchmark: bool
     plot: str | None
+    watch: bool
     where: bool
 
     def timeout_s(self, device: str) -> float:
@@ -253,19 +260,27 @@ def read_settings(config: pytest.Config) -> Settings:
     sources: dict[str, str] = {}
     for option in OPTIONS:
         value, source = _value(config, option)
-        if option.parse is not None and value is not None and source != "command line":
+        if option.parse is not None and value is not None:
             try:
                 value = option.parse(str(value))
             except argparse.ArgumentTypeError as error:
-                raise pytest.UsageError(f"{source} = {value!r}: {error}") from None
+                where = f"{option.alias or option.flag} {value}" if source == "command line" else f"{source} = {value!r}"
+                raise pytest.UsageError(f"{where}: {error}") from None
         values[option.key] = value
         sources[option.key] = source
     invocation = config.invocation_params.dir
     root = project_root(config)
     values["katas"] = (Path(invocation if sources["katas"] == "command line" else root) / values["katas"]).resolve()
     state = values["state"]
-    values["state"] = Path(invocation, state) if state is not None else root / STATE_FILE
+    if state is not None:
+        values["state"] = Path(invocation, state)
+    else:
+        # Never among the kata files: run from inside the kata folder (no ini file), progress goes to
+        # the folder above it, where a run from the project root finds it too.
+        home = values["katas"].parent if root.resolve() == values["katas"] else root
+        values["state"] = home / STATE_FILE
     values["unlock_all"] = bool(values["unlock_all"])
     values["benchmark"] = bool(values["benchmark"])
+    values["watch"] = bool(values["watch"])
     values["where"] = bool(values["where"])
     return Settings(**values)

@@ -14,14 +14,16 @@ from typing import Any, Generator
 
 import pytest
 
+from .bench import new_storage_folder, remove_if_empty
 from .device import DeviceError, activate, detect_mode
 from .items import KataFile, play_order
-from .options import add_options, adopt_aliases, alias_notice, read_settings
+from .options import add_options, adopt_aliases, alias_notice, read_settings, spelling
 from .progress import ProgressStore
 from .registry import RegistryError, all_levels, span
-from .session import SESSION_KEY, QuestSession, session_of
+from .session import SESSION_KEY, QuestSession, session_of, terminal_line
 
 TAKEN_ALIASES_KEY = pytest.StashKey[list[str]]()
+BENCHMARK_FOLDER_KEY = pytest.StashKey[Path]()  # pytest-benchmark's folder, when this run creates it
 SUMMARY_KEY = "triton_quest_summary"  # a pytest-xdist worker's summary lines, in its workeroutput
 
 
@@ -85,7 +87,16 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(error)) from None
     activate(mode)
     store = ProgressStore(settings.state)
-    session = QuestSession(settings, mode, levels, store, store.load(), taken_aliases=config.stash.get(TAKEN_ALIASES_KEY, []))
+    session = QuestSession(
+        settings,
+        mode,
+        levels,
+        store,
+        store.load(),
+        taken_aliases=config.stash.get(TAKEN_ALIASES_KEY, []),
+        say=terminal_line(config),
+        verbose=config.get_verbosity() > 0,
+    )
     if settings.level is not None:
         level = session.level(settings.level)
         if level is None:
@@ -93,6 +104,13 @@ def pytest_configure(config: pytest.Config) -> None:
         if not session.kata_path(level).is_file():
             raise pytest.UsageError(
                 f"level {settings.level} has no kata file: expected {session.kata_path(level)} (`triton-quest reset {settings.level}` restores it)"
+            )
+        blocker = session.lock_reason(level.number)
+        if blocker is not None:
+            # Asked for by name, a locked level is an answer the learner must see, not a row of skips.
+            unlock = spelling("unlock_all", session.taken_aliases)
+            raise pytest.UsageError(
+                f"{level.title} is locked: pass level {blocker} first (pytest --level {blocker}), or try it anyway with {unlock}"
             )
     if settings.benchmark and mode.on_gpu and config.pluginmanager.hasplugin("benchmark"):
         from .bench import MachineInfo, saved_run_name
@@ -102,6 +120,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.benchmark_autosave = saved_run_name(settings.level)
         config.pluginmanager.register(MachineInfo(), "triton_quest_machine_info")
     config.stash[SESSION_KEY] = session
+    created = new_storage_folder(config)
+    if created is not None:
+        config.stash[BENCHMARK_FOLDER_KEY] = created
     if getattr(config.option, "dist", "no") in ("load", "worksteal"):
         # pytest-xdist: a level passes only when one process saw every one of its cases, and its
         # benchmark needs its checks in the same process, so each level (one kata file) goes whole
@@ -115,6 +136,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session = session_of(config)
     if session is not None:
         session.close()
+    created = config.stash.get(BENCHMARK_FOLDER_KEY, None)
+    if created is not None:
+        remove_if_empty(created)  # a CPU run, or a GPU run without --benchmark, saves nothing
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

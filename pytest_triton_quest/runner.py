@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from .levels.base import Level
 from .model import CRASHED, FAILED, TIMED_OUT, Case, CaseResult, Mode
@@ -44,14 +44,18 @@ class InProcessRunner:
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
         from .checking import check_case  # imports the guard, only when cases run here
+        from .compat import take_notes
 
-        return check_case(level, case, kata_path, self.mode), ""
+        result = check_case(level, case, kata_path, self.mode)
+        result.notes.extend(take_notes())
+        return result, ""
 
     def close(self) -> None:
         pass
 
 
 STARTUP_TIMEOUT_S = 120.0  # importing torch and triton on a cold, busy machine
+NOTICE_AFTER_S = 10.0  # a case still running after this long gets a line on the terminal: never silent
 STOP_TIMEOUT_S = 5.0  # a worker asked to stop (stdin closed) gets this long before it is killed
 # The learner's output shown with a case: its head and its tail, so a print in a loop cannot flood
 # the report (or this process's memory).
@@ -234,11 +238,59 @@ def _where(level: Level, case: Case) -> str:
     return f"level {level.number}, case {case.id}"
 
 
+_FRAME = re.compile(r'File "([^"]+)", line (\d+)(?: in (\S+))?')
+# Where faulthandler's report starts in the worker's log: after it, nothing is the learner's.
+_STACK_START = re.compile(r"^(Fatal Python error: |Current thread 0x|Thread 0x|Stack \(most recent call first\):)", re.M)
+
+
+def _frames(stack: str) -> list[tuple[str, int, str]]:
+    """(file, line, function) of each frame of a faulthandler dump, innermost first."""
+    return [(match.group(1), int(match.group(2)), match.group(3) or "") for match in _FRAME.finditer(stack)]
+
+
 def _crash_site(output: str, kata_path: Path) -> str | None:
     """`file:line` of the kata line that was running when the worker died or was stopped, from
     faulthandler's stack dump (innermost frame first, so it is read backwards)."""
-    frames = [(match.group(1), int(match.group(2))) for match in re.finditer(r'File "([^"]+)", line (\d+)', output)]
-    return kata_line(reversed(frames), kata_path)
+    return kata_line(reversed([(file, line) for file, line, _ in _frames(output)]), kata_path)
+
+
+def split_stack(output: str) -> tuple[str, str]:
+    """The worker's log cut in two: the learner's own prints, then faulthandler's stack dump."""
+    match = _STACK_START.search(output)
+    if match is None:
+        return output, ""
+    return output[: match.start()], output[match.start() :]
+
+
+# What the worker was doing when it was stopped, read from its stack (innermost frame first).
+COMPILING = "compiling"
+AUTOTUNING = "autotuning"
+RUNNING = "running"
+
+
+def _compiles(file: str) -> bool:
+    """A file of Triton's compiler: the frontend, a backend's compiler (ptxas, ...), or the build of
+    the launcher. Not a backend's driver.py: the launch of a compiled kernel goes through it."""
+    in_backend = "/triton/backends/" in file and file.endswith("/compiler.py")
+    return "/triton/compiler/" in file or in_backend or file.endswith("/triton/runtime/build.py")
+
+
+def stopped_while(stack: str) -> str | None:
+    """Which of Triton's phases the stack shows, or None when it shows none of them.
+
+    Compiling: a frame of Triton's compiler, its backends or its launcher build. Autotuning: a frame of
+    the autotuner, which compiles and times every config. Running: the interpreter executing a kernel,
+    or the host waiting for the GPU (a compiled kernel runs asynchronously until a synchronize)."""
+    frames = [(file.replace("\\", "/"), function) for file, _, function in _frames(stack)]
+    if any(_compiles(file) for file, _ in frames):
+        return COMPILING
+    if any(file.endswith("/triton/runtime/autotuner.py") for file, _ in frames):
+        return AUTOTUNING
+    if any(file.endswith("/triton/runtime/interpreter.py") for file, _ in frames):
+        return RUNNING
+    if any(function == "synchronize" and "/torch/cuda/" in file for file, function in frames):
+        return RUNNING
+    return None
 
 
 def crash_result(level: Level, case: Case, returncode: int | None, site: str | None = None) -> CaseResult:
@@ -260,20 +312,43 @@ def crash_result(level: Level, case: Case, returncode: int | None, site: str | N
     return CaseResult(CRASHED, message, stops_level=True)
 
 
-def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None = None) -> CaseResult:
+MORE_TIME = "allow more time with --quest-timeout SECONDS"
+
+
+def timeout_result(level: Level, case: Case, timeout_s: float, site: str | None = None, phase: str | None = None) -> CaseResult:
+    """The verdict for a case stopped at the time limit; `phase` is what its stack showed it doing
+    (see `stopped_while`), and only a kernel seen running is called a likely endless loop."""
+    where = f"{_where(level, case)}: no answer after {timeout_s:g} s"
     at = f" at {site}" if site else ""
-    return CaseResult(
-        TIMED_OUT,
-        f"{_where(level, case)}: no answer after {timeout_s:g} s, so the kernel was stopped{at}; "
-        "likely an endless loop (check the loop bounds and that the loop variable advances)",
-        stops_level=True,
-    )
+    if phase == COMPILING:
+        message = (
+            f"{where}: Triton was still compiling the kernel{at}, so the case was stopped; large blocks or many "
+            f"autotune configs can take longer than that to compile: try smaller BLOCK sizes or fewer configs, or {MORE_TIME}"
+        )
+    elif phase == AUTOTUNING:
+        message = (
+            f"{where}: Triton was still autotuning{at} (compiling and timing each config of @triton.autotune), "
+            f"so the case was stopped; try fewer configs, or {MORE_TIME}"
+        )
+    elif phase == RUNNING:
+        message = (
+            f"{where}, so the kernel was stopped{at}; "
+            "likely an endless loop (check the loop bounds and that the loop variable advances)"
+        )
+    else:  # the stack shows no kernel at work: say where it was, not why
+        message = f"{where}, so the case was stopped{at}; if it is only slow, {MORE_TIME}"
+    return CaseResult(TIMED_OUT, message, stops_level=True)
 
 
 class IsolatedRunner:
-    def __init__(self, mode: Mode, timeout_s: float) -> None:
+    """`say` prints one line on the learner's terminal (while a case runs long); `verbose` (pytest -v)
+    keeps the worker's Python stack in the output of a case that crashed or was stopped."""
+
+    def __init__(self, mode: Mode, timeout_s: float, say: Callable[[str], None] | None = None, verbose: bool = False) -> None:
         self.mode = mode
         self.timeout_s = timeout_s
+        self.say = say
+        self.verbose = verbose
         self._worker: _Worker | None = None
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
@@ -294,7 +369,7 @@ class IsolatedRunner:
         started = time.monotonic()
         try:
             worker.send(request)
-            line = worker.receive(self.timeout_s)
+            line = self._answer(worker, level, case)
         except OSError:  # BrokenPipeError: the worker died before reading the request
             worker.closed = True
             line = None
@@ -320,18 +395,38 @@ class IsolatedRunner:
         timed_out = not worker.closed
         if worker.closed:
             worker.wait_for_exit()
+        prints = ""
         if timed_out:
+            prints = worker.new_output()  # the learner's, before the stack dump lands in the same log
             worker.dump_stack()
         returncode = worker.process.poll()  # None: it closed the pipe but lives on; stopped below
         worker.kill()
-        output = worker.new_output()
+        rest, stack = split_stack(worker.new_output())
+        prints += rest
         self._retire_worker()
+        site = _crash_site(stack, kata_path)
         if timed_out:
-            result = timeout_result(level, case, self.timeout_s, _crash_site(output, kata_path))
+            result = timeout_result(level, case, self.timeout_s, site, stopped_while(stack))
         else:
-            result = crash_result(level, case, returncode, _crash_site(output, kata_path))
+            result = crash_result(level, case, returncode, site)
         result.duration_s = elapsed
-        return result, output
+        if self.verbose and stack:
+            prints += f"\n--- the worker's Python stack when it {'was stopped' if timed_out else 'died'} ---\n{stack}"
+        return result, prints
+
+    def _answer(self, worker: _Worker, level: Level, case: Case) -> str | None:
+        """The worker's answer within the time limit; a case still running after NOTICE_AFTER_S gets
+        one line on the terminal, so a long wait is never silent."""
+        if self.say is None or self.timeout_s <= NOTICE_AFTER_S:
+            return worker.receive(self.timeout_s)
+        line = worker.receive(NOTICE_AFTER_S)
+        if line is not None or worker.closed:
+            return line
+        self.say(
+            f"triton-quest: {_where(level, case)} is still running after {NOTICE_AFTER_S:g} s "
+            f"(the limit is {self.timeout_s:g} s: --quest-timeout SECONDS changes it; Ctrl-C stops the run)"
+        )
+        return worker.receive(self.timeout_s - NOTICE_AFTER_S)
 
     def _replace_worker(self) -> None:
         self._retire_worker()

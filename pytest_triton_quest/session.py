@@ -7,8 +7,10 @@ fill in `runs` and the benchmark log; `record_progress` writes the outcome once,
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -42,13 +44,14 @@ class QuestSession:
     progress: Progress
     bench: BenchLog = field(default_factory=BenchLog)
     runs: dict[int, LevelRun] = field(default_factory=dict)
-    locked: dict[int, int] = field(default_factory=dict)  # level -> the level to pass first
     newly_passed: list[int] = field(default_factory=list)
     # Short option spellings another plugin owns in this environment (`--level`, ...).
     taken_aliases: list[str] = field(default_factory=list)
     # What pytest-xdist workers said, in the controller: summary lines by level, then the others.
     worker_blocks: dict[int, list[str]] = field(default_factory=dict)
     worker_rest: list[str] = field(default_factory=list)
+    say: Callable[[str], None] | None = None  # one line on the learner's terminal, mid-run
+    verbose: bool = False  # pytest -v: the worker's stack is shown with a crash or a time-out
     _runner: Runner | None = None
 
     @property
@@ -81,7 +84,7 @@ class QuestSession:
             if self.settings.isolation == "none":
                 self._runner = InProcessRunner(self.mode)
             else:
-                self._runner = IsolatedRunner(self.mode, self.settings.timeout_s(self.mode.device))
+                self._runner = IsolatedRunner(self.mode, self.settings.timeout_s(self.mode.device), self.say, self.verbose)
         return self._runner
 
     def close(self) -> None:
@@ -116,6 +119,23 @@ class QuestSession:
 
 
 SESSION_KEY = pytest.StashKey[QuestSession]()
+
+
+def terminal_line(config: pytest.Config) -> Callable[[str], None]:
+    """Write one line on the terminal while a test runs: pytest captures output then, so the capture
+    is suspended for the line (as pytest does for its own live output)."""
+
+    def say(line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None or hasattr(config, "workerinput"):  # -p no:terminal, or a pytest-xdist worker, whose terminal nobody sees
+            return
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            reporter.ensure_newline()
+            reporter.write_line(line)
+            reporter.flush()
+
+    return say
 
 
 def session_of(config: pytest.Config) -> QuestSession | None:

@@ -10,12 +10,6 @@ from .session import LevelRun, QuestSession
 
 def summary_lines(quest: QuestSession) -> list[str]:
     lines: list[str] = []
-    requested = quest.requested_level
-    if requested is not None and requested in quest.locked:
-        blocker = quest.locked[requested]
-        level = quest.level(requested)
-        assert level is not None
-        lines.append(f"{level.title} is locked: pass level {blocker} first (pytest --level {blocker}).")
     # Under pytest-xdist the workers ran the levels: their lines come in here, in level order.
     blocks = {**quest.worker_blocks, **level_blocks(quest)}
     for number in sorted(blocks):
@@ -37,6 +31,11 @@ def other_lines(quest: QuestSession) -> list[str]:
 
 
 def _level_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
+    notes = list(dict.fromkeys(note for result in run.results.values() for note in result.notes))
+    return _verdict_lines(quest, number, run) + [f"  note: {note}" for note in notes]
+
+
+def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
     level = quest.level(number)
     assert level is not None
     total = len(run.expected)
@@ -64,7 +63,8 @@ def _level_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]:
     for diagnosis, count in diagnoses.most_common(4):
         lines.append(f"  {diagnosis} ({count} {'case' if count == 1 else 'cases'})")
     if failed:
-        lines.append(f"  Next: read the first failure above, fix it, and run pytest --level {number} again. Stuck? {hint}")
+        again = "save the file to check again" if quest.settings.watch else f"run pytest --level {number} again"
+        lines.append(f"  Next: read the first failure above, fix it, and {again}. Stuck? {hint}")
     return lines
 
 

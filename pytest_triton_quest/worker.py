@@ -67,10 +67,14 @@ def handle(request: dict[str, Any]) -> Any:
     from .model import Mode
     from .registry import LevelRef
 
+    from .compat import take_notes
+
     mode = Mode(**request["mode"])
     level = LevelRef(**request["level"]).load()
     case = level.case_by_id(request["case"], mode)
-    return check_case(level, case, Path(request["kata"]), mode)
+    result = check_case(level, case, Path(request["kata"]), mode)
+    result.notes.extend(take_notes())
+    return result
 
 
 def _kata_line(error: BaseException, kata: str) -> str:

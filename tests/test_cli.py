@@ -176,6 +176,18 @@ def test_hint_counts_in_the_progress_file(project: QuestProject) -> None:
     assert project.state()["levels"]["1"]["hints_revealed"] == 2
 
 
+def test_hint_again_rereads_the_revealed_hints_without_revealing_one(project: QuestProject) -> None:
+    none_yet = project.quest("hint", "1", "--again")
+    assert none_yet.returncode == 0 and "no hint is out yet" in none_yet.stdout
+    for _ in range(2):
+        assert project.quest("hint", "1").returncode == 0
+    again = project.quest("hint", "1", "--again")
+    assert again.returncode == 0, again.stderr
+    assert "  1/6  " in again.stdout and "  2/6  " in again.stdout and "  3/6  " not in again.stdout
+    assert "pytest --hint 1 (hint 3 of 6)" in again.stdout
+    assert project.state()["levels"]["1"]["hints_revealed"] == 2
+
+
 # ----- solution ----------------------------------------------------------------------------------------
 def test_solution_only_after_the_level_is_passed(project: QuestProject) -> None:
     project.template(1)
@@ -329,10 +341,13 @@ def test_watch_reruns_on_save_clears_the_screen_announces_the_next_level_and_sto
         terminal.read_until("Watching katas/level1_vector_add.py", 60)
         terminal.read_until(NOT_IMPLEMENTED, 120)  # the first run, on start
         terminal.read_until("failed", 60)
+        kata.write_text((SOLUTIONS / kata.name).read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
+        wrong = terminal.read_until("save the file to check again", 120)  # the summary of a wrong kernel
+        assert "pytest --level 1 again" not in wrong  # nothing to run: watch runs it on the next save
         shutil.copyfile(SOLUTIONS / kata.name, kata)  # the project saves a solution
         following = LEVELS[1]
         output = terminal.read_until(f"Now watching katas/{following.kata_file}", 180)
-        assert output.count("\033[2J\033[H") == 2  # one clean screen per run
+        assert output.count("\033[2J\033[H") == 3  # one clean screen per run
         assert f"Level 1 is passed! Level {following.number}, {following.name}, is open: triton-quest start {following.number}" in output
         terminal.process.send_signal(signal.SIGINT)
         terminal.read_until("Stopped watching.", 30)
@@ -345,19 +360,52 @@ def test_watch_reruns_on_save_clears_the_screen_announces_the_next_level_and_sto
 
 # ----- tutor -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("number", NUMBERS)
-def test_tutor_prints_the_packaged_notes_of_each_level(project: QuestProject, number: int) -> None:
+def test_tutor_shows_the_learner_the_concepts_and_questions_but_not_the_fixes(project: QuestProject, number: int) -> None:
+    """Issue 13: billed "never the kernel", so the learner's view leaves out the sections that list
+    the bugs and their exact fixes; `--full` prints the whole notes for a tutor."""
     result = project.quest("tutor", str(number))
     assert result.returncode == 0, result.stderr
     notes = (TUTOR / f"level{number}.md").read_text().strip()
-    assert result.stdout.startswith(notes)
-    assert f"pytest --level {number}" in result.stdout
+    assert result.stdout.startswith(notes.splitlines()[0])
+    assert "## Concepts" in result.stdout and "## Questions to think about" in result.stdout
+    for tutor_only in ("## Common mistakes", "## Never say", "Quest says"):
+        assert tutor_only in notes and tutor_only not in result.stdout
+    assert f"pytest --level {number}" in result.stdout and f"triton-quest tutor {number} --full" in result.stdout
+
+    full = project.quest("tutor", str(number), "--full")
+    assert full.returncode == 0, full.stderr
+    assert full.stdout.startswith(notes)
+
+
+def test_the_tutor_verb_is_billed_for_what_it_prints(project: QuestProject) -> None:
+    briefing = project.quest("start", "1")
+    assert "never the answer" not in briefing.stdout and "never the kernel" in briefing.stdout
+    assert "never the answer" not in project.quest("--help").stdout
 
 
 def test_tutor_without_a_level_follows_the_progress(project: QuestProject) -> None:
     project.mark_passed(1)
     result = project.quest("tutor")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith((TUTOR / f"level{second_level()}.md").read_text().strip())
+    assert result.stdout.startswith((TUTOR / f"level{second_level()}.md").read_text().splitlines()[0])
+
+
+@pytest.mark.parametrize("verb", [[], ["tutor", "2", "--full"], ["start", "1"]])
+def test_output_cut_short_by_a_closed_pipe_ends_quietly(project: QuestProject, verb: list[str]) -> None:
+    """`triton-quest | head -4`: the reader goes away early; no BrokenPipeError traceback."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest_triton_quest", *verb],
+        cwd=project.root,
+        env=project.env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the command writes anything: every write meets a closed pipe
+    errors = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
 
 
 SECTIONS = ("## Concepts to explain", "## Common mistakes", "## Questions to ask", "## Never say")

@@ -50,11 +50,13 @@ def test_items_have_readable_ids(project: QuestProject) -> None:
     result.stdout.fnmatch_lines(["katas/level1_vector_add.py::vector_add[fp32-1000]", "katas/level1_vector_add.py::vector_add[fp16-1]"])
 
 
-def test_locked_level_is_skipped_with_the_reason(project: QuestProject) -> None:
+def test_a_locked_level_asked_for_by_name_says_so_and_what_unlocks_it(project: QuestProject) -> None:
+    """Issue 13: `pytest --level 2` before level 1 is passed was "11 skipped", exit 0."""
     project.template(2)
-    result = project.pytester.runpytest("--level", "2", "-rs")
-    result.stdout.fnmatch_lines(["*Level 2, Matmul is locked: pass level 1 first (pytest --level 1).*", "*locked: pass level 1 first (pytest --level 1)*"])
-    assert result.parseoutcomes().get("failed") is None
+    result = project.pytester.runpytest("--level", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: Level 2, Matmul is locked: pass level 1 first (pytest --level 1), or try it anyway with --unlock-all"])
+    result.stdout.no_fnmatch_line("*skipped*")
 
 
 def test_unlock_all_runs_a_locked_level(project: QuestProject) -> None:
@@ -66,9 +68,11 @@ def test_unlock_all_runs_a_locked_level(project: QuestProject) -> None:
 def test_plain_pytest_runs_unlocked_levels_and_skips_locked_ones(project: QuestProject) -> None:
     project.solution(1)
     project.template(2)
-    result = project.pytester.runpytest()
+    result = project.pytester.runpytest("-rs")
     outcomes = result.parseoutcomes()
     assert outcomes["passed"] == 8 and outcomes["skipped"] > 0
+    result.stdout.fnmatch_lines(["*locked: pass level 1 first (pytest --level 1)*"])
+    assert result.ret == pytest.ExitCode.OK
 
 
 def test_bare_folder_without_config_works(pytester: pytest.Pytester) -> None:
@@ -92,9 +96,17 @@ def test_hint_reveals_one_more_each_time_and_records_it(project: QuestProject) -
     project.template(2)
     for expected in (1, 2, 3):
         result = project.pytester.runpytest("--hint", "2")
-        result.stdout.fnmatch_lines([f"Level 2, Matmul: hint {expected} of 6", f"  {expected}/6 *"])
+        result.stdout.fnmatch_lines([f"Level 2, Matmul: hint {expected} of 6*", f"  {expected}/6 *"])
         assert result.ret == 0
     assert state(project)["levels"]["2"]["hints_revealed"] == 3
+
+
+def test_each_hint_comes_after_the_ones_already_revealed(project: QuestProject) -> None:
+    """Issue 13: revealed hints could not be re-read until all six were out."""
+    for _ in range(3):
+        result = project.pytester.runpytest("--hint", "1")
+    result.stdout.fnmatch_lines(["Level 1, Vector Add: hint 3 of 6 (after the 2 you have seen)", "  1/6 *", "  2/6 *", "  3/6 *"])
+    result.stdout.no_fnmatch_line("  4/6 *")
 
 
 def test_hint_after_the_sixth_repeats_them_all(project: QuestProject) -> None:
@@ -104,10 +116,22 @@ def test_hint_after_the_sixth_repeats_them_all(project: QuestProject) -> None:
     assert state(project)["levels"]["1"]["hints_revealed"] == 6
 
 
-@pytest.mark.parametrize("argument", ["0", "abc"])
-def test_bad_level_numbers_are_usage_errors(project: QuestProject, argument: str) -> None:
-    result = project.pytester.runpytest("--level", argument)
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (("--level", "0"), "ERROR: level 0 does not exist: the levels are 1 to *"),
+        (("--level", "abc"), "ERROR: --level abc: 'abc' is not a level number*"),
+        (("--hint", "x"), "ERROR: --hint x: 'x' is not a level number*"),
+        (("--quest-timeout", "soon"), "ERROR: --quest-timeout soon: 'soon' is not a number of seconds"),
+    ],
+)
+def test_bad_option_values_are_one_clean_line(project: QuestProject, arguments: tuple[str, str], said: str) -> None:
+    """Issue 13: `--level 0` and `--hint x` printed pytest's usage dump; `--level 9` one line."""
+    project.template(1)
+    result = project.pytester.runpytest(*arguments)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([said])
+    assert "usage:" not in result.stderr.str() + result.stdout.str()
 
 
 def test_a_level_that_does_not_exist_is_a_usage_error(project: QuestProject) -> None:
@@ -115,6 +139,83 @@ def test_a_level_that_does_not_exist_is_a_usage_error(project: QuestProject) -> 
     result = project.pytester.runpytest("--level", "99")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*level 99 does not exist: the levels are 1 to *"])
+
+
+def test_progress_stays_in_the_project_root_whatever_the_kata_folder(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Issue 13: the progress file and its lock go where --help says, never among the kata files."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
+    project.pytester.runpytest("--level", "1", "--katas", str(elsewhere)).assert_outcomes(passed=8)
+    assert state(project)["levels"]["1"]["passed_at"]
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["level1_vector_add.py"]
+
+
+def test_run_inside_a_kata_folder_without_an_ini_file_keeps_progress_above_it(project: QuestProject) -> None:
+    (project.root / "pytest.ini").unlink()
+    project.solution(1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project.katas)
+        result = project.pytester.runpytest("--katas", ".", "--quest-isolation", "none", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=8)
+    assert state(project)["levels"]["1"]["passed_at"]
+    assert sorted(path.name for path in project.katas.iterdir() if not path.name.startswith("__")) == ["level1_vector_add.py"]
+
+
+def test_a_cpu_run_leaves_no_empty_benchmark_folder(project: QuestProject) -> None:
+    """pytest-benchmark makes `.benchmarks/` at the start of every run; a run that saves nothing
+    takes it away again, and a folder that was there before stays."""
+    project.solution(1)
+    project.pytester.runpytest("--level", "1").assert_outcomes(passed=8)
+    assert not (project.root / ".benchmarks").exists()
+    (project.root / ".benchmarks").mkdir()
+    project.pytester.runpytest("--level", "1").assert_outcomes(passed=8)
+    assert (project.root / ".benchmarks").is_dir()
+
+
+def test_the_report_inside_watch_says_to_save_not_to_run_pytest(project: QuestProject) -> None:
+    kata = project.solution(1)
+    kata.write_text(kata.read_text().replace("x + y, mask=mask", "x - y, mask=mask"))
+    result = project.pytester.runpytest("--level", "1", "--quest-watch")
+    result.stdout.fnmatch_lines(["*Next: read the first failure above, fix it, and save the file to check again.*"])
+    result.stdout.no_fnmatch_line("*pytest --level 1 again*")
+
+
+def test_a_kernel_with_several_autotune_configs_passes_on_the_cpu_and_says_so_once(project: QuestProject) -> None:
+    """Issue 13: a correct kernel with several autotune configs failed on the CPU with the raw
+    "0 active drivers ([]). There should only be one."."""
+    kata = project.solution(1)
+    text = kata.read_text()
+    text = text.replace(
+        "@triton.jit\ndef add_kernel(",
+        "@triton.autotune(configs=[triton.Config({'BLOCK_SIZE': 256}), triton.Config({'BLOCK_SIZE': 128}, num_warps=2)], key=['n'])\n"
+        "@triton.jit\ndef add_kernel(",
+    )
+    text = text.replace("add_kernel[grid](x, y, out, n, BLOCK_SIZE=BLOCK_SIZE)", "add_kernel[lambda meta: (triton.cdiv(n, meta['BLOCK_SIZE']),)](x, y, out, n)")
+    kata.write_text(text)
+    result = project.pytester.runpytest("--level", "1")
+    result.assert_outcomes(passed=8)
+    note = (
+        "  note: `add_kernel` has 2 @triton.autotune configs: the CPU interpreter cannot time them, so the checks "
+        "run the first one (BLOCK_SIZE=256); on a GPU Triton times them all and keeps the fastest"
+    )
+    assert result.stdout.lines.count(note) == 1
+    result.stdout.no_fnmatch_line("*active drivers*")
+
+
+def test_a_correct_kernel_with_and_or_not_on_masks_passes_on_the_cpu(project: QuestProject) -> None:
+    """Issue 13: Python `and`/`not` on blocks used Python truthiness in the interpreter, so a
+    correct masked_fill-style kernel got wrong values on the CPU only."""
+    kata = project.solution(5)
+    text = kata.read_text()
+    for old, new in [
+        ("in_bounds = (rows[:, None] < S) & (cols[None, :] < S)", "in_bounds = (rows[:, None] < S) and (cols[None, :] < S)"),
+        ('x = tl.where(future, float("-inf"), x)', 'x = tl.where(not future, x, float("-inf"))'),
+    ]:
+        assert old in text, "the level 5 solution changed: update this test"
+        text = text.replace(old, new)
+    kata.write_text(text)
+    result = project.pytester.runpytest("--level", "5", "--unlock-all")
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()[-3000:]
 
 
 def test_a_missing_kata_file_is_named(project: QuestProject) -> None:
