@@ -18,7 +18,8 @@ from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
-from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode
+from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
+from .probes import KernelProbe, store_map
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -92,7 +93,8 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     # On the CPU `.to()` returns the same tensors, so keep untouched copies to detect mutation.
     pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
 
-    called = _call(level, function, device_inputs, mode, kata_path, portability)
+    probe = KernelProbe(level, function, mode) if mode.interpreted else None
+    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe)
     if isinstance(called, CaseResult):
         return called
     out, watch = called
@@ -113,10 +115,11 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         return CaseResult(PASSED)
     from .report import explain_mismatch  # the report is only needed on failure
 
-    writers = None
+    writers = stores = None
     if mode.interpreted and out.is_contiguous():
         writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
-    failure = Failure(case, inputs, out64, reference, ~close, tolerance, watch.launches, writers)
+        stores = store_map(watch, out)
+    failure = Failure(case, inputs, out64, reference, ~close, tolerance, watch.launches, writers, stores, probe)
     message, diagnoses = explain_mismatch(level, failure, mode)
     return CaseResult(FAILED, message, diagnoses)
 
@@ -129,13 +132,19 @@ def _to_device(value: Any, mode: Mode) -> Any:
     return value.to(mode.device) if _is_tensor(value) else value
 
 
+def _to_cpu(value: Any) -> Any:
+    return value.cpu() if _is_tensor(value) else value
+
+
 def _call(
     level: Level,
+    case: Case,
     function: Callable[..., Any],
     inputs: dict[str, Any],
     mode: Mode,
     kata_path: Path,
     portability: list[str],
+    probe: KernelProbe | None,
 ) -> tuple[Any, KernelWatch] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
@@ -150,11 +159,8 @@ def _call(
         if watch is not None:
             portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
-            return CaseResult(
-                FAILED,
-                watch.violation.describe(),
-                ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"],
-            )
+            stray = OutOfBounds(case, {name: _to_cpu(value) for name, value in inputs.items()}, watch.violation, watch.launches, probe)
+            return CaseResult(FAILED, watch.violation.describe(), level.diagnose_out_of_bounds(stray))
         if is_cuda_error(error):
             return CaseResult(
                 CRASHED,

@@ -15,12 +15,12 @@ import abc
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Baseline, Case, Failure, Mode, Tolerance, Work
+from ..model import Baseline, Case, Failure, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "Tolerance", "Work", "default_scale"]
+__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "OutOfBounds", "Tolerance", "Work", "default_scale"]
 
 
 class Level(abc.ABC):
@@ -69,6 +69,11 @@ class Level(abc.ABC):
 
     def diagnose(self, failure: Failure) -> list[str]:
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
+        return []
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        """Likely bug for a call the guard stopped at an out-of-bounds access ("likely: ..."). The report
+        already says where the access went; by default no more is claimed."""
         return []
 
     # ----- benchmarks (GPU only) ---------------------------------------------------------------
