@@ -120,7 +120,10 @@ def nothing_stored_note(failure_stores: StoreMap | None, launches: list[LaunchRe
             f"{round_up}"
         )
     if launches:
-        return "likely: no program stored into the tensor you return: store the results through the output's pointer"
+        return (
+            "likely: the programs ran but never stored into the tensor you return: the store is never reached "
+            "(a loop that does not run?) or goes to another tensor"
+        )
     return None
 
 
