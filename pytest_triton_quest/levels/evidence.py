@@ -182,3 +182,46 @@ def programs_text(ids: list[Any], limit: int = 4) -> str:
     """'program 3' or 'programs 1, 2, 3, 4 ...'."""
     shown = describe(ids[:limit]) + (" ..." if len(ids) > limit else "")
     return f"program {shown}" if len(ids) == 1 else f"programs {shown}"
+
+
+# ----- tiled (batch, head, S, S) outputs: levels 4 and 5 ---------------------------------------------
+_AXIS_FIX = {
+    0: "the query rows must be rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M), with pid_m = tl.program_id(0)",
+    1: "the key columns must be cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N), with pid_n = tl.program_id(1)",
+    2: "each (batch, head) needs its own offset, bh * stride, with bh = tl.program_id(2)",
+}
+
+
+def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> list[str]:
+    """What the stores of a tiled (B, H, S, S) output say: no programs, too few, or programs that
+    compute the same tile (named by the grid axis whose program ids collide)."""
+    round_up = "round every tile count up with triton.cdiv(S, BLOCK)"
+    nothing = nothing_stored_note(stores, launches, round_up)
+    if nothing is not None:
+        return [nothing]
+    _, gap = overlap_and_gap(stores)
+    collision = colliding_programs(stores)
+    if collision is not None and gap:
+        programs, _ = collision
+        axes = differing_axes(programs)
+        if len(axes) == 1:
+            shown = describe(programs[:2])
+            return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
+        return []
+    box = stored_box(stores, shape)
+    if box is not None and not silent_programs(stores, launches):
+        R, C = box
+        return [
+            f"likely: the grid {grid_text(launches)} is too small: its programs store rows 0..{R - 1} and columns "
+            f"0..{C - 1} of each (batch, head), and the last, partial tiles get no program; {round_up}"
+        ]
+    return []
+
+
+def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tensor", atol: float, rtol: float) -> bool:
+    """Every (batch, head) slice of `out` equals `first`, the right answer of slice [0, 0], though the
+    right answers of the slices differ: the kernel reads head 0 for every head."""
+    B, H = out.shape[0], out.shape[1]
+    if B * H < 2:
+        return False
+    return close_to(out, first.expand_as(out), atol, rtol)
