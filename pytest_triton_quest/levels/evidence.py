@@ -213,7 +213,7 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
         R, C = box
         return [
             f"likely: the grid {grid_text(launches)} is too small: its programs store rows 0..{R - 1} and columns "
-            f"0..{C - 1} of each (batch, head), and the last, partial tiles get no program; {round_up}"
+            f"0..{C - 1} of each (batch, head), and the last, partial block of rows and columns gets no program; {round_up}"
         ]
     return []
 
