@@ -124,12 +124,16 @@ class ProbeRun:
     stray: StrayAccess | None  # the first out-of-bounds access, if the guard stopped one
     failed: bool  # the call raised (an out-of-bounds access included)
     launches: list["LaunchRecord"] = field(default_factory=list)
+    stores: StoreMap | None = None  # which output elements each program stored
+    # With run(..., record_loads=True): (kernel, program id, argument) -> how many distinct elements of
+    # that argument the program loaded.
+    loads: dict[tuple[str, tuple[int, int, int], str], int] = field(default_factory=dict)
 
 
 class Probe(Protocol):
     """Runs the learner's function on other inputs (interpreter only: the guard stops stray accesses)."""
 
-    def run(self, inputs: dict[str, Any]) -> ProbeRun: ...
+    def run(self, inputs: dict[str, Any], record_loads: bool = False) -> ProbeRun: ...
 
 
 @dataclass

@@ -59,17 +59,29 @@ class KernelProbe:
         self.function = function
         self.mode = mode
 
-    def run(self, inputs: dict[str, Any]) -> ProbeRun:
+    def run(self, inputs: dict[str, Any], record_loads: bool = False) -> ProbeRun:
         args, kwargs = self.level.call_arguments(inputs)
         watch: KernelWatch | None = None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                with watch_kernels(self.mode.interpreted) as watch:
+                with watch_kernels(self.mode.interpreted, record_loads) as watch:
                     out = self.function(*args, **kwargs)
         except Exception:  # noqa: BLE001 - a probe reports, it never raises
             launches = watch.launches if watch is not None else []
             return ProbeRun(None, watch.violation if watch is not None else None, True, launches)
         if not isinstance(out, torch.Tensor):
             return ProbeRun(None, None, False, watch.launches)
-        return ProbeRun(out.detach().to(device="cpu", dtype=torch.float64), None, False, watch.launches)
+        stores = store_map(watch, out) if self.mode.interpreted else None
+        return ProbeRun(out.detach().to(device="cpu", dtype=torch.float64), None, False, watch.launches, stores, _load_counts(watch))
+
+
+def _load_counts(watch: KernelWatch) -> dict[tuple[str, tuple[int, int, int], str], int]:
+    """Distinct elements each program loaded from each argument (by byte address, so an element read
+    twice counts once)."""
+    import numpy as np
+
+    pieces: dict[tuple[str, tuple[int, int, int], str], list[Any]] = {}
+    for kernel, program_id, argument, addresses in watch.loads:
+        pieces.setdefault((kernel, program_id, argument), []).append(addresses)
+    return {key: int(np.unique(np.concatenate(parts)).size) for key, parts in pieces.items()}

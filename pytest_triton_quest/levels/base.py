@@ -15,7 +15,7 @@ import abc
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Baseline, Case, Failure, Mode, OutOfBounds, Tolerance, Work
+from ..model import Baseline, Case, CaseResult, Failure, Mode, OutOfBounds, Probe, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -70,6 +70,11 @@ class Level(abc.ABC):
     def diagnose(self, failure: Failure) -> list[str]:
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
         return []
+
+    def check_beyond_values(self, case: Case, inputs: dict[str, Any], probe: Probe | None) -> CaseResult | None:
+        """After the values passed: a failed result when the kernel got them the wrong way (e.g. level 8
+        loads key tiles a causal launch must skip), else None. `probe` is None on a GPU."""
+        return None
 
     def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
         """Likely bug for a call the guard stopped at an out-of-bounds access ("likely: ..."). The report
