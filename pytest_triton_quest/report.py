@@ -153,8 +153,26 @@ def _map(bad: "torch_types.Tensor", row_name: str, col_name: str) -> list[str]:
     padded = torch.zeros(grid_rows * cell_rows, grid_cols * cell_cols, dtype=torch.bool)
     padded[:rows, :cols] = bad
     cells = padded.reshape(grid_rows, cell_rows, grid_cols, cell_cols).any(dim=3).any(dim=1)
+    if bool(cells.all()) and cell_rows * cell_cols > 1:
+        return _zoomed_map(bad, row_name, col_name)
     header = f"error map, {rows} {row_name} x {cols} {col_name}, one character = {cell_rows}x{cell_cols} elements ('#' wrong):"
     body = ["  " + "".join("#" if flag else "." for flag in row) for row in cells.tolist()]
+    return [header, *body]
+
+
+def _zoomed_map(bad: "torch_types.Tensor", row_name: str, col_name: str) -> list[str]:
+    """A downsampled map that is all '#' says nothing: show the window around the first wrong element
+    at full resolution instead, where a pattern (a diagonal, a tile edge) can show."""
+    rows, cols = bad.shape
+    first_row, first_col = (int(index) for index in bad.nonzero()[0])
+    top = min((first_row // 16) * 16, max(rows - MAP_ROWS, 0))
+    left = min((first_col // 16) * 16, max(cols - MAP_COLS, 0))
+    window = bad[top : top + MAP_ROWS, left : left + MAP_COLS]
+    header = (
+        f"error map, {rows} {row_name} x {cols} {col_name}: wrong everywhere at a coarse scale; {row_name} "
+        f"{top}..{top + window.shape[0] - 1}, {col_name} {left}..{left + window.shape[1] - 1} at one element per character:"
+    )
+    body = ["  " + "".join("#" if flag else "." for flag in row) for row in window.tolist()]
     return [header, *body]
 
 
