@@ -18,7 +18,8 @@ from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
-from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode
+from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
+from .probes import KernelProbe, store_map
 
 
 def not_implemented_message(level: Level, kata_path: Path) -> str:
@@ -90,7 +91,8 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     # On the CPU `.to()` returns the same tensors, so keep untouched copies to detect mutation.
     pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
 
-    called = _call(level, function, device_inputs, mode, kata_path, portability)
+    probe = KernelProbe(level, function, mode) if mode.interpreted else None
+    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe)
     if isinstance(called, CaseResult):
         return called
     returned, watch = called
@@ -115,16 +117,21 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         compared.append((name, out, out64, expected, close))
     wrong = tuple(name for name, _, _, _, close in compared if not bool(close.all()))
     if not wrong:
-        return CaseResult(PASSED)
+        beyond = level.check_beyond_values(case, inputs, probe)
+        return CaseResult(PASSED) if beyond is None else beyond
     from .report import explain_mismatch  # the report is only needed on failure
 
     # The first wrong output is shown in full; the others are named, since which of several outputs
     # are wrong is itself a clue (level 9: only dq wrong points at the dq kernel).
     name, out, out64, expected, close = next(entry for entry in compared if entry[0] == wrong[0])
-    writers = None
+    writers = stores = None
     if mode.interpreted and out.is_contiguous():
         writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
-    failure = Failure(case, inputs, out64, expected, ~close, tolerance, watch.launches, writers, name, wrong)
+        stores = store_map(watch, out)
+    failure = Failure(
+        case, inputs, out64, expected, ~close, tolerance, watch.launches, writers,
+        output=name, wrong_outputs=wrong, stores=stores, probe=probe,
+    )
     message, diagnoses = explain_mismatch(level, failure, mode)
     if len(level.outputs) > 1:
         right = [other for other in level.outputs if other not in wrong]
@@ -163,13 +170,19 @@ def _to_device(value: Any, mode: Mode) -> Any:
     return value.to(mode.device) if _is_tensor(value) else value
 
 
+def _to_cpu(value: Any) -> Any:
+    return value.cpu() if _is_tensor(value) else value
+
+
 def _call(
     level: Level,
+    case: Case,
     function: Callable[..., Any],
     inputs: dict[str, Any],
     mode: Mode,
     kata_path: Path,
     portability: list[str],
+    probe: KernelProbe | None,
 ) -> tuple[Any, KernelWatch] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
@@ -184,9 +197,8 @@ def _call(
         if watch is not None:
             portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
-            return CaseResult(
-                FAILED, watch.violation.describe(), level.out_of_bounds_diagnosis(inputs, watch.violation)
-            )
+            stray = OutOfBounds(case, {name: _to_cpu(value) for name, value in inputs.items()}, watch.violation, watch.launches, probe)
+            return CaseResult(FAILED, watch.violation.describe(), level.diagnose_out_of_bounds(stray))
         if is_cuda_error(error):
             return CaseResult(
                 CRASHED,
@@ -250,7 +262,8 @@ def _check_outputs(
                 return f"{what} shares memory with the input `{input_name}`: return a new tensor"
     for index, out in enumerate(outputs):
         for other_name, other in zip(level.outputs[index + 1 :], outputs[index + 1 :]):
-            if _same_storage(out, other):
+            # Slices of one buffer are fine (a packed dq/dk/dv, as flash-attn returns them); overlap is not.
+            if _overlap(out, other):
                 return f"`{level.outputs[index]}` and `{other_name}` share memory: return a new tensor for each"
     for name, original in pristine.items():
         if not _unchanged(inputs[name].cpu(), original):
@@ -266,6 +279,20 @@ def _unchanged(now: Any, before: Any) -> bool:
     if now.is_floating_point():
         same |= now.isnan() & before.isnan()
     return bool(same.all())
+
+
+def _overlap(a: Any, b: Any) -> bool:
+    """The two tensors' memory spans (lowest to highest element) intersect."""
+
+    def span(t: Any) -> tuple[int, int]:
+        low = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()) if stride < 0)
+        high = sum((size - 1) * stride for size, stride in zip(t.shape, t.stride()) if stride > 0)
+        return t.data_ptr() + low * t.element_size(), t.data_ptr() + (high + 1) * t.element_size()
+
+    if a.numel() == 0 or b.numel() == 0:
+        return False
+    (a_low, a_high), (b_low, b_high) = span(a), span(b)
+    return a_low < b_high and b_low < a_high
 
 
 def _same_storage(a: Any, b: Any) -> bool:

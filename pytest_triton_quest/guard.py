@@ -152,6 +152,11 @@ class KernelWatch:
     # Why some interpreted accesses were not bounds-checked, one line each ("kernel `k`: reason"),
     # without repeats. Empty when everything was checked.
     unchecked: list[str] = field(default_factory=list)
+    # Opt-in (watch_kernels(..., record_loads=True)): every interpreted load whose pointer came from one
+    # argument, as (kernel, program id, argument name, byte addresses of the active lanes). Diagnosis
+    # probes use it to count what a launch read (e.g. the key tiles a causal launch visits).
+    record_loads: bool = False
+    loads: list[tuple[str, tuple[int, int, int], str, Any]] = field(default_factory=list)
 
     def unchecked_note(self) -> str | None:
         """One line for a report when some launch ran without bounds checks, else None."""
@@ -296,6 +301,14 @@ class _State:
             if mode:
                 watch.stores.append((kernel, program_id, addresses))
 
+    def add_load(self, kernel: str, program_id: tuple[int, int, int], argument: str, addresses: Any) -> None:
+        for watch, mode in self.watches:
+            if mode and watch.record_loads:
+                watch.loads.append((kernel, program_id, argument, addresses))
+
+    def wants_loads(self) -> bool:
+        return any(mode and watch.record_loads for watch, mode in self.watches)
+
     def add_violation(self, violation: BoundsViolation) -> None:
         for watch, mode in self.watches:
             if mode and watch.violation is None:
@@ -306,11 +319,11 @@ _STATE = _State()
 
 
 @contextlib.contextmanager
-def watch_kernels(interpreted: bool) -> Iterator[KernelWatch]:
+def watch_kernels(interpreted: bool, record_loads: bool = False) -> Iterator[KernelWatch]:
     """Record the kernel launches made inside the block; under the interpreter, also stop any
-    out-of-bounds load or store (see the module docstring)."""
+    out-of-bounds load or store (see the module docstring), and with `record_loads` keep every load."""
     interpreted = bool(interpreted)
-    watch = KernelWatch()
+    watch = KernelWatch(record_loads=record_loads)
     if interpreted not in _STATE.patches:
         patches = _Patches()
         try:
@@ -728,6 +741,23 @@ class _CheckedMemory:
         if violation is not None:
             _STATE.add_violation(violation)
             raise OutOfBoundsAccess(violation)
+        if access == "load" and origin is not None and len(origin) == 1 and _STATE.wants_loads():
+            _remember_load(launch, origin[0].arg.name, ptrs, mask, self._program_id())
+
+
+def _remember_load(launch: _RunningLaunch, argument: str, ptrs: Any, mask: Any, program_id: Any) -> None:
+    """Bookkeeping for diagnosis probes only: never lets a failure of its own reach the kernel."""
+    try:
+        np = _numpy()
+        addresses = np.asarray(ptrs).astype(np.int64, copy=False)
+        if mask is not None:
+            active = np.asarray(mask, dtype=bool)
+            if active.shape != addresses.shape:
+                addresses, active = np.broadcast_arrays(addresses, active)
+            addresses = addresses[active]
+        _STATE.add_load(launch.kernel, _grid3(program_id), argument, np.unique(addresses.reshape(-1)))
+    except Exception:  # noqa: BLE001
+        return
 
 
 def _access_origin(frame: _Access | None, ptrs: Any, launch: _RunningLaunch) -> tuple[_Span, ...] | None:

@@ -7,7 +7,7 @@ level pack can type its cases and diagnosis rules without pulling in the engine.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Protocol
 
 if TYPE_CHECKING:
     import torch
@@ -96,6 +96,60 @@ class LaunchRecord:
     unchecked: str | None = None
 
 
+# ----- evidence for diagnosis rules ------------------------------------------------------------------
+class StrayAccess(Protocol):
+    """An out-of-bounds access the interpreter's guard stopped (guard.BoundsViolation has these fields)."""
+
+    kernel: str
+    access: str  # "load" or "store"
+    argument: str | None  # the pointer argument the addresses came from, when known
+    offsets: tuple[int, ...]  # a few of the bad element offsets, relative to `argument`
+    count: int  # active lanes out of bounds in that access
+    numel: int | None
+    program_id: tuple[int, int, int]
+
+
+@dataclass
+class StoreMap:
+    """Interpreter only: which elements of the output each program stored, in launch order. Rules use it
+    to tell a grid that is too small, programs that overlap, or programs that store nothing."""
+
+    programs: list[tuple[str, tuple[int, int, int]]]  # (kernel, program id) of every program that stored into the output
+    elements: list[Any]  # for each of them, the sorted flat indices (numpy int64) of the elements it stored
+    numel: int
+
+
+@dataclass
+class ProbeRun:
+    """The learner's function called once more, on inputs a diagnosis rule chose."""
+
+    out: "torch.Tensor | None"  # float64 on the CPU; None when the call failed or returned no tensor
+    stray: StrayAccess | None  # the first out-of-bounds access, if the guard stopped one
+    failed: bool  # the call raised (an out-of-bounds access included)
+    launches: list["LaunchRecord"] = field(default_factory=list)
+    stores: StoreMap | None = None  # which output elements each program stored
+    # With run(..., record_loads=True): (kernel, program id, argument) -> how many distinct elements of
+    # that argument the program loaded.
+    loads: dict[tuple[str, tuple[int, int, int], str], int] = field(default_factory=dict)
+
+
+class Probe(Protocol):
+    """Runs the learner's function on other inputs (interpreter only: the guard stops stray accesses)."""
+
+    def run(self, inputs: dict[str, Any], record_loads: bool = False) -> ProbeRun: ...
+
+
+@dataclass
+class OutOfBounds:
+    """A call stopped by the guard at an out-of-bounds access, as diagnosis rules see it."""
+
+    case: Case
+    inputs: dict[str, Any]  # CPU copies, as the reference saw them
+    stray: StrayAccess
+    launches: list["LaunchRecord"]
+    probe: Probe | None = None
+
+
 # ----- a failed comparison, as diagnosis rules see it ----------------------------------------------
 @dataclass
 class Failure:
@@ -115,6 +169,9 @@ class Failure:
     # every output that was wrong in the same call, in the level's order.
     output: str = "out"
     wrong_outputs: tuple[str, ...] = ()
+    # Interpreter only: every program's stores into the output, and a way to run the function again.
+    stores: StoreMap | None = None
+    probe: Probe | None = None
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------

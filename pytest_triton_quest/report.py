@@ -25,16 +25,19 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
     lines.extend(_where(failure, level.output_rows.get(failure.output, "query rows")))
     lines.extend(_writers(failure))
-    diagnoses = level.diagnose(failure) + _generic_diagnoses(failure)
-    return "\n".join(lines), _unique(diagnoses)
+    lines.extend(_constant_factor(failure))
+    headline = one_headline(level.diagnose(failure))
+    if headline is None and failure.stores is None:
+        headline = one_headline(_nothing_stored(failure))
+    return "\n".join(lines), [headline] if headline else []
 
 
-def _unique(items: list[str]) -> list[str]:
-    seen: list[str] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
+def one_headline(notes: list[str]) -> str | None:
+    """The one `likely:` line of a failure: the rules' finding when they agree on one bug, else None.
+    Two rules that each see their own bug are conflicting evidence: the report then shows only what
+    was observed, rather than a guess that misleads half the time."""
+    distinct = list(dict.fromkeys(notes))
+    return distinct[0] if len(distinct) == 1 else None
 
 
 def _case_line(failure: "Failure", mode: "Mode") -> str:
@@ -122,13 +125,21 @@ def _writers(failure: "Failure") -> list[str]:
     lines = []
     never = int((bad_owner < 0).sum())
     if never:
-        lines.append(f"{never} wrong elements were never stored by any program: the grid or the store mask does not reach them")
+        what = "1 wrong element was" if never == 1 else f"{never} wrong elements were"
+        lines.append(f"{what} never stored by any program: the grid or the store mask does not reach them")
     stored = sorted({table[index] for index in set(bad_owner[bad_owner >= 0].tolist())}, key=lambda entry: entry[1])
     if stored:
-        kernels = ", ".join(f"`{name}`" for name in sorted({kernel for kernel, _ in stored}))
+        kernels = sorted({kernel for kernel, _ in stored})
+        names = ", ".join(f"`{name}`" for name in kernels)
         shown = ", ".join(str(program) for _, program in stored[:6])
         more = f" and {len(stored) - 6} more" if len(stored) > 6 else ""
-        lines.append(f"wrong elements were stored by {len(stored)} program(s) of {kernels}: program ids {shown}{more}")
+        lines.append(f"wrong elements were stored by {len(stored)} program(s) of {names}: program ids {shown}{more}")
+        launched = sorted({launch.kernel for launch in failure.launches})
+        if len(launched) > 1:
+            # Only the last writer of an element is known: a wrong value it stored may come from an earlier kernel.
+            lines.append(
+                f"(the last kernel to write them; the error may start in an earlier one: {', '.join(f'`{k}`' for k in launched)})"
+            )
     return lines
 
 
@@ -142,23 +153,48 @@ def _map(bad: "torch_types.Tensor", row_name: str, col_name: str) -> list[str]:
     padded = torch.zeros(grid_rows * cell_rows, grid_cols * cell_cols, dtype=torch.bool)
     padded[:rows, :cols] = bad
     cells = padded.reshape(grid_rows, cell_rows, grid_cols, cell_cols).any(dim=3).any(dim=1)
+    if bool(cells.all()) and cell_rows * cell_cols > 1:
+        return _zoomed_map(bad, row_name, col_name)
     header = f"error map, {rows} {row_name} x {cols} {col_name}, one character = {cell_rows}x{cell_cols} elements ('#' wrong):"
     body = ["  " + "".join("#" if flag else "." for flag in row) for row in cells.tolist()]
     return [header, *body]
 
 
-def _generic_diagnoses(failure: "Failure") -> list[str]:
+def _zoomed_map(bad: "torch_types.Tensor", row_name: str, col_name: str) -> list[str]:
+    """A downsampled map that is all '#' says nothing: show the window around the first wrong element
+    at full resolution instead, where a pattern (a diagonal, a tile edge) can show."""
+    rows, cols = bad.shape
+    first_row, first_col = (int(index) for index in bad.nonzero()[0])
+    top = min((first_row // 16) * 16, max(rows - MAP_ROWS, 0))
+    left = min((first_col // 16) * 16, max(cols - MAP_COLS, 0))
+    window = bad[top : top + MAP_ROWS, left : left + MAP_COLS]
+    header = (
+        f"error map, {rows} {row_name} x {cols} {col_name}: wrong everywhere at a coarse scale; {row_name} "
+        f"{top}..{top + window.shape[0] - 1}, {col_name} {left}..{left + window.shape[1] - 1} at one element per character:"
+    )
+    body = ["  " + "".join("#" if flag else "." for flag in row) for row in window.tolist()]
+    return [header, *body]
+
+
+def _constant_factor(failure: "Failure") -> list[str]:
+    """An observation, not a diagnosis: several different bugs (a scale missing, applied twice, or
+    divided by) give the same picture, and the level's rules tell them apart."""
     out, ref = failure.out, failure.ref
-    notes: list[str] = []
     finite = torch.isfinite(ref) & torch.isfinite(out)
-    if bool((out[torch.isfinite(ref)] == 0).all()) and bool((ref != 0).any()):
-        notes.append("likely: the output is never written (the kernel stores nothing, or stores to the wrong tensor)")
-        return notes
     nonzero = finite & (ref.abs() > 1e-6)
-    if int(nonzero.sum()) > 8:
-        ratio = out[nonzero] / ref[nonzero]
-        median = float(ratio.median())
-        spread = float((ratio - median).abs().median())
-        if abs(median - 1.0) > 0.05 and spread < 0.01 * abs(median):
-            notes.append(f"likely: every value is off by a constant factor of about {median:.4g} (a scale is missing or applied twice)")
-    return notes
+    if int(nonzero.sum()) <= 8:
+        return []
+    ratio = out[nonzero] / ref[nonzero]
+    median = float(ratio.median())
+    spread = float((ratio - median).abs().median())
+    if abs(median - 1.0) > 0.05 and spread < 0.01 * abs(median):
+        return [f"every value is off by a constant factor of about {median:.4g}"]
+    return []
+
+
+def _nothing_stored(failure: "Failure") -> list[str]:
+    """Compiled runs only (no store map): an all-zero output where the answer is not."""
+    out, ref = failure.out, failure.ref
+    if bool((out[torch.isfinite(ref)] == 0).all()) and bool((ref != 0).any()):
+        return ["likely: the output is never written (the kernel stores nothing, or stores to the wrong tensor)"]
+    return []

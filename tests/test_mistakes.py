@@ -1,9 +1,9 @@
 """The corpus of realistic learner mistakes (tests/mistakes/) stays usable as evidence.
 
-What is checked now: every mistake is well formed, applies to the current hidden solution, and fails
-its level (the checks see it). What is measured, not yet required: whether the `likely:` headline is
-right (benchmarks/corpus_report.py prints the table). The diagnosis-quality test below is xfail until
-the engine meets issue 13's targets; it runs every case of every mistake, the costliest test here.
+Always checked: every mistake is well formed, applies to the current hidden solution, and fails its
+level (the checks see it). With QUEST_CORPUS=1, issue 13's targets for the `likely:` headlines: no
+mistake gets a wrong one (precision 100%), and at least 90% get the right one (recall). That runs
+every case of every mistake, the costliest test here (benchmarks/corpus_report.py prints the table).
 
 The corpus is scored under the interpreter (its out-of-bounds guard is part of the evidence), so the
 whole module runs on the CPU only.
@@ -39,9 +39,9 @@ MODE = Mode("cpu", True, "tests")
 LEVEL_NUMBERS = range(1, 9)
 ALL = all_mistakes()
 IDS = [f"level{number}/{mistake.name}" for number, mistake in ALL]
-# Issue 13, point 12: kernels that are wrong but pass every current case. They stay in the corpus;
-# strict, so that the test says so when a new case or probe catches them: then remove them from here.
-NOT_CAUGHT_YET = {(7, "running_max_init_zero"), (8, "future_tiles_masked_not_skipped")}
+# Kernels that are wrong but pass every current case (issue 13, point 12 had two; a case with very
+# negative scores and level 8's block-skipping check catch them now). Strict: a new entry is a gap.
+NOT_CAUGHT_YET: set[tuple[int, str]] = set()
 
 
 def level_of(number: int) -> Level:
@@ -126,18 +126,34 @@ def corpus_report() -> ModuleType:
     return module
 
 
+# Verdicts of the measured levels, for the recall test after them (the measurement is the costly part).
+MEASURED: dict[int, dict[str, str]] = {}
+# Issue 13's targets: no wrong headline at all, and the right one for at least 90% of the mistakes.
+RECALL_TARGET = 0.9
+
+
 @pytest.mark.skipif(not MEASURE_HEADLINES, reason="QUEST_CORPUS=1 measures the headlines (or run benchmarks/corpus_report.py)")
-@pytest.mark.xfail(
-    strict=False,
-    reason="issue 13: today's likely: headlines are often wrong or absent on realistic mistakes "
-    "(see benchmarks/corpus_report.md); this passes once every mistake gets the right headline and none a wrong one",
-)
 @pytest.mark.parametrize("number", LEVEL_NUMBERS, ids=lambda number: f"level{number}")
-def test_every_mistake_of_the_level_gets_the_right_headline_and_no_wrong_one(number: int) -> None:
+def test_no_mistake_of_the_level_gets_a_wrong_headline(number: int) -> None:
+    """Precision: a headline that names the wrong bug misleads a learner; no headline is allowed."""
     report = corpus_report()
     verdicts = {}
+    wrong = {}
     for mistake in level_module(number).MISTAKES:
         measured = report.measure((number, mistake))
-        verdicts[mistake.name] = (measured.verdict, measured.top or "(no headline)", measured.wrong_hits)
-    not_right = {name: verdict for name, verdict in verdicts.items() if verdict[0] != "right"}
-    assert not not_right, "\n".join(f"{name}: {verdict}" for name, verdict in not_right.items())
+        verdicts[mistake.name] = measured.verdict
+        if measured.verdict in ("wrong", "passes"):
+            wrong[mistake.name] = (measured.verdict, measured.top or "(no headline)", measured.wrong_hits)
+    MEASURED[number] = verdicts
+    assert not wrong, "\n".join(f"{name}: {verdict}" for name, verdict in wrong.items())
+
+
+@pytest.mark.skipif(not MEASURE_HEADLINES, reason="QUEST_CORPUS=1 measures the headlines (or run benchmarks/corpus_report.py)")
+def test_the_right_headline_for_at_least_90_percent_of_the_mistakes() -> None:
+    """Recall, over the levels measured above in this run."""
+    if set(MEASURED) != set(LEVEL_NUMBERS):
+        pytest.skip("needs every level measured in this run (run the whole module with QUEST_CORPUS=1)")
+    verdicts = [verdict for level in MEASURED.values() for verdict in level.values()]
+    right = verdicts.count("right")
+    absent = sorted(f"{number}/{name}" for number, level in MEASURED.items() for name, verdict in level.items() if verdict != "right")
+    assert right >= RECALL_TARGET * len(verdicts), f"{right} of {len(verdicts)} right; not right: {absent}"

@@ -38,7 +38,7 @@ class AttentionRow:
     causal: bool
     purpose: str
     scale: float | None = None  # None: the call leaves `scale` out, so the default 1 / sqrt(D) is checked
-    special: str = ""  # "", "large" or "growing": the input patterns below
+    special: str = ""  # "", "large", "negative" or "growing": the input patterns below; "skipping" marks level 8's load check
 
     def case(self) -> Case:
         params: dict[str, Any] = {"B": self.B, "H": self.H, "S": self.S, "D": self.D, "causal": self.causal}
@@ -66,6 +66,11 @@ def attention_inputs(case: Case, generator: "torch_types.Generator") -> dict[str
     if p.get("large"):
         # 64 is exact in every dtype and 64 * 64 is exact in float32, so the offset adds no rounding.
         q[..., 0] = LARGE_OFFSET
+        k[..., 0] = LARGE_OFFSET
+    if p.get("negative"):
+        # The mirror image: every score near -1000, so exp(s - 0) underflows to 0 in float32; only a
+        # running max that starts at -inf (and so becomes a real score) keeps exp(s - m) near 1.
+        q[..., 0] = -LARGE_OFFSET
         k[..., 0] = LARGE_OFFSET
     if p.get("growing"):
         step = 2.0**-3 if S <= 256 else 2.0**-6

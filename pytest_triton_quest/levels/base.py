@@ -15,12 +15,12 @@ import abc
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Baseline, Case, Failure, Mode, Tolerance, Work
+from ..model import Baseline, Case, CaseResult, Failure, Mode, OutOfBounds, Probe, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "Tolerance", "Work", "default_scale"]
+__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "OutOfBounds", "Tolerance", "Work", "default_scale"]
 
 
 class Level(abc.ABC):
@@ -77,11 +77,15 @@ class Level(abc.ABC):
         """Likely bug classes for a failed comparison, most likely first ("likely: ...")."""
         return []
 
-    def out_of_bounds_diagnosis(self, inputs: dict[str, Any], violation: Any) -> list[str]:
-        """The likely bug behind an access the guard stopped (`violation`: guard.BoundsViolation); a
-        level whose addresses come from data
-        (level 11's page numbers) knows better than "a missing mask"."""
-        return ["likely: a load or store without a mask (out-of-bounds lanes in the last block)"]
+    def check_beyond_values(self, case: Case, inputs: dict[str, Any], probe: Probe | None) -> CaseResult | None:
+        """After the values passed: a failed result when the kernel got them the wrong way (e.g. level 8
+        loads key tiles a causal launch must skip), else None. `probe` is None on a GPU."""
+        return None
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        """Likely bug for a call the guard stopped at an out-of-bounds access ("likely: ..."). The report
+        already says where the access went; by default no more is claimed."""
+        return []
 
     # ----- benchmarks (GPU only) ---------------------------------------------------------------
     def benchmark_cases(self) -> list[Case]:

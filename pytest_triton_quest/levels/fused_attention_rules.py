@@ -1,243 +1,430 @@
-"""The diagnosis rules of the fused attention levels, 7 (one kernel, online softmax) and 8 (Flash
-Attention): both levels compute the same function from one launch, so a learner's kernel at either
-level can carry the same bugs. Each rule replays a known bug in float64 (a missing rescale, a
-skipped or unmasked diagonal tile, exp2 without log2(e), padded keys scored 0, ...) and fires only
-when the learner's output matches that replay, not merely when something is wrong.
+"""The diagnosis rules of the attention levels: 6 (naive), 7 (one kernel, online softmax) and 8 (Flash
+Attention). All three compute the same function of q, k, v, causal and scale, so one set of replays
+serves them: each known bug (a mask that hides the wrong keys, a stage bound off by a tile, a missing
+rescale, a scale in the wrong place, ...) is recomputed in float64 on the first (batch, head) slice, and
+a bug is named only when the learner's output matches its replay, NaNs and infinities included, and no
+other replay matches too. When the output says too little (all NaN, or several replays fit), the
+kernel is run once more on ordinary inputs (a probe) and the replays are compared there.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
-from .attention_reference import attention64, float64, scale_of, visible
-from .base import Failure, default_scale
+from . import evidence
+from .attention_reference import attention64, float64, scale_of
+from .base import Failure, OutOfBounds, default_scale
+from ..model import Case, ProbeRun, Tolerance
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-# Key block widths a kernel may use (tl.dot needs >= 16); diagnosis replays known bugs with each.
+# Tile sizes a kernel may use (tl.dot needs >= 16); replays of tile-shaped bugs try each.
 _BLOCK_WIDTHS = (16, 32, 64, 128)
 _LOG2E = 1.4426950408889634
+# The probe of a failure whose own output says too little: one head of ordinary, growing scores.
+_PROBE_S = 160
+# Longer sequences (GPU cases) get no replays: their cost grows with S^2 per replay.
+_MAX_REPLAY_S = 512
 
 
-def diagnose_fused_attention(failure: Failure) -> list[str]:
-    """Likely bugs of a fused attention kernel (levels 7 and 8), each replayed in float64 on the first
-    (batch, head) slice and named only when the learner's output matches the replay."""
-    out, ref, inputs = failure.out, failure.ref, failure.inputs
-    params = failure.case.params
+# ----- what the tests see -----------------------------------------------------------------------------
+def diagnose_attention(failure: Failure) -> list[str]:
+    """Likely bug of an attention kernel (levels 6 to 8), from replays, the store map and a probe."""
+    inputs = failure.inputs
     causal: bool = inputs["causal"]
-    scale = scale_of(inputs)
-    S, D = ref.shape[-2], ref.shape[-1]
-    notes: list[str] = []
-
-    # --- NaN or inf where the answer is finite ---
-    broken = ~torch.isfinite(out) & torch.isfinite(ref)
-    if bool(broken.any()):
-        rows = sorted(set(broken.any(dim=-1).nonzero()[:, -1].tolist()))
-        notes.extend(_non_finite_notes(rows, S, causal, bool(params.get("large") or params.get("growing"))))
-
-    # --- answers to slightly different questions, on the first (batch, head) slice ---
-    q, k, v = (t[:1, :1] for t in float64(inputs))
-    first, first_ref = out[:1, :1], ref[:1, :1]
     tolerance = failure.tolerance
-
-    def close(a: "torch_types.Tensor", b: "torch_types.Tensor") -> "torch_types.Tensor":
-        return (a - b).abs() <= 5 * (tolerance.atol + tolerance.rtol * b.abs())
-
-    def resembles(candidate: "torch_types.Tensor", from_row: int = 0) -> bool:
-        mine, theirs = first[..., from_row:, :], candidate[..., from_row:, :]
-        if mine.numel() == 0 or not bool(torch.isfinite(mine).all()) or not bool(torch.isfinite(theirs).all()):
-            return False
-        # A candidate that matches the right answer explains nothing.
-        if bool(close(theirs, first_ref[..., from_row:, :]).all()):
-            return False
-        return bool(close(mine, theirs).all())
-
-    mask = "causal" if causal else "all"
-    if S > 1:
-        if resembles(attention64(q, k, v, visible(S, "all" if causal else "causal"), scale)):
-            if causal:
-                notes.append("likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
-            else:
-                notes.append("likely: the causal mask is applied although causal=False: mask only when causal is True")
-        if (
-            causal
-            and _DIAGONAL_MASKED not in notes
-            and resembles(attention64(q, k, v, visible(S, "strict"), scale), from_row=1)
-        ):
-            notes.append("likely: the diagonal is masked too (j >= i): query i must see keys 0..i; hide only j > i")
-    already_skipped = any("diagonal tile is skipped" in note for note in notes)
-    notes.extend(_block_bugs(q, k, v, causal, scale, S, resembles, already_skipped))
-    if scale != 1.0 and resembles(attention64(q, k, v, visible(S, mask), 1.0)):
-        notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
-    elif "scale" in inputs and resembles(attention64(q, k, v, visible(S, mask), default_scale(D))):
-        notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
-    if resembles(attention64(q, k, v, visible(S, mask), scale / _LOG2E)):
-        notes.append(
-            "likely: exp2 is used without log2(e) folded into the scale: exp(x) = exp2(x * log2(e)), so "
-            "multiply the scale by 1.4426950408889634 once"
-        )
-    elif resembles(attention64(q, k, v, visible(S, mask), scale * _LOG2E)):
-        notes.append(
-            "likely: the scores are multiplied by log2(e) but exponentiated with exp (or log2(e) is applied "
-            "twice): use exp2 with the log2(e) factor, or exp without it"
-        )
-
-    if not any("rescaled" in note or "diagonal" in note for note in notes):
-        notes.extend(_late_rows_note(failure, causal))
-    return notes
-
-def _block_bugs(
-    q: "torch_types.Tensor",
-    k: "torch_types.Tensor",
-    v: "torch_types.Tensor",
-    causal: bool,
-    scale: float,
-    S: int,
-    resembles: Callable[..., bool],
-    already_skipped: bool,
-) -> list[str]:
-    """Replay the classic bugs of a blocked online softmax with each plausible block width."""
-    notes: list[str] = []
-    mask = "causal" if causal else "all"
-    seen = visible(S, mask)
-    for width in (w for w in _BLOCK_WIDTHS if w < S):
-        if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=False, rescale_l=True)):
-            notes.append(
-                "likely: the accumulator is not rescaled when the running max grows: before adding "
-                "p @ v, multiply acc by alpha = exp(m_old - m_new)"
-            )
-        if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=True, rescale_l=False)):
-            notes.append(
-                "likely: the normaliser is not rescaled when the running max grows: "
-                "l = l * alpha + rowsum(p), with alpha = exp(m_old - m_new)"
-            )
-        if resembles(_online64(q, k, v, seen, scale, width, rescale_acc=False, rescale_l=False)):
-            notes.append(
-                "likely: neither the accumulator nor the normaliser is rescaled when the running max "
-                "grows: multiply both acc and l by alpha = exp(m_old - m_new) before adding a new block"
-            )
-        if causal:
-            if not already_skipped and resembles(
-                attention64(q, k, v, visible(S, "below_tile", width), scale), from_row=width
-            ):
-                notes.append(
-                    "likely: the diagonal tile is skipped: each query block must also attend to its own "
-                    "key block (keys up to row i), with the causal mask applied there"
-                )
-            if resembles(attention64(q, k, v, visible(S, "whole_tile", width), scale)):
-                notes.append(
-                    "likely: the diagonal tile is processed without the causal mask: inside it, keys "
-                    "j > i leak into query i; mask that tile with cols <= rows"
-                )
-    # Padding exists whenever S is not a multiple of the width, also when S fits in one block.
-    for width in (w for w in _BLOCK_WIDTHS if S % w):
-        if not causal and resembles(_padded_as_zero64(q, k, v, scale, width)):
-            notes.append(
-                "likely: padded keys (j >= S) in the last block score 0 instead of -inf, so they take "
-                "weight: set their scores to -inf with tl.where(cols < S, s, float('-inf'))"
-            )
-    return list(dict.fromkeys(notes))
+    if failure.stores is not None:
+        stored = _store_notes(failure)
+        if stored:
+            return stored
+    q, k, v = float64(inputs)
+    # Replays run on the (batch, head) slice with the most wrong elements.
+    B, H = failure.out.shape[:2]
+    worst = int(failure.bad.reshape(B * H, -1).sum(dim=1).argmax())
+    b, h = divmod(worst, H)
+    pick = (slice(b, b + 1), slice(h, h + 1))
+    first_out = failure.out[pick]
+    p_dtype = _p_dtype(failure.case)
+    notes = _replay_notes(q[pick], k[pick], v[pick], causal, scale_of(inputs), "scale" in inputs, first_out, tolerance, p_dtype)
+    if not notes:
+        notes = _head_offset_notes(q, k, v, causal, scale_of(inputs), failure.out, tolerance)
+    informative = bool(torch.isfinite(first_out).any())
+    if failure.probe is None or (len(notes) <= 1 and informative):
+        return notes
+    return _probed_notes(failure.probe, failure.case, causal, notes, tolerance)
 
 
-# ----- float64 references for the right answer and for known wrong ones -------------------------------
+def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -> list[str]:
+    """A stray access: first the same call on one head of S = 128 (no ragged edge at any tile size up to
+    128). If that is right, the ragged edge is at fault and the stray tensor names the missing mask;
+    if it is wrong, its replays name the bug."""
+    access = stray.stray
+    if stray.probe is None or access.argument is None or not evidence.past_the_end(stray):
+        return []
+    causal: bool = stray.inputs["causal"]
+    B, H, S, _ = stray.inputs["q"].shape
+    grid = evidence.grid_of(stray)
+    if access.numel == B * H * S * S and grid is not None and grid[1] == grid[2] == 1 and access.program_id[0] < grid[0] - 1:
+        # A program of a 1-D grid over the rows of an S x S buffer, not the last one, reads past the end
+        # of the buffer: its rows lie inside, so the row addressing is wrong, not a mask.
+        return [
+            f"likely: program {access.program_id[0]} of `{access.kernel}` (not the last) reads past the end of "
+            f"`{access.argument}`: its rows start at the wrong place; a row of the S x S buffer starts at row * S "
+            "(its row stride), not at a multiple of the block width"
+        ]
+    # The same call on one head of S = 128 and of S = 192: no ragged edge for tiles up to 64, and none
+    # up to 128 in the first. Right on both: the ragged edge is at fault. Wrong: its replays say why.
+    for size in (128, 192):
+        probed = _probe(stray.probe, stray.case, causal, size, "")
+        if probed is None:
+            return []
+        run, (q, k, v), scale = probed
+        if run.out is None:
+            return []
+        right = attention64(q, k, v, _visible(size, "causal" if causal else "all"), scale)
+        if not evidence.close_to(run.out, right, tolerance.atol, tolerance.rtol):
+            return _replay_notes(q, k, v, causal, scale, False, run.out, tolerance, _p_dtype(stray.case)) if size == 128 else []
+    name = access.argument
+    if access.access == "store":
+        return [f"likely: the store mask lets query rows past S through: mask the store of `{name}` with rows < S"]
+    what = "the last, partial block of keys" if name.lower().startswith(("k", "v")) else "the last, partial block"
+    return [
+        f"likely: `{name}` is loaded without a mask on {what}: its lanes past S read outside it; mask the load "
+        "with keys < S (other=0.0) and give those keys the score -inf"
+    ]
 
 
+# ----- replays --------------------------------------------------------------------------------------
+def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor":
+    """(S, S) bool: which keys j (columns) query i (rows) sees, for the right mask and for known bugs.
 
-
-
-
+    all / causal: the right masks; strict: j < i (diagonal hidden); future: j > i (tl.where swapped);
+    below_tile: only keys before the query's tile of bm rows (diagonal tile skipped); whole_tile: every
+    key up to the end of the query's tile (diagonal tile unmasked, or causal stage bounds without the
+    mask); ends_early: the diagonal stage stops bn keys after the tile start; too_far: the unmasked
+    stage runs bn keys into the tile; local_rows: the diagonal stage compares global keys with
+    tile-local rows; tile_local: the causal mask compares positions inside the (bm, bn) tiles.
+    """
+    i = torch.arange(S)[:, None]
+    j = torch.arange(S)[None, :]
+    tile_start = (i // bm) * bm if bm else i
+    table: dict[str, Callable[[], "torch_types.Tensor"]] = {
+        "all": lambda: torch.ones(S, S, dtype=torch.bool),
+        "causal": lambda: j <= i,
+        "strict": lambda: j < i,
+        "future": lambda: j > i,
+        "below_tile": lambda: j < tile_start,
+        "whole_tile": lambda: j < tile_start + bm,
+        "ends_early": lambda: (j <= i) & (j < tile_start + bn),
+        "too_far": lambda: (j <= i) | (j < tile_start + bn),
+        "local_rows": lambda: (j < tile_start) | ((j <= i - tile_start) & (j >= tile_start)),
+        "tile_local": lambda: (j % bn) <= (i % bm),
+    }
+    return table[kind]() & torch.ones(S, S, dtype=torch.bool)
 
 
 def _online64(
     q: "torch_types.Tensor",
     k: "torch_types.Tensor",
     v: "torch_types.Tensor",
-    visible: "torch_types.Tensor",
+    seen: "torch_types.Tensor",
     scale: float,
     width: int,
-    rescale_acc: bool,
-    rescale_l: bool,
+    bug: str,
+    p_dtype: "torch_types.dtype | None" = None,
 ) -> "torch_types.Tensor":
-    """The online softmax over key blocks of `width`, with the alpha rescaling of acc or l optionally
-    left out: what a kernel with that bug computes."""
-    scores = ((q @ k.transpose(-1, -2)) * scale).masked_fill(~visible, float("-inf"))
+    """The online softmax over key blocks of `width`, with one known bug, in float32's exp range (exp
+    of more than ~88 is inf, as in a kernel): what a kernel with that bug computes. `p_dtype`: the
+    dtype p is cast to before p @ v (float16 overflows above 65504, e.g. exp(s) without a max)."""
+    scores = ((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf"))
     S = scores.shape[-1]
-    m = torch.full(scores.shape[:-1], float("-inf"), dtype=torch.float64)
+
+    def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
+        return torch.exp(values.to(torch.float32)).to(torch.float64)
+
+    m = torch.full(scores.shape[:-1], 0.0 if bug == "max_starts_at_zero" else float("-inf"), dtype=torch.float64)
     l = torch.zeros(scores.shape[:-1], dtype=torch.float64)
     acc = torch.zeros(q.shape, dtype=torch.float64)
     for start in range(0, S, width):
         block = scores[..., start : start + width]
+        values = v[..., start : start + width, :] if bug != "v_not_advanced" else v[..., : block.shape[-1], :]
         m_new = torch.maximum(m, block.amax(dim=-1))
-        alpha = torch.exp(m - m_new)  # 0 in the first block (m = -inf); key 0 keeps m_new finite
-        p = torch.exp(block - m_new[..., None])
-        l = (l * alpha if rescale_l else l) + p.sum(dim=-1)
-        acc = (acc * alpha[..., None] if rescale_acc else acc) + p @ v[..., start : start + width, :]
-        m = m_new
+        alpha = exp(m_new - m) if bug == "alpha_inverted" else exp(m - m_new)
+        p = exp(block - (m if bug == "stale_max" else m_new)[..., None])
+        if bug == "no_max":
+            p, alpha = exp(block), torch.ones_like(alpha)
+        l = (l if bug in ("no_l_rescale", "no_rescale") else l * alpha) + p.sum(dim=-1)
+        if bug == "p_divided_in_loop":
+            p = p / l[..., None]
+        if p_dtype is not None:
+            p = p.to(p_dtype).to(torch.float64)
+        if bug == "acc_rescaled_after_dot":
+            acc = (acc + p @ values) * alpha[..., None]
+        elif bug in ("no_acc_rescale", "no_rescale"):
+            acc = acc + p @ values
+        else:
+            acc = acc * alpha[..., None] + p @ values
+        if bug != "max_not_updated":
+            m = m_new
+    if bug == "p_divided_in_loop":
+        return acc
     return acc / l[..., None]
 
 
 def _padded_as_zero64(
-    q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", scale: float, width: int
+    q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", seen: "torch_types.Tensor", scale: float, pad: int
 ) -> "torch_types.Tensor":
-    """Non-causal attention whose padded keys (up to a multiple of `width`) score 0 and carry v = 0."""
-    S = q.shape[-2]
-    pad = -S % width
-    scores = (q @ k.transpose(-1, -2)) * scale
-    scores = torch.cat([scores, torch.zeros(*scores.shape[:-1], pad, dtype=torch.float64)], dim=-1)
-    v_padded = torch.cat([v, torch.zeros(*v.shape[:-2], pad, v.shape[-1], dtype=torch.float64)], dim=-2)
-    return torch.softmax(scores, dim=-1) @ v_padded
+    """Attention whose `pad` padding keys after the last one score 0 (not -inf) and carry v = 0."""
+    scores = ((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf"))
+    zeros = torch.zeros(*scores.shape[:-1], pad, dtype=torch.float64)
+    weights = torch.softmax(torch.cat([scores, zeros], dim=-1), dim=-1)[..., : scores.shape[-1]]
+    return weights @ v
 
 
-_OVERFLOW = (
-    "likely: exp overflows on large scores (inf / inf = NaN): subtract the running row max before exp, "
-    "p = exp(s - m_new), where m_new = maximum(m_old, rowmax(s))"
+def _unnormalised64(q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", seen: "torch_types.Tensor", scale: float) -> "torch_types.Tensor":
+    """sum_j exp(s_ij - max_j s_ij) v_j: the weights never divided by their sum."""
+    scores = ((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf"))
+    return torch.exp(scores - scores.amax(dim=-1, keepdim=True)) @ v
+
+
+_ONLINE_NOTES = {
+    "no_acc_rescale": "likely: the accumulator is not rescaled when the running max grows: before adding p @ v, "
+    "multiply acc by alpha = exp(m_old - m_new)",
+    "no_l_rescale": "likely: the normaliser is not rescaled when the running max grows: l = l * alpha + rowsum(p), "
+    "with alpha = exp(m_old - m_new)",
+    "no_rescale": "likely: neither the accumulator nor the normaliser is rescaled when the running max grows: "
+    "multiply both acc and l by alpha = exp(m_old - m_new) before adding a new block",
+    "alpha_inverted": "likely: alpha is inverted, exp(m_new - m_old): the rescale factor is alpha = exp(m_old - m_new), "
+    "at most 1",
+    "max_not_updated": "likely: the running max is never updated (m_i = m_new is missing): every block starts "
+    "afresh and wipes what came before; set m_i = m_new at the end of each block",
+    "max_starts_at_zero": "likely: the running max starts at 0 instead of -inf: a row whose visible scores are all "
+    "far below 0 sums exp(s - 0) = 0 and gives 0 / 0; start m at float('-inf')",
+    "stale_max": "likely: exp(s - m) with a max m that is stale (still -inf in the first block): compute m_new = "
+    "maximum(m_old, rowmax(s)) FIRST and use it in p = exp(s - m_new)",
+    "acc_rescaled_after_dot": "likely: acc is rescaled after this block's p @ v is added, so the new block is scaled "
+    "too: multiply acc by alpha before adding p @ v",
+    "p_divided_in_loop": "likely: p is divided by the running l inside the loop: l is not final until the last "
+    "block; divide acc by l once, after the loop",
+    "v_not_advanced": "likely: every block of keys is paired with the first block of v: the v pointers (v_ptrs) "
+    "must move BLOCK_N rows down with the k pointers at every step",
+    "no_max": "likely: exp overflows on large scores (inf / inf = NaN): subtract the row max before exp (in a fused "
+    "kernel the running max: p = exp(s - m_new), with m_new = maximum(m_old, rowmax(s)))",
+}
+_FIRST_BLOCK_INF = {_ONLINE_NOTES["alpha_inverted"], _ONLINE_NOTES["stale_max"]}
+_FIRST_BLOCK_NOTE = (
+    "likely: exp(+inf) in the first block, where m_old is still -inf: either alpha is inverted (it must be "
+    "alpha = exp(m_old - m_new), at most 1) or p uses a stale max (p = exp(s - m_new), with m_new = "
+    "maximum(m_old, rowmax(s)) computed first)"
 )
-_DIAGONAL_MASKED = (
-    "likely: the diagonal is masked too (j >= i): row 0 is left with no visible key and 0 / 0 = NaN; "
-    "hide only j > i"
-)
-_STALE_MAX = (
-    "likely: exp(s - m) with a max m that is -inf or stale: compute m_new = maximum(m_old, rowmax(s)) "
-    "FIRST and use it in p = exp(s - m_new) and alpha = exp(m_old - m_new); padded keys must be -inf "
-    "but every row needs one real key (0 / 0 = NaN)"
-)
+# Bugs that show only on large or very negative scores: a kernel with them is right on ordinary inputs.
+_MAGNITUDE_NOTES = (_ONLINE_NOTES["no_max"], _ONLINE_NOTES["max_starts_at_zero"])
 
 
-def _diagonal_tile_skipped(rows: int, S: int) -> str:
-    who = "no query row has a key" if rows >= S else f"the first {rows} query rows have no key"
-    return (
-        f"likely: the diagonal tile is skipped: {who} left (0 / 0 = NaN); each query block must "
-        "also attend to its own key block, with the causal mask"
-    )
+def _replay_notes(
+    q: "torch_types.Tensor",
+    k: "torch_types.Tensor",
+    v: "torch_types.Tensor",
+    causal: bool,
+    scale: float,
+    explicit_scale: bool,
+    out: "torch_types.Tensor",
+    tolerance: Tolerance,
+    p_dtype: "torch_types.dtype | None" = None,
+) -> list[str]:
+    """The known bugs whose float64 replay on this (1, 1, S, D) slice gives `out`."""
+    S, D = q.shape[-2], q.shape[-1]
+    if S > _MAX_REPLAY_S:
+        return []  # dozens of float64 replays of a long sequence would take longer than the case
+    mask = "causal" if causal else "all"
+    seen = _visible(S, mask)
+
+    right = attention64(q, k, v, seen, scale)
+    if evidence.close_to(out, right, tolerance.atol, tolerance.rtol):
+        return []  # right on this slice: no replay can tell anything
+
+    def matches(candidate: "torch_types.Tensor") -> bool:
+        # Within twice the tolerance of the replay (a right kernel is within once of the right answer),
+        # and the replay itself would fail: a replay that passes explains no failure.
+        if not evidence.close_to(out, candidate, 2 * tolerance.atol, 2 * tolerance.rtol):
+            return False
+        return not evidence.close_to(candidate, right, tolerance.atol, tolerance.rtol)
+    candidates: list[tuple[Callable[[], "torch_types.Tensor"], str]] = []
+
+    def add(replay: Callable[[], "torch_types.Tensor"], note: str) -> None:
+        candidates.append((replay, note))
+
+    if S > 1:
+        if causal:
+            add(lambda: attention64(q, k, v, _visible(S, "all"), scale),
+                "likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
+            add(lambda: attention64(q, k, v, _visible(S, "strict"), scale),
+                "likely: the diagonal is masked too (j >= i): query i must see keys 0..i, so row 0 has no key "
+                "left (0 / 0 = NaN); hide only j > i")
+            add(lambda: attention64(q, k, v, _visible(S, "future"), scale),
+                "likely: the tl.where arguments are swapped: each query keeps only its future keys (the last row "
+                "has none: NaN); write tl.where(cols > rows, float('-inf'), s)")
+        else:
+            add(lambda: attention64(q, k, v, _visible(S, "causal"), scale),
+                "likely: the causal mask is applied although causal=False: mask only when causal is True")
+    for bm in (w for w in _BLOCK_WIDTHS if w < S):
+        if causal:
+            add(lambda bm=bm: attention64(q, k, v, _visible(S, "below_tile", bm), scale),
+                "likely: the diagonal tile is skipped: each query block must also attend to its own key block "
+                "(keys up to row i), with the causal mask applied there")
+            add(lambda bm=bm: attention64(q, k, v, _visible(S, "whole_tile", bm), scale),
+                "likely: the diagonal tile is processed without the causal mask: inside it, keys j > i leak into "
+                "query i; mask that tile with cols <= rows")
+            add(lambda bm=bm: attention64(q, k, v, _visible(S, "local_rows", bm), scale),
+                "likely: the diagonal stage compares global key indices with tile-local query rows: only the "
+                "first query tile is masked right; pass the global rows, start_m * BLOCK_M + tl.arange(0, BLOCK_M)")
+        else:
+            add(lambda bm=bm: attention64(q, k, v, _visible(S, "whole_tile", bm), scale),
+                "likely: with causal=False the keys after each query tile are never visited: the stage bounds are "
+                "the causal ones; when causal=False every key tile, up to S, must be visited")
+        for bn in (w for w in _BLOCK_WIDTHS if w <= bm):
+            if causal and bn < bm:
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "ends_early", bm, bn), scale),
+                    "likely: the diagonal stage stops BLOCK_N keys after the tile's first query: the keys up to its "
+                    "last query are never visited; run it to hi_end = min((start_m + 1) * BLOCK_M, S)")
+            if causal and bn < bm:  # with bn == bm this is the diagonal tile left unmasked, named above
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "too_far", bm, bn), scale),
+                    "likely: the unmasked stage runs into the diagonal tile, so future keys leak in: it must stop at "
+                    "lo_end = start_m * BLOCK_M, where the masked stage begins")
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "tile_local", bm, bn), scale),
+                    "likely: the causal mask compares positions inside the tiles: use the global indices, "
+                    "cols <= rows, with rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) and cols = start + offs_n")
+                local_and_skipped = _visible(S, "tile_local", bm, bn) & _visible(S, "whole_tile", bm)
+                add(lambda seen_here=local_and_skipped: attention64(q, k, v, seen_here, scale),
+                    "likely: the causal mask compares positions inside the tiles: use the global indices, "
+                    "cols <= rows, with rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) and cols = start + offs_n")
+    for width in (w for w in _BLOCK_WIDTHS if w < S):
+        for bug, note in _ONLINE_NOTES.items():
+            if bug != "no_max":
+                add(lambda width=width, bug=bug: _online64(q, k, v, seen, scale, width, bug), note)
+        last = ((S - 1) // width) * width
+        add(lambda last=last: torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf")), dim=-1)[..., last:] @ v[..., last:, :],
+            "likely: only the last block of keys reaches the output: the P @ V accumulator is overwritten at every "
+            "step; add to it, acc += tl.dot(p, v)")
+    add(lambda: _online64(q, k, v, seen, scale, S, "no_max", p_dtype), _ONLINE_NOTES["no_max"])
+    for pad in sorted({1, *(-S % w for w in _BLOCK_WIDTHS), _next_power_of_2(S) - S} - {0}):
+        add(lambda pad=pad: _padded_as_zero64(q, k, v, seen, scale, pad),
+            "likely: padded keys (j >= S) in the last block score 0 instead of -inf, so they take weight: load "
+            "the padding as -inf, or set it with tl.where(cols < S, s, float('-inf'))")
+    add(lambda: _unnormalised64(q, k, v, seen, scale),
+        "likely: the weights are never divided by their sum: divide by the normaliser, out = acc / l "
+        "(or p = exp(s - m) / sum(exp(s - m)))")
+    if scale != 1.0:
+        add(lambda: attention64(q, k, v, seen, 1.0),
+            "likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
+        add(lambda: attention64(q, k, v, seen, 1.0) * scale,
+            "likely: the scale multiplies the output after the softmax: multiply the scores, s = q @ k^T * scale, "
+            "before it")
+    if explicit_scale:
+        add(lambda: attention64(q, k, v, seen, default_scale(D)),
+            "likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+    add(lambda: attention64(q, k, v, seen, scale / _LOG2E),
+        "likely: exp2 is used without log2(e) folded into the scale: exp(x) = exp2(x * log2(e)), so multiply the "
+        "scale by 1.4426950408889634 once")
+    add(lambda: attention64(q, k, v, seen, scale * _LOG2E),
+        "likely: the scores are multiplied by log2(e) but exponentiated with exp (or log2(e) is applied twice): "
+        "use exp2 with the log2(e) factor, or exp without it")
+    notes = list(dict.fromkeys(note for replay, note in candidates if matches(replay())))
+    if set(notes) == _FIRST_BLOCK_INF:
+        # Both put exp(+inf) in the first block (m_old = -inf) and give the same all-NaN output.
+        return [_FIRST_BLOCK_NOTE]
+    return notes
 
 
-def _non_finite_notes(rows: list[int], S: int, causal: bool, big_scores: bool) -> list[str]:
-    """Which bugs leave NaN or inf in these output rows (sorted row indices, any batch and head)."""
-    if causal and rows == list(range(len(rows))):
-        # A prefix of rows with no visible key: the diagonal, or the whole diagonal tile, is missing.
-        if len(rows) == 1 and S > 1:
-            return [_DIAGONAL_MASKED]
-        if len(rows) < S and len(rows) in _BLOCK_WIDTHS:
-            return [_diagonal_tile_skipped(len(rows), S)]
-        if len(rows) == S and S <= _BLOCK_WIDTHS[-1] and not big_scores:
-            # Every row of a short causal sequence: these causes cannot be told apart here.
-            return ([_DIAGONAL_MASKED] if S == 1 else []) + [_diagonal_tile_skipped(S, S), _STALE_MAX]
-    return [_OVERFLOW] if big_scores else [_STALE_MAX]
+def _next_power_of_2(n: int) -> int:
+    return 1 << (n - 1).bit_length()
 
 
-def _late_rows_note(failure: Failure, causal: bool) -> list[str]:
-    """Causal rows whose keys all fit in the first block are right, later rows wrong: the state carried
-    from one key block to the next is off."""
-    wrong_rows = failure.bad.any(dim=-1).reshape(-1, failure.bad.shape[-2]).any(dim=0)
-    if not causal or not bool(wrong_rows.any()):
+def _head_offset_notes(
+    q: "torch_types.Tensor",
+    k: "torch_types.Tensor",
+    v: "torch_types.Tensor",
+    causal: bool,
+    scale: float,
+    out: "torch_types.Tensor",
+    tolerance: Tolerance,
+) -> list[str]:
+    """Slice [0, 0] is right and others are not: do the other heads read head 0's q and k (or all three)?"""
+    if out.shape[0] * out.shape[1] < 2:
         return []
-    first_wrong = int(wrong_rows.nonzero()[0])
-    if first_wrong < _BLOCK_WIDTHS[0] or bool(torch.isnan(failure.out).any()):
+    seen = _visible(q.shape[-2], "causal" if causal else "all")
+    shared_qk = attention64(q[:1, :1].expand_as(q), k[:1, :1].expand_as(k), v, seen, scale)
+    shared_all = attention64(q[:1, :1], k[:1, :1], v[:1, :1], seen, scale).expand_as(out)
+    for candidate in (shared_qk, shared_all):
+        if evidence.close_to(out, candidate, 5 * tolerance.atol, 5 * tolerance.rtol):
+            return [
+                "likely: every (batch, head) uses the q and k of slice [0, 0]: a pointer leaves out the offset of the "
+                "batch and head, bh * stride (q.stride(1) per head of a contiguous (B, H, S, D) tensor)"
+            ]
+    return []
+
+
+# ----- the store map ----------------------------------------------------------------------------------
+def _store_notes(failure: Failure) -> list[str]:
+    """Query rows of every head that no program stored, while a launched program stored nothing: the
+    map from program id to query tile misses tiles (and computes one past the end)."""
+    stores = failure.stores
+    assert stores is not None
+    nothing = evidence.nothing_stored_note(stores, failure.launches, "launch triton.cdiv(S, BLOCK_M) query tiles per head")
+    if nothing is not None:
+        return [nothing]
+    counts = evidence.store_counts(stores).reshape(failure.ref.shape)
+    never = (counts == 0).all(dim=-1).all(dim=0).all(dim=0)  # query rows that no head got
+    silent = evidence.silent_programs(stores, failure.launches)
+    if bool(never.any()) and not bool(never.all()) and silent:
+        rows = never.nonzero().flatten().tolist()
+        return [
+            f"likely: query rows {rows[0]}..{rows[-1]} are never stored while {evidence.programs_text(silent)} "
+            "stored nothing: the map from program id to query tile misses a tile and computes one past S; check "
+            "how start_m is computed from tl.program_id(0) (and tl.num_programs(0))"
+        ]
+    return []
+
+
+# ----- probes -----------------------------------------------------------------------------------------
+def _probe(probe: Any, case: Case, causal: bool, S: int, special: str) -> tuple[ProbeRun, tuple[Any, ...], float] | None:
+    """One head of S keys, D as in the case, ordinary (or growing) scores, the default scale."""
+    from .attention_inputs import AttentionRow, attention_inputs
+
+    row = AttentionRow(case.dtype, B=1, H=1, S=S, D=case.params["D"], causal=causal, purpose="probe", special=special)
+    inputs = attention_inputs(row.case(), torch.Generator().manual_seed(S))
+    run = probe.run(inputs)
+    return run, float64(inputs), scale_of(inputs)
+
+
+def _probed_notes(probe: Any, case: Case, causal: bool, notes: list[str], tolerance: Tolerance) -> list[str]:
+    """The output said too little (all NaN, or several replays fit): replay on a probe of ordinary,
+    growing scores over several key blocks. A kernel right there fails only on large or very negative
+    scores: of the candidates, keep those that do."""
+    probed = _probe(probe, case, causal, _PROBE_S, "growing")
+    if probed is None:
         return []
-    return [
-        f"likely: rows 0..{first_wrong - 1} are right and the error starts after them, where a row's keys span "
-        "more than one block: the running state is not carried correctly from block to block; rescale acc "
-        "and l by alpha = exp(m_old - m_new) whenever the max grows"
-    ]
+    run, (q, k, v), scale = probed
+    if run.out is None:
+        return []
+    right = attention64(q, k, v, _visible(_PROBE_S, "causal" if causal else "all"), scale)
+    if evidence.close_to(run.out, right, tolerance.atol, tolerance.rtol):
+        kept = [note for note in notes if note in _MAGNITUDE_NOTES]
+        if len(kept) > 1:
+            # exp without a max overflows on large scores; a running max that starts at 0 is right there.
+            large = _probe(probe, case, causal, 64, "large")
+            if large is None or large[0].out is None:
+                return []
+            run_large, (ql, kl, vl), scale_large = large
+            right_large = attention64(ql, kl, vl, _visible(64, "causal" if causal else "all"), scale_large)
+            fine = evidence.close_to(run_large.out, right_large, tolerance.atol, tolerance.rtol)
+            kept = [_ONLINE_NOTES["max_starts_at_zero"] if fine else _ONLINE_NOTES["no_max"]]
+        return kept if len(kept) == 1 else []
+    return _replay_notes(q, k, v, causal, scale, False, run.out, tolerance, _p_dtype(case))
+
+
+def _p_dtype(case: Case) -> "torch_types.dtype | None":
+    """Half-precision cases cast p to v's dtype before p @ v, where exp of a large score overflows."""
+    return None if case.dtype == "fp32" else case.torch_dtype

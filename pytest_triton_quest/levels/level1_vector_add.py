@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from . import evidence
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -75,13 +76,33 @@ class VectorAdd(Level):
         }[case.dtype]
 
     def diagnose(self, failure: Failure) -> list[str]:
-        n = failure.case.params["n"]
-        bad = failure.bad.nonzero().flatten()
-        notes: list[str] = []
-        if bad.numel() and int(bad.min()) >= (n // 2) and n > 1:
-            notes.append("likely: only the last, partial block is wrong: check the grid rounds up and the mask is offsets < n")
-        return notes
+        out, inputs = failure.out, failure.inputs
+        x, y = (inputs[name].to(torch.float64) for name in ("x", "y"))
+        tolerance = failure.tolerance
+        # Evidence 1: the output is another sum of the inputs (a pointer copied from the line above).
+        for candidate, note in (
+            (x + x, "likely: y is loaded from x_ptr: the kernel adds x to itself; load y from y_ptr"),
+            (y + y, "likely: x is loaded from y_ptr: the kernel adds y to itself; load x from x_ptr"),
+        ):
+            if x.numel() > 1 and evidence.close_to(out, candidate, tolerance.atol, tolerance.rtol):
+                return [note]
+        if failure.stores is None:
+            return []
+        return _store_notes(failure)
 
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        # Lanes past the end of a vector are stopped by exactly one mask: offsets < n.
+        grid = evidence.grid_of(stray)
+        last = grid is not None and stray.stray.program_id[0] == grid[0] - 1
+        if not evidence.past_the_end(stray) or not last:
+            return []  # a program other than the last one strays: its offsets are wrong, not its mask
+        if evidence.one_lane_past_the_end(stray):
+            return [evidence.off_by_one_note(stray, "offsets < n")]
+        access = stray.stray
+        return [
+            f"likely: the {access.access} of `{access.argument}` runs without a mask of offsets < n: the last "
+            f"block's lanes past the end reach outside it; pass mask=offsets < n to every tl.load and tl.store"
+        ]
     def benchmark_cases(self) -> list[Case]:
         # 2^27 elements: each tensor is far larger than the 50 MB L2, so this measures HBM bandwidth.
         return [Case(id=f"{dtype}-2^27", dtype=dtype, purpose="bandwidth", params={"n": 1 << 27}) for dtype in ("fp32", "fp16")]
@@ -92,3 +113,39 @@ class VectorAdd(Level):
     def work(self, case: Case) -> Work:
         element = 4 if case.dtype == "fp32" else 2
         return Work(flops=case.params["n"], bytes=3 * element * case.params["n"])
+
+
+_ROUND_UP = "launch triton.cdiv(n, BLOCK_SIZE) programs, which rounds up"
+
+
+def _store_notes(failure: Failure) -> list[str]:
+    """What the programs' stores say: no program, too few programs, overlapping blocks, idle programs."""
+    stores = failure.stores
+    assert stores is not None
+    nothing = evidence.nothing_stored_note(stores, failure.launches, _ROUND_UP)
+    if nothing is not None:
+        return [nothing]
+    collision = evidence.colliding_programs(stores)
+    overlap, gap = evidence.overlap_and_gap(stores)
+    if collision is not None and gap:
+        programs, element = collision
+        shown = evidence.programs_text([program[0] for program in programs], 3)
+        return [
+            f"likely: {shown} all store element {element} while {gap} elements are stored by none: "
+            "each program must own its own block, offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)"
+        ]
+    covered = evidence.stored_prefix(stores)
+    silent = evidence.silent_programs(stores, failure.launches)
+    if covered is not None and covered < stores.numel and not silent:
+        programs = len(stores.programs)
+        return [
+            f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its {programs} program(s) store "
+            f"elements 0..{covered - 1} and the last, partial block gets no program; {_ROUND_UP}"
+        ]
+    if silent and gap:
+        shown = evidence.programs_text([program[0] for program in silent])
+        return [
+            f"likely: {shown} ran but stored nothing: their mask is all "
+            "false; the mask must be offsets < n, with the global offsets pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)"
+        ]
+    return []

@@ -6,7 +6,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from . import evidence
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
+from ..model import Probe, ProbeRun
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -108,82 +110,61 @@ class Matmul(Level):
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
-        out, ref, bad = failure.out, failure.ref, failure.bad
-        M, N = ref.shape
-        K = failure.case.params["K"]
-        a = failure.inputs["a"][:_PROBE_ROWS].to(torch.float64)
-        b = failure.inputs["b"].to(torch.float64)
-        probe = out[:_PROBE_ROWS]
-        notes: list[str] = []
+        a, b = (failure.inputs[name].to(torch.float64) for name in ("a", "b"))
+        tolerance = failure.tolerance
+        if failure.stores is not None:
+            stored = _store_notes(failure)
+            if stored is not None:
+                return stored
+        notes = _replay_notes(a, b, failure.out, tolerance.atol, tolerance.rtol, failure.case.dtype)
+        if notes or failure.stores is None:
+            return notes
+        if failure.probe is not None and failure.case.dtype != "fp32" and _loses_small_terms(failure.probe, a.shape[1]):
+            return [
+                "likely: the accumulator is kept in half precision: small terms of the long sum are rounded away; "
+                "create it with tl.zeros(..., dtype=tl.float32) and convert only when storing"
+            ]
+        # Never stored elements exactly beyond min(M, N) on one axis: a mask compares with the other size.
+        return _mixed_sizes_note(failure)
 
-        def resembles(candidate: "torch_types.Tensor") -> bool:
-            # Close to a wrong-but-plausible answer, with five times the slack of the tolerance.
-            if candidate.shape != probe.shape or not bool(torch.isfinite(probe).all()):
-                return False
-            slack = 5 * (failure.tolerance.atol + failure.tolerance.rtol * candidate.abs())
-            return bool(((probe - candidate).abs() <= slack).all())
-
-        if not bool(torch.isfinite(out).all()):
-            notes.append(
-                "likely: NaN or inf in the output: some elements are never written (torch.empty holds garbage), "
-                "or a load reads memory it does not own (a lane past M, N or K without a mask or other=0.0)"
-            )
-
-        # The rules below compare with wrong answers; they say nothing when the answer is nearly right.
-        near_right = resembles(a @ b)
-
-        # b read transposed: with its two strides swapped, or as if its memory held an (N, K) matrix.
-        flat = b.reshape(-1)
-        misreadings = [flat.reshape(N, K).T]
-        if (K - 1) + (N - 1) * N < K * N:  # swapped strides stay inside b
-            misreadings.append(flat.as_strided((K, N), (1, N)))
-        if M * N > 1 and not near_right and any(resembles(a @ wrong_b) for wrong_b in misreadings):
-            notes.append(
-                "likely: b is read transposed (its strides swapped, or indexed as if it were stored (N, K)): "
-                "element b[k, n] is at k * b.stride(0) + n * b.stride(1)"
-            )
-        if M == K and K > 1 and not near_right and resembles(failure.inputs["a"][:, :_PROBE_ROWS].to(torch.float64).T @ b):
-            notes.append(
-                "likely: a is read transposed: element a[m, k] is at m * a.stride(0) + k * a.stride(1)"
-            )
-        if M == N and M > 1 and not near_right and resembles(ref.T[:_PROBE_ROWS]):
-            notes.append("likely: the output is stored transposed: c[m, n] is at m * c.stride(0) + n * c.stride(1)")
-
-        # The sum stops at the last full slice of K.
-        for block in _COMMON_BLOCKS:
-            whole = (K // block) * block
-            if 0 < whole < K and not near_right and resembles(a[:, :whole] @ b[:whole]):
-                notes.append(
-                    f"likely: the last, partial block along K is skipped (the sum stops at k = {whole}): "
-                    "loop over triton.cdiv(K, BLOCK_K) slices and mask k < K in the last one"
-                )
-                break
-
-        region = _tail_region(bad, M, N)
-        if region is not None:
-            notes.append(
-                f"likely: only the last, partial block of {region} is wrong: round the grid up with "
-                "triton.cdiv and mask rows >= M and columns >= N"
-            )
-        elif N > M and bool(bad.any()) and bool((bad.nonzero()[:, 1] >= M).all()):
-            notes.append(
-                f"likely: only the columns from {M} (= M) on are wrong: a mask mixes up M and N; "
-                "columns are checked against N, rows against M"
-            )
-        elif M > N and bool(bad.any()) and bool((bad.nonzero()[:, 0] >= N).all()):
-            notes.append(
-                f"likely: only the rows from {N} (= N) on are wrong: a mask mixes up M and N; "
-                "rows are checked against M, columns against N"
-            )
-
-        never_written = bool((out == 0).all())  # the generic rules say so
-        if not notes and not never_written and K % 16 != 0 and float(bad.float().mean()) > 0.5:
-            notes.append(
-                "likely: the last slice along K is loaded without a mask: its lanes past K read whatever "
-                "follows in memory; mask k < K with other=0.0 on both the a and the b tile"
-            )
-        return notes
-
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        access = stray.stray
+        if stray.probe is None or access.argument is None:
+            return []
+        dtype = stray.inputs["a"].dtype
+        # First a product with no ragged edge at all: if it is wrong, the addressing is, not a mask.
+        square = _probe(stray.probe, 128, 128, 128, dtype)
+        if square is None:
+            return []
+        if not square.right:
+            if square.out is None:
+                return []
+            return _replay_notes(square.a, square.b, square.out, square.atol, square.rtol, "fp32")
+        if access.access == "store":
+            return [
+                f"likely: the store mask lets lanes past the edge of c through (program {access.program_id[0]} writes "
+                "outside `" + str(access.argument) + "`): mask the store with (rows[:, None] < M) & (cols[None, :] < N)"
+            ]
+        # The loads stray only at a ragged edge: which one? A single partial slice of K tests the K mask.
+        single = _probe(stray.probe, 128, 128, 5, dtype)
+        if single is not None and single.stray is not None:
+            return [
+                "likely: a and b are loaded without a mask on k < K: the lanes of the last, partial slice of K read "
+                "past the end; mask with k0 + ks < K and other=0.0 on both tiles"
+            ]
+        several = _probe(stray.probe, 128, 128, 133, dtype)
+        if single is not None and single.right and several is not None and several.stray is not None:
+            return [
+                "likely: the K mask only works for the first slice: compare the global index, k0 + ks < K (or "
+                "ks < K - k0), not the index inside the slice"
+            ]
+        edges = _probe(stray.probe, 37, 45, 128, dtype)
+        if edges is not None and edges.stray is not None:
+            return [
+                "likely: a and b are loaded without a mask on the rows (rows < M) or columns (cols < N) of the last, "
+                "partial tile; mask them with other=0.0"
+            ]
+        return []
 
     # ----- benchmarks ---------------------------------------------------------------------------
     def benchmark_cases(self) -> list[Case]:
@@ -199,22 +180,168 @@ class Matmul(Level):
         p = case.params
         return Work(flops=2.0 * p["M"] * p["N"] * p["K"])
 
-def _tail_region(bad: "torch_types.Tensor", M: int, N: int) -> str | None:
-    """Which partial last block holds every wrong element, for some common block size, while the
-    elements before it are right; None if no such block explains the errors."""
-    where = bad.nonzero()
-    if where.numel() == 0:
+class _Probed:
+    """A probe's product and what the right one is."""
+
+    def __init__(self, a: "torch_types.Tensor", b: "torch_types.Tensor", run: ProbeRun, atol: float, rtol: float) -> None:
+        self.a, self.b = a, b
+        self.out = run.out
+        self.stray = run.stray
+        self.atol, self.rtol = atol, rtol
+        self.right = run.out is not None and evidence.close_to(run.out, a @ b, atol, rtol)
+
+
+def _probe(probe: Probe, M: int, N: int, K: int, dtype: "torch_types.dtype") -> _Probed | None:
+    """The learner's matmul of fixed random (M, K) and (K, N) inputs; None when it gave nothing usable."""
+    generator = torch.Generator().manual_seed(M * 10_000 + N * 100 + K)
+    a = torch.randn(M, K, generator=generator).to(dtype)
+    b = torch.randn(K, N, generator=generator).to(dtype)
+    run = probe.run({"a": a, "b": b})
+    if run.out is None and run.stray is None:
         return None
-    rows, cols = where[:, 0], where[:, 1]
-    for block in _COMMON_BLOCKS:
-        row_start, col_start = (M // block) * block, (N // block) * block
-        if row_start == 0 or col_start == 0 or (row_start == M and col_start == N):
-            continue  # no full block to be right, or no partial block to be wrong
-        if bool(((rows >= row_start) | (cols >= col_start)).all()):
-            parts = []
-            if row_start < M:
-                parts.append(f"rows (from row {row_start})")
-            if col_start < N:
-                parts.append(f"columns (from column {col_start})")
-            return " and ".join(parts)
+    # float16 inputs: the output's rounding (2e-3 relative) and a float32 sum of K products.
+    rtol = 2e-3 if dtype == torch.float16 else 1e-4
+    return _Probed(a.to(torch.float64), b.to(torch.float64), run, 1e-2 * math.sqrt(K), rtol)
+
+
+def _store_notes(failure: Failure) -> list[str] | None:
+    """What the programs' stores say, or None when they look like a right grid."""
+    stores = failure.stores
+    assert stores is not None
+    M, N = failure.ref.shape
+    nothing = evidence.nothing_stored_note(stores, failure.launches, _ROUND_UP)
+    if nothing is not None:
+        return [nothing]
+    overlap, gap = evidence.overlap_and_gap(stores)
+    collision = evidence.colliding_programs(stores)
+    if collision is not None and gap:
+        programs, _ = collision
+        shown = evidence.programs_text([program[0] for program in programs], 3)
+        return [
+            f"likely: {shown} store the same tile of c while {gap} elements are stored by none: the program "
+            "id is mapped to the wrong tile; check how it is split into pid_m and pid_n"
+        ]
+    box = evidence.stored_box(stores, (M, N))
+    silent = evidence.silent_programs(stores, failure.launches)
+    if box is not None and not silent and _ends_at_block(box, (M, N)):
+        R, C = box
+        return [
+            f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its programs store rows 0..{R - 1} "
+            f"and columns 0..{C - 1}, and the last, partial block of rows or columns gets no program; {_ROUND_UP}"
+        ]
+    if silent and gap and _mixed_sizes_note(failure) == []:
+        shown = evidence.programs_text([program[0] for program in silent])
+        return [
+            f"likely: {shown} ran but stored nothing while {gap} elements of c "
+            "are never stored: those programs work on a tile outside c (check how the program id is split into "
+            "pid_m and pid_n), or their store mask is all false"
+        ]
     return None
+
+
+def _ends_at_block(box: tuple[int, int], shape: tuple[int, int]) -> bool:
+    """Each side of the stored box is the whole side or a multiple of a common block size."""
+    return all(side == full or any(side % block == 0 for block in _COMMON_BLOCKS) for side, full in zip(box, shape))
+
+
+def _mixed_sizes_note(failure: Failure) -> list[str]:
+    stores = failure.stores
+    assert stores is not None
+    M, N = failure.ref.shape
+    box = evidence.stored_box(stores, (M, N))
+    if box is None or not evidence.silent_programs(stores, failure.launches):
+        return []
+    R, C = box
+    if R == M and C == M < N:
+        return [
+            f"likely: only the columns from {M} (= M) on are never stored: a mask mixes up M and N; "
+            "columns are checked against N, rows against M"
+        ]
+    if C == N and R == N < M:
+        return [
+            f"likely: only the rows from {N} (= N) on are never stored: a mask mixes up M and N; "
+            "rows are checked against M, columns against N"
+        ]
+    return []
+
+
+def _replay_notes(
+    a: "torch_types.Tensor", b: "torch_types.Tensor", out: "torch_types.Tensor", atol: float, rtol: float, dtype: str
+) -> list[str]:
+    """Compare the first rows of the output with the products that known bugs compute."""
+    M, K = a.shape
+    N = b.shape[1]
+    a_rows = a[:_PROBE_ROWS]
+    probe = out[:_PROBE_ROWS]
+
+    def resembles(candidate: "torch_types.Tensor") -> bool:
+        # Close to a wrong-but-plausible answer, with five times the slack of the tolerance.
+        if candidate.shape != probe.shape or not bool(torch.isfinite(probe).all()):
+            return False
+        slack = 5 * (atol + rtol * candidate.abs())
+        return bool(((probe - candidate).abs() <= slack).all())
+
+    if resembles(a_rows @ b):
+        return []  # nearly right: no known bug to name
+    notes: list[str] = []
+    flat = b.reshape(-1)
+    misreadings = [flat.reshape(N, K).T]
+    if (K - 1) + (N - 1) * N < K * N:  # swapped strides stay inside b
+        misreadings.append(flat.as_strided((K, N), (1, N)))
+    if M * N > 1 and K > 1 and N > 1 and any(resembles(a_rows @ wrong_b) for wrong_b in misreadings):
+        notes.append(
+            "likely: b is read transposed (its strides swapped, or indexed as if it were stored (N, K)): "
+            "element b[k, n] is at k * b.stride(0) + n * b.stride(1)"
+        )
+    if M == K and K > 1 and resembles(a[:, :_PROBE_ROWS].T @ b):
+        notes.append("likely: a is read transposed: element a[m, k] is at m * a.stride(0) + k * a.stride(1)")
+    if M == N and M > 1 and resembles((a @ b).T[:_PROBE_ROWS]):
+        notes.append("likely: the output is stored transposed: c[m, n] is at m * c.stride(0) + n * c.stride(1)")
+    for block in _COMMON_BLOCKS:
+        if block >= K:
+            break
+        whole = (K // block) * block
+        last = ((K - 1) // block) * block
+        if whole < K and resembles(a_rows[:, :whole] @ b[:whole]):
+            notes.append(
+                f"likely: the last, partial block along K is skipped (the sum stops at k = {whole}): "
+                "loop over triton.cdiv(K, BLOCK_K) slices and mask k < K in the last one"
+            )
+        elif resembles(a_rows[:, last:] @ b[last:]):
+            notes.append(
+                f"likely: only the last slice along K (from k = {last}) is in the sum: the accumulator is overwritten "
+                "at every step; add to it, acc += tl.dot(a, b) (or acc = tl.dot(a, b, acc))"
+            )
+        elif resembles(_unit_steps(a_rows, b, block)):
+            notes.append(
+                "likely: the K loop steps by 1, not by BLOCK_K: slice t starts at k = t, so the slices overlap and "
+                "stop early; walk k0 over range(0, K, BLOCK_K)"
+            )
+    return list(dict.fromkeys(notes))
+
+
+def _unit_steps(a: "torch_types.Tensor", b: "torch_types.Tensor", block: int) -> "torch_types.Tensor":
+    """The sum of a loop `for k0 in range(cdiv(K, BLOCK_K))` that uses k0 as an element offset."""
+    K = a.shape[1]
+    total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.float64)
+    for k0 in range(-(-K // block)):
+        total += a[:, k0 : k0 + block] @ b[k0 : k0 + block]
+    return total
+
+
+def _loses_small_terms(probe: Probe, K: int) -> bool:
+    """Half precision only: does the sum forget small terms added to a large partial sum? Row of a:
+    2048, then 0.1 everywhere, then -2048, times b = 1. A float32 accumulator ends at 0.1 * (K - 2)
+    (51 for K = 512); a float16 one rounds every slice's +3.2 to its spacing of 2 near 2048."""
+    K = max(K, 512)
+    a = torch.full((16, K), 0.1, dtype=torch.float16)
+    a[:, 0], a[:, -1] = 2048.0, -2048.0
+    b = torch.ones(K, 16, dtype=torch.float16)
+    run = probe.run({"a": a, "b": b})
+    if run.out is None:
+        return False
+    exact = a[:, 1:-1].to(torch.float64).sum(dim=1, keepdim=True).expand(16, 16)
+    return bool(torch.isfinite(run.out).all()) and float((run.out - exact).abs().max()) > 1.0
+
+
+_ROUND_UP = "round the tile counts up with triton.cdiv(M, BLOCK_M) and triton.cdiv(N, BLOCK_N)"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from . import evidence
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -119,69 +120,57 @@ class Softmax(Level):
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
-        out, ref = failure.out, failure.ref
-        N = ref.shape[1]
+        if failure.stores is not None:
+            stored = _store_notes(failure)
+            if stored:
+                return stored
         x = failure.inputs["x"][:_PROBE_ROWS].to(torch.float64)
-        probe = out[:_PROBE_ROWS]
-        tolerance = failure.tolerance
-        notes: list[str] = []
-
-        def resembles(candidate: "torch_types.Tensor", columns: int | None = None) -> bool:
-            # Close to a wrong-but-plausible answer (on the first `columns` columns), with five times
-            # the slack of the tolerance.
-            mine = probe if columns is None else probe[:, :columns]
-            if not bool(torch.isfinite(mine).all()):
-                return False
-            slack = 5 * (tolerance.atol + tolerance.rtol * candidate.abs())
-            return bool(((mine - candidate).abs() <= slack).all())
-
-        broken = ~torch.isfinite(out) & torch.isfinite(ref)
-        if bool(broken.any()):
-            if failure.case.params["logits"] == "large":
-                notes.append(
-                    "likely: exp overflows on large logits (inf / inf = NaN): subtract the row max before exp, "
-                    "softmax(x) = softmax(x - max(x))"
-                )
-            else:
-                notes.append(
-                    "likely: NaN or inf from exp overflowing, exp(-inf - (-inf)) or 0 / 0: subtract a finite row "
-                    "max, and make sure the max and the sum come from real columns"
-                )
-
-        # The rules below compare with wrong answers; they say nothing when the answer is nearly right.
-        if resembles(ref[:_PROBE_ROWS]):
+        out = failure.out[:_PROBE_ROWS]
+        notes = _replay_notes(x, out, failure.tolerance)
+        informative = bool((torch.isfinite(out) & (out != 0)).any())
+        if failure.probe is None or (len(notes) <= 1 and informative):
             return notes
-
-        padded = False
-        for padding in _paddings(N):
-            if resembles(_zero_padded_softmax(x, padding)):
-                notes.append(
-                    "likely: padding lanes are loaded as 0 instead of -inf: a 0 can win the max of a negative "
-                    "row and adds exp(0 - max) to the sum; load with other=float('-inf')"
+        # All NaN, all zero, or several bugs fit: run the same rows shifted so that each row's max is 0.
+        # Softmax does not change under the shift, so a kernel right there fails only on large or very
+        # negative logits; a kernel still wrong there shows its bug on ordinary numbers.
+        shifted = (x - x.amax(dim=-1, keepdim=True)).to(failure.case.torch_dtype)
+        run = failure.probe.run({"x": shifted})
+        if run.out is None:
+            return notes
+        shifted64 = shifted.to(torch.float64)
+        if evidence.close_to(run.out, torch.softmax(shifted64, dim=-1), failure.tolerance.atol, failure.tolerance.rtol):
+            kept = [note for note in notes if note in _MAGNITUDE_BUGS]
+            if len(kept) > 1:
+                # Raw exp fails on large rows too; a running max that starts at 0 is right there.
+                large = (shifted64 + 1000.0).to(failure.case.torch_dtype)
+                high = failure.probe.run({"x": large})
+                right = high.out is not None and evidence.close_to(
+                    high.out, torch.softmax(large.to(torch.float64), dim=-1), failure.tolerance.atol, failure.tolerance.rtol
                 )
-                padded = True
-                break
+                kept = [_ONLINE_BUGS["max_starts_at_zero"] if right else _OVERFLOW]
+            return kept
+        return _replay_notes(shifted64, run.out, failure.tolerance)
 
-        for block in _COMMON_BLOCKS:
-            if block >= N:
-                break
-            if resembles(torch.softmax(x[:, :block], dim=-1), columns=block):
-                notes.append(
-                    f"likely: only the first {block} columns of each row are used: a row wider than one block "
-                    "needs a loop over its column blocks (or a block of triton.next_power_of_2(N))"
-                )
-                break
-
-        if x.shape[0] > 1 and N > 1 and resembles(torch.softmax(x, dim=0)):
-            notes.append("likely: the softmax runs down the columns: each program must normalise one row")
-
-        if not padded and _per_row_factors(probe, ref[:_PROBE_ROWS]):
-            notes.append(
-                "likely: each row is off by its own constant factor, so the row sum is wrong: if you walk a "
-                "row in blocks, rescale the running sum by exp(m_old - m_new) whenever the max grows"
-            )
-        return notes
-
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        access = stray.stray
+        grid = evidence.grid_of(stray)
+        M, N = stray.inputs["x"].shape
+        if not evidence.past_the_end(stray) or grid != (M, 1, 1):
+            return []  # only for one program per row, the layout the level teaches
+        row = access.program_id[0]
+        if row < M - 1:
+            # Row `row` lies inside x, yet its program reads past the end: its row start is wrong.
+            return [
+                f"likely: program {row} (row {row}) reaches past the end of `{access.argument}` although row {row} is "
+                "inside it: a row starts at row * stride (x.stride(0), which is N for a contiguous x), not at a "
+                "multiple of the block width"
+            ]
+        if evidence.one_lane_past_the_end(stray):
+            return [evidence.off_by_one_note(stray, "cols < N")]
+        return [
+            f"likely: the {access.access} of `{access.argument}` runs without a mask of cols < N: the lanes past "
+            "the end of the last row reach outside it; mask every load and store (loads with other=float('-inf'))"
+        ]
 
     # ----- benchmarks ---------------------------------------------------------------------------
     def benchmark_cases(self) -> list[Case]:
@@ -216,18 +205,116 @@ def _zero_padded_softmax(x: "torch_types.Tensor", padding: int) -> "torch_types.
     return e / (e.sum(dim=-1, keepdim=True) + padding * torch.exp(-m))
 
 
-def _per_row_factors(out: "torch_types.Tensor", ref: "torch_types.Tensor") -> bool:
-    """True when every row of out is ref times its own factor, and some factor is not 1. Only values
-    above a tenth of the average (1/N) count: tiny ones carry the output dtype's coarse rounding."""
-    floor = 0.1 / ref.shape[-1]
-    factors = []
-    for mine, theirs in zip(out, ref):
-        usable = theirs >= floor
-        if not bool(torch.isfinite(mine).all()) or not bool(usable.any()):
-            return False
-        ratio = mine[usable] / theirs[usable]
-        median = float(ratio.median())
-        if float((ratio - median).abs().max()) > 1e-2 * abs(median):
-            return False
-        factors.append(median)
-    return any(abs(factor - 1.0) > 1e-2 for factor in factors)
+def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance: Tolerance) -> list[str]:
+    """The known bugs whose float64 replay on these rows gives exactly this output."""
+    N = x.shape[1]
+
+    def matches(candidate: "torch_types.Tensor", columns: int | None = None) -> bool:
+        # The same NaNs and infinities, and finite values within five times the tolerance.
+        mine = out if columns is None else out[:, :columns]
+        return evidence.close_to(mine, candidate, 5 * tolerance.atol, 5 * tolerance.rtol)
+
+    if matches(torch.softmax(x, dim=-1)):
+        return []  # the rows the rules look at are right: nothing to name
+    notes: list[str] = []
+    if matches(_without_max64(x)):
+        notes.append(_OVERFLOW)
+    for padding in _paddings(N):
+        if matches(_zero_padded_softmax(x, padding)):
+            notes.append(_ZERO_PADDING)
+            break
+    for block in _COMMON_BLOCKS:
+        if block >= N:
+            break
+        if bool(torch.isfinite(out).all()) and matches(torch.softmax(x[:, :block], dim=-1), columns=block):
+            notes.append(
+                f"likely: only the first {block} columns of each row are used: a row wider than one block "
+                "needs a loop over its column blocks (or a block of triton.next_power_of_2(N))"
+            )
+            break
+    if x.shape[0] > 1 and N > 1 and matches(torch.softmax(x, dim=0)):
+        notes.append("likely: the softmax runs down the columns: each program must normalise one row")
+    for block in _COMMON_BLOCKS:
+        if block >= N:
+            break
+        for bug, note in _ONLINE_BUGS.items():
+            if matches(_online_softmax64(x, block, bug)):
+                notes.append(note)
+    return list(dict.fromkeys(notes))
+
+
+_OVERFLOW = (
+    "likely: exp is taken of the raw logits: it overflows on large ones (inf / inf = NaN) and underflows on very "
+    "negative ones (0 / 0); subtract the row max before exp, softmax(x) = softmax(x - max(x))"
+)
+_ZERO_PADDING = (
+    "likely: padding lanes are loaded as 0 instead of -inf: a 0 can win the max of a negative "
+    "row and adds exp(0 - max) to the sum; load with other=float('-inf')"
+)
+
+
+def _without_max64(x: "torch_types.Tensor") -> "torch_types.Tensor":
+    """softmax without subtracting the row max, in float32 as a kernel computes it: exp overflows
+    above ~88, and inf / inf = NaN."""
+    e = torch.exp(x.to(torch.float32))
+    return (e / e.sum(dim=-1, keepdim=True)).to(torch.float64)
+
+
+# Known bugs of the two-pass online softmax (pass 1: running max m and sum l; pass 2: exp(x - m) / l).
+_ONLINE_BUGS = {
+    "no_rescale": "likely: the running sum is not rescaled when the max grows: rescale the running sum, "
+    "l = l * exp(m_old - m_new) + sum(exp(x - m_new))",
+    "inverted_rescale": "likely: the running sum is rescaled by exp(m_new - m_old), the inverse factor: use "
+    "alpha = exp(m_old - m_new), which is at most 1",
+    "old_max_in_sum": "likely: pass 1 adds exp(x - m) with the max from before this block: compute m_new = "
+    "maximum(m, max(x)) first and add exp(x - m_new)",
+    "max_not_updated": "likely: the running max is never updated (m = m_new is missing), so pass 2 divides by "
+    "the wrong sum; set m = m_new at the end of every block",
+    "max_starts_at_zero": "likely: the running max starts at 0 instead of -inf: a row of very negative logits "
+    "sums exp(x - 0) = 0; start it at float('-inf')",
+    "block_max_in_pass2": "likely: pass 2 subtracts each block's own max instead of the row's final max m: "
+    "store exp(x - m) / l with the final m and l of pass 1",
+}
+# Bugs that show only on large or very negative logits (a kernel with them is right on shifted rows).
+_MAGNITUDE_BUGS = (_OVERFLOW, _ONLINE_BUGS["max_starts_at_zero"])
+
+
+def _online_softmax64(x: "torch_types.Tensor", block: int, bug: str) -> "torch_types.Tensor":
+    """The two-pass online softmax over blocks of `block` columns, with one known bug (float64, in
+    float32's overflow range: exp of more than ~88 is inf, as in a kernel)."""
+    rows, N = x.shape
+    m = torch.full((rows, 1), 0.0 if bug == "max_starts_at_zero" else float("-inf"), dtype=torch.float64)
+    l = torch.zeros(rows, 1, dtype=torch.float64)
+
+    def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
+        return torch.exp(values.to(torch.float32)).to(torch.float64)
+
+    for start in range(0, N, block):
+        part = x[:, start : start + block]
+        m_new = torch.maximum(m, part.amax(dim=-1, keepdim=True))
+        alpha = {"no_rescale": torch.ones_like(m), "inverted_rescale": exp(m_new - m)}.get(bug, exp(m - m_new))
+        shift = m if bug == "old_max_in_sum" else m_new
+        l = l * alpha + exp(part - shift).sum(dim=-1, keepdim=True)
+        if bug != "max_not_updated":
+            m = m_new
+    if bug == "block_max_in_pass2":
+        pieces = [exp(x[:, s : s + block] - x[:, s : s + block].amax(dim=-1, keepdim=True)) for s in range(0, N, block)]
+        return torch.cat(pieces, dim=-1) / l
+    return exp(x - m) / l
+
+
+def _store_notes(failure: Failure) -> list[str]:
+    stores = failure.stores
+    assert stores is not None
+    nothing = evidence.nothing_stored_note(stores, failure.launches, "launch one program per row, grid = (M,)")
+    if nothing is not None:
+        return [nothing]
+    silent = evidence.silent_programs(stores, failure.launches)
+    _, gap = evidence.overlap_and_gap(stores)
+    if silent and gap:
+        shown = evidence.programs_text([program[0] for program in silent])
+        return [
+            f"likely: {shown} ran but never stored their rows: the loop that writes the output never runs (is its "
+            "start reset to 0?) or its mask is all false"
+        ]
+    return []

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, scores_baseline
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work, default_scale
+from . import evidence
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -118,35 +119,44 @@ class AttentionScores(Level):
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
-        out, ref, bad = failure.out, failure.ref, failure.bad
-        S = ref.shape[-1]
-        scale = self._scale(failure.case)
-        notes: list[str] = []
-
-        def resembles(candidate: "torch_types.Tensor") -> bool:
-            # Close to a wrong-but-plausible answer, with the same relative slack as the tolerance.
-            if not bool(torch.isfinite(out).all()):
-                return False
-            size = float(candidate.abs().mean()) + 1e-12
-            return float((out - candidate).abs().max()) <= 10 * failure.tolerance.rtol * size
-
-        if S > 1 and resembles(ref.transpose(-1, -2)):
-            notes.append(
-                "likely: the scores are transposed (k @ q^T): row i must be query i, column j key j, "
-                "so the tile is tl.dot(q_tile, tl.trans(k_tile))"
-            )
-        if resembles(ref / scale):
-            notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
-        elif "scale" in failure.case.params and resembles(ref / scale * default_scale(failure.case.params["D"])):
-            notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
-
-        tail = _tail_block(bad, S)
-        if tail is not None:
-            notes.append(
-                f"likely: only the last, partial block of rows or columns (from index {tail}) is wrong: "
-                "round the grid up with triton.cdiv and mask rows and columns >= S"
-            )
+        if failure.stores is not None:
+            stored = evidence.tile_store_notes(failure.stores, failure.launches, tuple(failure.ref.shape))
+            if stored:
+                return stored
+        q, k = (failure.inputs[name].to(torch.float64) for name in ("q", "k"))
+        notes = _replay_notes(q, k, failure.out, failure.case, failure.tolerance)
+        if not notes and evidence.every_slice_is_the_first(
+            failure.out, failure.ref[:1, :1], 5 * failure.tolerance.atol, 5 * failure.tolerance.rtol
+        ):
+            notes.append(_HEAD_OFFSET)
         return notes
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        access = stray.stray
+        if stray.probe is None or access.argument is None:
+            return []
+        # One head, S a multiple of every block: no ragged edge, so a wrong answer is not a mask's doing.
+        case = stray.case
+        generator = torch.Generator().manual_seed(4)
+        shape = (1, 1, 128, case.params["D"])
+        q = torch.randn(shape, generator=generator).to(case.torch_dtype)
+        k = torch.randn(shape, generator=generator).to(case.torch_dtype)
+        inputs = {"q": q, "k": k, **({"scale": stray.inputs["scale"]} if "scale" in stray.inputs else {})}
+        run = stray.probe.run(inputs)
+        if run.out is None:
+            return []
+        tolerance = self.tolerance(case, Mode("cpu", True))
+        q64, k64 = q.to(torch.float64), k.to(torch.float64)
+        if not evidence.close_to(run.out, (q64 @ k64.transpose(-1, -2)) * self._scale(case), tolerance.atol, tolerance.rtol):
+            return _replay_notes(q64, k64, run.out, case, tolerance)
+        name = access.argument.lower()
+        if access.access == "store":
+            return ["likely: the store mask lets lanes past S through: mask the store with (rows[:, None] < S) & (cols[None, :] < S)"]
+        if name.startswith("k"):
+            return ["likely: the k tile is loaded past the last key: mask the k load with its own key indices, cols < S (other=0.0)"]
+        if name.startswith("q"):
+            return ["likely: the q tile is loaded past the last query: mask the q load with its own query indices, rows < S (other=0.0)"]
+        return []
 
     def benchmark_cases(self) -> list[Case]:
         return [case for case in attention_cases((1024, 4096)) if not case.params["causal"]]
@@ -160,17 +170,58 @@ class AttentionScores(Level):
         return Work(flops=2.0 * scores * p["D"], bytes=4.0 * scores + 2 * 2.0 * p["B"] * p["H"] * p["S"] * p["D"])
 
 
-def _tail_block(bad: "torch_types.Tensor", S: int) -> int | None:
-    """The start of the partial last block when every wrong score lies in the last block of rows or
-    columns for some common block size, while the scores before it are right; else None."""
-    where = bad.reshape(-1, S, S).nonzero()
-    if where.numel() == 0:
-        return None
-    rows, cols = where[:, 1], where[:, 2]
-    for block in _COMMON_BLOCKS:
-        start = (S // block) * block
-        if S % block == 0 or start == 0:
-            continue
-        if bool(((rows >= start) | (cols >= start)).all()):
-            return start
-    return None
+_HEAD_OFFSET = (
+    "likely: every (batch, head) slice holds the scores of slice [0, 0]: the pointers leave out the offset of "
+    "the batch and head, bh * stride (q.stride(1) per head of a contiguous (B, H, S, D) tensor)"
+)
+
+
+def _replay_notes(
+    q: "torch_types.Tensor", k: "torch_types.Tensor", out: "torch_types.Tensor", case: Case, tolerance: Tolerance
+) -> list[str]:
+    """The known bugs whose float64 replay gives this output."""
+    S, D = q.shape[-2], q.shape[-1]
+    scale = AttentionScores._scale(case)
+    right = q @ k.transpose(-1, -2)
+
+    def resembles(candidate: "torch_types.Tensor") -> bool:
+        # Close to a wrong-but-plausible answer, with the same relative slack as the tolerance.
+        if not bool(torch.isfinite(out).all()):
+            return False
+        size = float(candidate.abs().mean()) + 1e-12
+        return float((out - candidate).abs().max()) <= 10 * tolerance.rtol * size
+
+    if resembles(right * scale):
+        return []
+    notes: list[str] = []
+    if S > 1 and resembles((right * scale).transpose(-1, -2)):
+        notes.append(
+            "likely: the scores are transposed (k @ q^T): row i must be query i, column j key j, "
+            "so the tile is tl.dot(q_tile, tl.trans(k_tile))"
+        )
+    if scale != 1.0:
+        if resembles(right):
+            notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
+        elif resembles(right * scale * scale):
+            notes.append("likely: the scale is applied twice (to q, or to the scores, and again): multiply by it once")
+        elif resembles(right / scale):
+            notes.append("likely: the scores are divided by the scale instead of multiplied by it: scale is already 1 / sqrt(D)")
+    if "scale" in case.params and resembles(right * default_scale(D)):
+        notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+    if S >= D:
+        for name, swapped in (("q", _strides_swapped(q) @ k.transpose(-1, -2)), ("k", q @ _strides_swapped(k).transpose(-1, -2))):
+            if resembles(swapped * scale):
+                notes.append(
+                    f"likely: {name} is read with its sequence and head-dim strides swapped: element [s, d] is at "
+                    f"s * {name}.stride(2) + d * {name}.stride(3); pass the strides in the kernel's order"
+                )
+    return notes
+
+
+def _strides_swapped(x: "torch_types.Tensor") -> "torch_types.Tensor":
+    """What a kernel reads from each (S, D) slice of a contiguous x when the two strides are swapped:
+    element [s, d] from offset s + d * D (inside the slice while S >= D)."""
+    B, H, S, D = x.shape
+    flat = x.reshape(B, H, S * D)
+    index = torch.arange(S)[:, None] + torch.arange(D)[None, :] * D
+    return flat[..., index.reshape(-1)].reshape(B, H, S, D)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from . import evidence
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -81,45 +82,40 @@ class CausalMask(Level):
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
-        out, ref = failure.out, failure.ref
-        S = ref.shape[-1]
+        if failure.stores is not None:
+            stored = evidence.tile_store_notes(failure.stores, failure.launches, tuple(failure.ref.shape))
+            if stored:
+                return stored
         scores = failure.inputs["scores"].to(torch.float64)
-        future = _future(S).expand_as(ref)  # j > i: must be -inf
-        diagonal = torch.eye(S, dtype=torch.bool).expand_as(ref)
-        past = ~future & ~diagonal  # j < i: must be kept
-        neg_inf = out == float("-inf")
-        notes: list[str] = []
-
-        flipped = bool(neg_inf[past].any()) and not bool(neg_inf[future].any())
-        if flipped:
+        notes = _replay_notes(scores, failure.out)
+        if not notes and evidence.every_slice_is_the_first(failure.out, failure.ref[:1, :1], 0.0, 0.0):
             notes.append(
-                "likely: the mask points the wrong way: the past (j < i) is hidden and the future kept; "
-                "hide j > i, i.e. column index greater than row index"
+                "likely: every (batch, head) slice holds the masked scores of slice [0, 0]: the load leaves out the "
+                "offset of the batch and head, bh * stride (scores.stride(1) per head)"
             )
-        elif bool(neg_inf[diagonal].all()) and bool(neg_inf[future].all()) and not bool(neg_inf[past].any()):
-            notes.append(
-                "likely: the diagonal is masked too (j >= i): a query must see its own key, so hide only j > i"
-            )
-        elif bool(neg_inf[future].any()) and not bool(neg_inf[future].all()):
-            notes.append(
-                "likely: some future keys are hidden and some are not: compare the GLOBAL row and column "
-                "indices (pid * BLOCK + tl.arange), not the offsets inside the tile"
-            )
-
-        hidden = out[future]
-        if hidden.numel():
-            if bool((hidden == 0).all()):
-                notes.append(
-                    "likely: hidden scores are set to 0 instead of -inf: softmax would still give them "
-                    "weight exp(0) = 1; use float('-inf')"
-                )
-            elif bool(torch.isfinite(hidden).all()) and bool((hidden < -1e4).all()):
-                notes.append(
-                    "likely: hidden scores are a large negative number instead of -inf: use float('-inf') exactly"
-                )
-            elif not flipped and bool((hidden == scores[future]).all()):
-                notes.append("likely: the future keys (j > i) are not hidden: set them to -inf")
         return notes
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        access = stray.stray
+        if stray.probe is None or access.argument is None or not evidence.past_the_end(stray):
+            return []
+        # One head of S = 128, a multiple of every block: no ragged edge, so a mask cannot be at fault.
+        scores = torch.randn((1, 1, 128, 128), generator=torch.Generator().manual_seed(5))
+        run = stray.probe.run({"scores": scores})
+        if run.out is None:
+            return []
+        scores64 = scores.to(torch.float64)
+        if not evidence.close_to(run.out, scores64.masked_fill(_future(128), float("-inf")), 0.0, 0.0):
+            return _replay_notes(scores64, run.out)
+        if access.access == "store":
+            return [
+                "likely: the store mask lets lanes past S through: mask the store with (rows[:, None] < S) & "
+                "(cols[None, :] < S), like the load"
+            ]
+        return [
+            f"likely: the load of `{access.argument}` runs without a mask on the partial last tiles: mask it with "
+            "(rows[:, None] < S) & (cols[None, :] < S)"
+        ]
 
     def benchmark_cases(self) -> list[Case]:
         # 4 x 16 heads x 2048^2 float32 scores: 1 GiB in and out, far past the L2.
@@ -141,3 +137,46 @@ class CausalMask(Level):
 def _future(S: int) -> "torch_types.Tensor":
     """(S, S) boolean, True where key j lies in the future of query i (j > i)."""
     return torch.ones(S, S, dtype=torch.bool).triu(diagonal=1)
+
+
+def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> list[str]:
+    """The known masking bugs whose replay gives exactly this output (nothing is computed here, so a
+    replay must match bit for bit, -inf included)."""
+    S = scores.shape[-1]
+    i = torch.arange(S)[:, None]
+    j = torch.arange(S)[None, :]
+    inf = float("-inf")
+    future = j > i
+    candidates: list[tuple["torch_types.Tensor", str]] = [
+        (torch.where(future, scores, torch.full_like(scores, inf)),
+         "likely: the tl.where arguments are swapped: only the future keys are kept; write "
+         "tl.where(future, float('-inf'), x), which hides the future and keeps the rest"),
+        (scores.masked_fill(j < i, inf),
+         "likely: the mask points the wrong way: the past (j < i) is hidden and the future kept; hide j > i, "
+         "i.e. column index greater than row index"),
+        (scores.masked_fill(j >= i, inf),
+         "likely: the diagonal is masked too (j >= i): a query must see its own key, so hide only j > i"),
+        (scores.masked_fill(future, 0.0),
+         "likely: hidden scores are set to 0 instead of -inf: softmax would still give them weight exp(0) = 1; "
+         "use float('-inf')"),
+        (scores, "likely: the future keys (j > i) are not hidden: set them to -inf with "
+         "tl.where(cols[None, :] > rows[:, None], float('-inf'), x)"),
+    ]
+    for block in (16, 32, 64, 128):
+        if block < S:
+            candidates.append((
+                scores.masked_fill((j % block) > (i % block), inf),
+                "likely: some future keys are hidden and some are not: compare the GLOBAL row and column indices "
+                "(pid * BLOCK + tl.arange), not the offsets inside the tile",
+            ))
+            candidates.append((
+                scores.masked_fill((j // block) > (i // block), inf),
+                "likely: whole tiles above the diagonal are hidden but the diagonal tiles are not masked inside: "
+                "rows broadcast along the wrong axis compare lane j with lane j; use rows[:, None] and cols[None, :]",
+            ))
+    notes = [note for candidate, note in candidates if S > 1 and evidence.close_to(out, candidate, 0.0, 0.0)]
+    hidden = out[future.expand_as(out)]
+    if not notes and hidden.numel() and bool(torch.isfinite(hidden).all()) and bool((hidden < -1e4).all()):
+        if bool((out[~future.expand_as(out)] == scores[~future.expand_as(scores)]).all()):
+            notes.append("likely: hidden scores are a large negative number instead of -inf: use float('-inf') exactly")
+    return list(dict.fromkeys(notes))

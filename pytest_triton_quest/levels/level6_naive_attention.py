@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
-from .attention_reference import attention64, float64, scale_of, visible
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work, default_scale
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
+from .fused_attention_rules import diagnose_attention, diagnose_attention_out_of_bounds
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -96,60 +96,10 @@ class NaiveAttention(Level):
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
-        out, ref = failure.out, failure.ref
-        inputs = failure.inputs
-        causal: bool = inputs["causal"]
-        scale = scale_of(inputs)
-        S, D = ref.shape[-2], ref.shape[-1]
-        notes: list[str] = []
+        return diagnose_attention(failure)
 
-        broken = ~torch.isfinite(out) & torch.isfinite(ref)
-        if bool(broken.any()):
-            rows = broken.any(dim=-1).nonzero()[:, -1]
-            if failure.case.params.get("large"):
-                notes.append(
-                    "likely: exp overflows on large scores (inf / inf = NaN): subtract the row max before exp, "
-                    "softmax(x) = softmax(x - max(x))"
-                )
-            elif causal and bool((rows == 0).all()):
-                notes.append(
-                    "likely: the diagonal is masked too (j >= i): row 0 is left with no visible key and "
-                    "0 / 0 = NaN; hide only j > i"
-                )
-            else:
-                notes.append(
-                    "likely: NaN or inf from exp(-inf - (-inf)) or 0 / 0: load padded lanes as -inf but make "
-                    "sure each row's maximum and sum come from real keys"
-                )
-
-        # Compare the first (batch, head) slice with answers to slightly different questions.
-        q, k, v = (tensor[:1, :1] for tensor in float64(inputs))
-        mask = "causal" if causal else "all"
-        first = out[:1, :1]
-        tolerance = failure.tolerance
-
-        def resembles(candidate: "torch_types.Tensor", from_row: int = 0) -> bool:
-            mine, theirs = first[..., from_row:, :], candidate[..., from_row:, :]
-            if mine.numel() == 0 or not bool(torch.isfinite(mine).all()):
-                return False
-            close = (mine - theirs).abs() <= 5 * (tolerance.atol + tolerance.rtol * theirs.abs())
-            return bool(close.all())
-
-        if S > 1:
-            if resembles(attention64(q, k, v, visible(S, "all" if causal else "causal"), scale)):
-                if causal:
-                    notes.append("likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
-                else:
-                    notes.append("likely: the causal mask is applied although causal=False: mask only when causal is True")
-            if causal and resembles(attention64(q, k, v, visible(S, "strict"), scale), from_row=1):
-                notes.append("likely: the diagonal is masked too (j >= i): query i must see keys 0..i; hide only j > i")
-            if resembles(attention64(k, q, v, visible(S, mask), scale)):  # k @ q^T: the scores transposed
-                notes.append("likely: the scores are transposed (k @ q^T): row i of the scores must be query i")
-        if scale != 1.0 and resembles(attention64(q, k, v, visible(S, mask), 1.0)):
-            notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
-        elif "scale" in inputs and resembles(attention64(q, k, v, visible(S, mask), default_scale(D))):
-            notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
-        return notes
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        return diagnose_attention_out_of_bounds(stray, self.tolerance(stray.case, Mode("cpu", True)))
 
     def benchmark_cases(self) -> list[Case]:
         # The naive version stores S x S scores and probabilities: 16k tokens at S = 16k would need 68 GB.

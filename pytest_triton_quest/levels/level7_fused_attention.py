@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
-from .fused_attention_rules import diagnose_fused_attention
-from .base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from .fused_attention_rules import diagnose_attention, diagnose_attention_out_of_bounds
+from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -70,6 +70,7 @@ class FusedAttention(Level):
             AttentionRow("fp32", B=1, H=2, S=64, D=16, causal=True, special="large", purpose="large logits (about 1000): exp overflows unless the running max is subtracted"),
             AttentionRow("fp16", B=1, H=2, S=70, D=16, causal=False, special="large", purpose="large logits, non-causal, half precision"),
             AttentionRow("fp32", B=1, H=2, S=160, D=32, causal=True, special="growing", purpose="scores grow along the keys: every key block raises the running max, so acc and l must be rescaled"),
+            AttentionRow("fp32", B=1, H=2, S=48, D=16, causal=True, special="negative", purpose="very negative scores (about -1000): the running max must start at -inf, not 0, or exp(s - 0) = 0 gives 0 / 0"),
             AttentionRow("fp16", B=1, H=1, S=160, D=32, causal=False, special="growing", purpose="growing scores, non-causal, half precision: the online rescaling over many key blocks"),
         ]
         if mode.on_gpu:
@@ -123,4 +124,7 @@ class FusedAttention(Level):
         return B * H * S * S if S > D else None
 
     def diagnose(self, failure: Failure) -> list[str]:
-        return diagnose_fused_attention(failure)
+        return diagnose_attention(failure)
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        return diagnose_attention_out_of_bounds(stray, self.tolerance(stray.case, Mode("cpu", True)))

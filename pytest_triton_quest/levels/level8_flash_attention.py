@@ -8,7 +8,16 @@ unmasked diagonal tile). What differs here is what the level teaches.
 
 from __future__ import annotations
 
+from typing import Any
+
+from .attention_inputs import AttentionRow
+from .base import Case, Mode
 from .level7_fused_attention import FusedAttention
+from ..model import FAILED, CaseResult, Probe, ProbeRun
+
+# A key tile may straddle the diagonal and still be loaded: tiles of up to this many keys are allowed
+# past a query tile's last query before its loads count as not skipping.
+_WIDEST_KEY_TILE = 256
 
 
 class FlashAttention(FusedAttention):
@@ -49,3 +58,49 @@ class FlashAttention(FusedAttention):
         "meta['BLOCK_M']), B * H); pass S, scale * LOG2E, q.stride(1), q.stride(2); @triton.autotune picks "
         "BLOCK_M and BLOCK_N.",
     )
+
+    def cases(self, mode: Mode) -> list[Case]:
+        skipping = AttentionRow(
+            "fp32", B=1, H=1, S=1024, D=16, causal=True, special="skipping",
+            purpose="causal block skipping: the first query tile must not load the key tiles after its last query",
+        )
+        return [*super().cases(mode), skipping.case()]
+
+    def check_beyond_values(self, case: Case, inputs: dict[str, Any], probe: Probe | None) -> CaseResult | None:
+        """Causal block skipping, from the loads of the launch (interpreter only): the program that computes
+        query row 0 may load keys up to its last query plus one key tile, not all S of them."""
+        if not case.params.get("skipping") or probe is None:
+            return None
+        run = probe.run(inputs, record_loads=True)
+        S, D = inputs["q"].shape[-2], inputs["q"].shape[-1]
+        found = _first_tile_loads(run, inputs["k"], S, D)
+        if found is None:
+            return None  # k was copied, or nothing was recorded: no evidence either way
+        last_row, loaded_rows = found
+        if loaded_rows < last_row + 1 + _WIDEST_KEY_TILE:
+            return None
+        return CaseResult(
+            FAILED,
+            f"case {case.id}: causal, S = {S}: the program of query rows 0..{last_row} loaded {loaded_rows} rows of k, "
+            f"but those queries see only keys 0..{last_row}: the key tiles after the diagonal are loaded and masked "
+            "instead of skipped (the values are right, the work is doubled)",
+            [
+                "likely: the causal loop visits every key tile and masks the future ones instead of skipping them: "
+                "stop the masked stage at hi_end = min((start_m + 1) * BLOCK_M, S)"
+            ],
+        )
+
+
+def _first_tile_loads(run: ProbeRun, k: Any, S: int, D: int) -> tuple[int, int] | None:
+    """(last query row, distinct rows of k loaded) of the program that stored output row 0 of head 0."""
+    if run.stores is None:
+        return None
+    names = {tensor.name for launch in run.launches for tensor in launch.tensors if tensor.data_ptr == k.data_ptr()}
+    for (kernel, program), elements in zip(run.stores.programs, run.stores.elements):
+        head0 = elements[elements < S * D]
+        if head0.size == 0 or int(head0.min()) != 0:
+            continue
+        last_row = int(head0.max()) // D
+        loaded = sum(run.loads.get((kernel, program, name), 0) for name in names)
+        return (last_row, loaded // D) if names and loaded else None
+    return None

@@ -13,7 +13,7 @@ from .._lazy import torch
 from ..levels.attention_inputs import GROWTH_Q, LARGE_OFFSET
 from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
-from ..levels.fused_attention_rules import diagnose_fused_attention
+from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
 from .replay import matches, wrong_along
 
@@ -237,13 +237,17 @@ def diagnose_gqa(failure: Failure) -> list[str]:
     negative = _negative_scale_overflow(failure)
     if negative:
         return negative
+    if not bool(torch.isfinite(failure.out).any()):
+        return []  # nothing but NaN and inf: many bugs end there, and without a probe none can be told apart
     # The rest is level 8's arithmetic: its replays apply with k and v repeated to the query heads.
     heads = _kv_heads(inputs, "grouped")
     repeated = dict(inputs, k=inputs["k"][:, heads], v=inputs["v"][:, heads])
+    # No probe: it would call your function with level 8's inputs, which a GQA kernel does not take.
     failure_as_mha = Failure(
-        failure.case, repeated, failure.out, failure.ref, failure.bad, failure.tolerance, failure.launches, failure.writers
+        failure.case, repeated, failure.out, failure.ref, failure.bad, failure.tolerance, failure.launches,
+        failure.writers, stores=failure.stores,
     )
-    return diagnose_fused_attention(failure_as_mha)[:1]
+    return diagnose_attention(failure_as_mha)
 
 
 def _negative_scale_overflow(failure: Failure) -> list[str]:

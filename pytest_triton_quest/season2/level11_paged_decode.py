@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from .._lazy import torch
 from ..levels.attention_inputs import LARGE_OFFSET
 from ..levels.attention_reference import scale_of
-from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
-from .replay import matches
+from .replay import matches, never_stored
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -163,14 +163,15 @@ class PagedDecode(Level):
                 )
         return None
 
-    def out_of_bounds_diagnosis(self, inputs: dict[str, Any], violation: Any) -> list[str]:
-        if violation.access == "load" and violation.numel == inputs["k_cache"].numel():
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        access = stray.stray
+        if access.access == "load" and access.numel == stray.inputs["k_cache"].numel():
             # Outside the page pool: the page number was wrong, which no mask on the k/v load fixes.
             return [
                 "likely: a page number outside the pool: token t of sequence b lives in page block_table[b, t // "
                 "page_size] (the block table), slot t % page_size; look the page up for t < seq_lens[b] only"
             ]
-        return super().out_of_bounds_diagnosis(inputs, violation)
+        return []
 
     # ----- benchmarks ---------------------------------------------------------------------------
     def benchmark_cases(self) -> list[Case]:
@@ -281,14 +282,7 @@ def diagnose_decode(failure: Failure) -> list[str]:
         return ["likely: the last cached token is left out: sequence b attends to tokens 0 .. seq_lens[b] - 1, all of them"]
     broken = ~torch.isfinite(out) & torch.isfinite(ref)
     if bool(broken.any()):
-        if failure.case.params.get("large"):
-            return []  # exp overflowing is a third source of NaN here: too many to name one
-        return [
-            "likely: NaN from memory a sequence does not own (this case fills pages outside the first "
-            "ceil(seq_len / page_size) block table entries, and slots past seq_len, with NaN; NaN * 0 is NaN), "
-            "or from a tile with no visible token (exp(-inf - (-inf))): load only a sequence's own tokens, give "
-            "the rest -inf scores with tl.where, and skip tiles past the end"
-        ]
+        return _nan_from_the_cache(failure)
     wrong = set(failure.bad.reshape(len(lens), -1).any(dim=1).nonzero().flatten().tolist())
     right = [n for b, n in enumerate(lens) if b not in wrong]
     if right and wrong and max(right) < min(lens[b] for b in wrong):
@@ -298,3 +292,22 @@ def diagnose_decode(failure: Failure) -> list[str]:
             "before they are summed (exp2 if m_p was kept in log2 units, i.e. scaled by log2(e))"
         ]
     return []
+
+
+def _nan_from_the_cache(failure: Failure) -> list[str]:
+    """NaN where the answer is finite has several sources: the cache's unused slots (NaN here on
+    purpose), a tile with no visible token (exp(-inf - (-inf))), scratch or output memory that no
+    program wrote. Only a probe tells the first apart: the same call with those slots set to 0 must
+    then come out finite. Without a probe (on a GPU), nothing is claimed."""
+    if never_stored(failure) or failure.probe is None or failure.case.params.get("large"):
+        return []
+    cleaned = {name: value.nan_to_num(nan=0.0) if name in ("k_cache", "v_cache") else value for name, value in failure.inputs.items()}
+    run = failure.probe.run(cleaned)
+    if run.out is None or not bool(torch.isfinite(run.out).all()):
+        return []
+    return [
+        "likely: NaN from memory a sequence does not own: this case fills the pages outside its first "
+        "ceil(seq_len / page_size) block table entries, and the slots past seq_len, with NaN (with those "
+        "set to 0 your output is finite). Read only a sequence's own tokens, and give the others -inf "
+        "scores with tl.where: NaN * 0 is NaN"
+    ]

@@ -276,6 +276,10 @@ def diagnose_backward(failure: Failure) -> list[str]:
             return [note]
     if name in ("dq", "dk") and scale != 1.0 and matches(failure, failure.ref / scale):
         return [f"likely: {name} is not multiplied by the scale: {name} = scale * (...)"]
+    if name == "dv" and scale != 1.0 and matches(failure, failure.ref * scale):
+        return ["likely: dv is multiplied by the scale: only dq and dk carry it (dV = P^T @ dO)"]
+    if inputs["q"].shape[-2] == 1:
+        return []  # one token: dq and dk vanish whatever the kernel does, so which are wrong says little
     causal = bool(inputs["causal"])
     if causal and wrong == ("dq",):
         return [

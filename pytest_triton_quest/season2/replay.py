@@ -20,9 +20,10 @@ def matches(failure: Failure, replay: "torch_types.Tensor") -> bool:
     out, ref, tolerance = failure.out, failure.ref, failure.tolerance
     if replay.shape != out.shape:
         return False
-    if not bool(replay.any()):
-        return False  # all zeros: the same as an output never written, which names no bug
     slack = 5 * (tolerance.atol + tolerance.rtol * replay.abs())
+    finite = torch.isfinite(replay)
+    if not bool((replay[finite].abs() > slack[finite]).any()):
+        return False  # indistinguishable from zeros, so from an output never written or all weight lost
     both_finite = torch.isfinite(out) & torch.isfinite(replay)
     same_special = (torch.isnan(out) == torch.isnan(replay)) & (torch.isinf(out) == torch.isinf(replay))
     if not bool(same_special.all()):
@@ -38,3 +39,16 @@ def wrong_along(failure: Failure, dim: int) -> list[int]:
     """The indices along `dim` of the output that hold at least one wrong element."""
     bad = failure.bad.movedim(dim, 0).reshape(failure.bad.shape[dim], -1)
     return bad.any(dim=1).nonzero().flatten().tolist()
+
+
+def never_stored(failure: Failure) -> bool:
+    """Some wrong elements were stored by no program (interpreter only; False when unknown): the grid
+    or the store addressing misses them, and their values are whatever torch.empty held."""
+    if failure.stores is None:
+        return False
+    import numpy as np
+
+    stored = np.zeros(failure.stores.numel, dtype=bool)
+    for elements in failure.stores.elements:
+        stored[elements] = True
+    return bool((failure.bad.flatten().numpy() & ~stored).any())

@@ -28,6 +28,9 @@ class Mutant:
     # Caught by the interpreter's out-of-bounds guard alone. Compiled on a GPU, an unmasked access
     # touches whatever memory lies past the tensor and the output can still be right.
     guard_only: bool = False
+    # Its diagnosis needs a probe (the learner's function run again), which runs only under the
+    # interpreter; compiled, the mutant must still fail, with no diagnosis asked of it.
+    probe_only: bool = False
 
     def apply(self, solution: str, where: str = "the solution") -> str:
         """The solution's source with this mutant's edits applied, one after the other."""

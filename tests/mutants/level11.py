@@ -18,6 +18,7 @@ MUTANTS = [
         name="whole_last_page",
         bug="The last page is read to its end: the slots past seq_len (garbage) are attended to.",
         expect="past seq_len",
+        probe_only=True,
         edits=(
             (
                 "end = tl.minimum(start + tokens_per_split, seq_len)",
@@ -29,6 +30,7 @@ MUTANTS = [
         name="garbage_times_zero",
         bug="The k and v loads are unmasked and the masked weights are multiplied by 0, so NaN garbage leaks (NaN * 0 = NaN).",
         expect="NaN",
+        probe_only=True,
         edits=(
             (
                 "k = tl.load(k_cache_ptr + row[:, None] + dims[None, :], mask=token_ok[:, None], other=0.0)",
@@ -79,6 +81,7 @@ MUTANTS = [
         name="token_end_inclusive",
         bug="The token mask is tokens <= end: one slot past the sequence (garbage) is attended to.",
         expect="past seq_len",
+        probe_only=True,
         edits=(("token_ok = tokens < end", "token_ok = tokens <= end"),),
     ),
     Mutant(

@@ -1,0 +1,227 @@
+"""Evidence shared by the levels' diagnosis rules: which programs stored what, and what a stray access says.
+
+A rule names a bug only when the evidence it needs is there; these helpers compute that evidence and
+say nothing when it is missing (compiled runs have no store map, no probe and no guard).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .._lazy import torch
+from ..model import LaunchRecord, OutOfBounds, StoreMap
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+
+# ----- the store map: which program stored which output element --------------------------------------
+def store_counts(stores: StoreMap) -> "torch_types.Tensor":
+    """How many programs stored each output element (flat, int64)."""
+    counts = torch.zeros(stores.numel, dtype=torch.int64)
+    for elements in stores.elements:
+        counts[torch.from_numpy(elements)] += 1
+    return counts
+
+
+def launched_programs(launches: list[LaunchRecord]) -> int:
+    """The number of programs all launches of the call started (0 when a grid has a 0 in it)."""
+    total = 0
+    for launch in launches:
+        total += launch.grid[0] * launch.grid[1] * launch.grid[2]
+    return total
+
+
+def grid_text(launches: list[LaunchRecord]) -> str:
+    """The grid of the launch(es), as a learner wrote it: (12,) or (3, 2, 4)."""
+    grids = []
+    for launch in launches:
+        dims = list(launch.grid)
+        while len(dims) > 1 and dims[-1] == 1:
+            dims.pop()
+        grids.append("(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")")
+    return ", ".join(dict.fromkeys(grids))
+
+
+def overlap_and_gap(stores: StoreMap) -> tuple[int, int]:
+    """(elements stored by more than one program, elements stored by none). Both above 0 is the mark of
+    programs that compute the wrong elements: two of them land on the same tile, and some tile is left."""
+    counts = store_counts(stores)
+    return int((counts > 1).sum()), int((counts == 0).sum())
+
+
+def stored_prefix(stores: StoreMap) -> int | None:
+    """n when the stored elements are exactly 0..n-1 of a flat output, each stored once; else None."""
+    counts = store_counts(stores)
+    if bool((counts > 1).any()):
+        return None
+    stored = counts > 0
+    n = int(stored.sum())
+    return n if bool(stored[:n].all()) else None
+
+
+# ----- stray accesses --------------------------------------------------------------------------------
+def past_the_end(stray: OutOfBounds) -> bool:
+    """Every stray lane the guard saw lies after the end of the tensor its pointer came from."""
+    access = stray.stray
+    return access.argument is not None and access.numel is not None and bool(access.offsets) and min(access.offsets) >= access.numel
+
+
+def grid_of(stray: OutOfBounds) -> tuple[int, int, int] | None:
+    """The grid of the launch that made the stray access (the last launch of that kernel)."""
+    for launch in reversed(stray.launches):
+        if launch.kernel == stray.stray.kernel:
+            return launch.grid
+    return None
+
+
+def one_lane_past_the_end(stray: OutOfBounds) -> bool:
+    """Exactly one stray lane, at the element just after the end: the mark of `<=` where `<` belongs."""
+    access = stray.stray
+    return access.count == 1 and access.numel is not None and access.offsets == (access.numel,)
+
+
+def off_by_one_note(stray: OutOfBounds, compare: str) -> str:
+    access = stray.stray
+    return (
+        f"likely: a mask is off by one: it lets through the lane at element offset {access.numel}, just past the "
+        f"end of `{access.argument}`; compare with <, {compare}, not <="
+    )
+
+
+def close_to(out: "torch_types.Tensor", candidate: "torch_types.Tensor", atol: float, rtol: float) -> bool:
+    """out matches a candidate answer: finite where it is finite, the same infinities and NaNs elsewhere."""
+    if out.shape != candidate.shape:
+        return False
+    finite = torch.isfinite(candidate)
+    if not bool((torch.isfinite(out) == finite).all()):
+        return False
+    if not bool((torch.isnan(out) == torch.isnan(candidate)).all()):
+        return False
+    special = ~finite & ~torch.isnan(candidate)
+    if bool(special.any()) and not bool((out[special] == candidate[special]).all()):
+        return False
+    mine, theirs = out[finite], candidate[finite]
+    return bool(((mine - theirs).abs() <= atol + rtol * theirs.abs()).all())
+
+
+def describe(values: Any) -> str:
+    return ", ".join(str(value) for value in values)
+
+
+# ----- what the store map says about the grid and the program -> elements mapping --------------------
+def nothing_stored_note(failure_stores: StoreMap | None, launches: list[LaunchRecord], round_up: str) -> str | None:
+    """No program stored into the output: a grid with no programs, or stores that go elsewhere."""
+    if failure_stores is None or failure_stores.programs:
+        return None
+    if launches and launched_programs(launches) == 0:
+        return (
+            f"likely: the grid {grid_text(launches)} has no programs, so nothing is stored: it rounds down to 0; "
+            f"{round_up}"
+        )
+    if launches:
+        return (
+            "likely: the programs ran but never stored into the tensor you return: the store is never reached "
+            "(a loop that does not run?) or goes to another tensor"
+        )
+    return None
+
+
+def colliding_programs(stores: StoreMap) -> tuple[list[tuple[int, int, int]], int] | None:
+    """Two or more programs that stored the same element, and that element; None when none overlap."""
+    counts = store_counts(stores)
+    twice = (counts > 1).nonzero()
+    if twice.numel() == 0:
+        return None
+    element = int(twice[0])
+    import numpy as np
+
+    programs = [program for (_, program), stored in zip(stores.programs, stores.elements) if bool(np.isin(element, stored))]
+    return programs, element
+
+
+def differing_axes(programs: list[tuple[int, int, int]]) -> list[int]:
+    return [axis for axis in range(3) if len({program[axis] for program in programs}) > 1]
+
+
+def stored_box(stores: StoreMap, shape: tuple[int, ...]) -> tuple[int, int] | None:
+    """(R, C) when the elements stored are exactly rows < R and columns < C of every trailing 2-D slice
+    of the output (each once), with something missing; else None."""
+    counts = store_counts(stores).reshape(shape)
+    if bool((counts > 1).any()):
+        return None
+    stored = counts > 0
+    rows, cols = shape[-2], shape[-1]
+    any_row = stored.reshape(-1, rows, cols).any(dim=0)
+    R = int(any_row.any(dim=1).sum())
+    C = int(any_row.any(dim=0).sum())
+    if (R, C) == (rows, cols) or R == 0 or C == 0:
+        return None
+    box = torch.zeros(rows, cols, dtype=torch.bool)
+    box[:R, :C] = True
+    return (R, C) if bool((stored == box).all()) else None
+
+
+def silent_programs(stores: StoreMap, launches: list[LaunchRecord]) -> list[tuple[int, int, int]]:
+    """The launched programs of the output's kernel(s) that stored nothing into the output."""
+    kernels = {kernel for kernel, _ in stores.programs}
+    stored = set(stores.programs)
+    silent = []
+    for launch in launches:
+        if launch.kernel not in kernels:
+            continue
+        for z in range(launch.grid[2]):
+            for y in range(launch.grid[1]):
+                for x in range(launch.grid[0]):
+                    if (launch.kernel, (x, y, z)) not in stored:
+                        silent.append((x, y, z))
+    return silent
+
+
+def programs_text(ids: list[Any], limit: int = 4) -> str:
+    """'program 3' or 'programs 1, 2, 3, 4 ...'."""
+    shown = describe(ids[:limit]) + (" ..." if len(ids) > limit else "")
+    return f"program {shown}" if len(ids) == 1 else f"programs {shown}"
+
+
+# ----- tiled (batch, head, S, S) outputs: levels 4 and 5 ---------------------------------------------
+_AXIS_FIX = {
+    0: "the query rows must be rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M), with pid_m = tl.program_id(0)",
+    1: "the key columns must be cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N), with pid_n = tl.program_id(1)",
+    2: "each (batch, head) needs its own offset, bh * stride, with bh = tl.program_id(2)",
+}
+
+
+def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> list[str]:
+    """What the stores of a tiled (B, H, S, S) output say: no programs, too few, or programs that
+    compute the same tile (named by the grid axis whose program ids collide)."""
+    round_up = "round every tile count up with triton.cdiv(S, BLOCK)"
+    nothing = nothing_stored_note(stores, launches, round_up)
+    if nothing is not None:
+        return [nothing]
+    _, gap = overlap_and_gap(stores)
+    collision = colliding_programs(stores)
+    if collision is not None and gap:
+        programs, _ = collision
+        axes = differing_axes(programs)
+        if len(axes) == 1:
+            shown = describe(programs[:2])
+            return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
+        return []
+    box = stored_box(stores, shape)
+    if box is not None and not silent_programs(stores, launches):
+        R, C = box
+        return [
+            f"likely: the grid {grid_text(launches)} is too small: its programs store rows 0..{R - 1} and columns "
+            f"0..{C - 1} of each (batch, head), and the last, partial block of rows and columns gets no program; {round_up}"
+        ]
+    return []
+
+
+def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tensor", atol: float, rtol: float) -> bool:
+    """Every (batch, head) slice of `out` equals `first`, the right answer of slice [0, 0], though the
+    right answers of the slices differ: the kernel reads head 0 for every head."""
+    B, H = out.shape[0], out.shape[1]
+    if B * H < 2:
+        return False
+    return close_to(out, first.expand_as(out), atol, rtol)
