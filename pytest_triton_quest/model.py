@@ -202,6 +202,9 @@ class CaseResult:
     # The process must not run anything else (a CUDA error poisons the context).
     process_poisoned: bool = False
     duration_s: float = 0.0
+    # Compiled runs whose kernel crashed: the launches' tensor arguments, [kernel, name, data_ptr,
+    # numel, element_size] each, so that a compute-sanitizer log can be read against them.
+    launched: list[list[Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import pytest
 
 from .device import CHOICES as DEVICES
+from .sanitizer import CHOICES as SANITIZE_CHOICES
 
 ISOLATIONS = ("process", "none")
 STATE_FILE = ".triton-quest.json"
@@ -126,6 +127,17 @@ OPTIONS: tuple[Option, ...] = (
         default="process",
     ),
     Option(
+        "sanitize",
+        "on a GPU, run the checks under compute-sanitizer memcheck to catch out-of-bounds loads and stores:"
+        " auto (when the tool is found; default), on (fail the run without it) or off",
+        metavar="|".join(SANITIZE_CHOICES),
+        parse=_choice(SANITIZE_CHOICES),
+        choices=SANITIZE_CHOICES,
+        ini="triton_quest_sanitize",
+        env="TRITON_QUEST_SANITIZE",
+        default="auto",
+    ),
+    Option(
         "state",
         f"progress file (default: {STATE_FILE} in the project root: the ini file's folder, else the folder pytest runs in,"
         " or the kata folder's parent when pytest runs inside the kata folder)",
@@ -221,6 +233,7 @@ class Settings:
     device: str
     timeout: float | None
     isolation: str
+    sanitize: str
     state: Path
     benchmark: bool
     plot: str | None

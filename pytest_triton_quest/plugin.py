@@ -20,7 +20,8 @@ from .items import KataFile, play_order
 from .options import add_options, adopt_aliases, alias_notice, read_settings, spelling
 from .progress import ProgressStore
 from .registry import RegistryError, all_levels, span
-from .session import SESSION_KEY, QuestSession, session_of, terminal_line
+from .sanitizer import SanitizerError
+from .session import SESSION_KEY, QuestSession, sanitizer_plan, session_of, terminal_line
 
 TAKEN_ALIASES_KEY = pytest.StashKey[list[str]]()
 BENCHMARK_FOLDER_KEY = pytest.StashKey[Path]()  # pytest-benchmark's folder, when this run creates it
@@ -86,6 +87,10 @@ def pytest_configure(config: pytest.Config) -> None:
     except (DeviceError, RegistryError) as error:
         raise pytest.UsageError(str(error)) from None
     activate(mode)
+    try:
+        sanitizer = sanitizer_plan(settings, mode)
+    except SanitizerError as error:
+        raise pytest.UsageError(str(error)) from None
     store = ProgressStore(settings.state)
     session = QuestSession(
         settings,
@@ -96,6 +101,7 @@ def pytest_configure(config: pytest.Config) -> None:
         taken_aliases=config.stash.get(TAKEN_ALIASES_KEY, []),
         say=terminal_line(config),
         verbose=config.get_verbosity() > 0,
+        sanitizer=sanitizer,
     )
     if settings.level is not None:
         level = session.level(settings.level)
@@ -156,6 +162,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         warning = guard_warning()
         if warning:
             lines.append(warning)
+    if session.sanitizer.note:
+        lines.append(session.sanitizer.note)
     if session.taken_aliases:
         lines.append(f"triton-quest: {alias_notice(session.taken_aliases)}")
     return lines

@@ -28,6 +28,8 @@ from .levels.base import Level
 from .model import CRASHED, FAILED, TIMED_OUT, Case, CaseResult, Mode
 from .paths import kata_line
 from .registry import LevelRef
+from .sanitizer import OFF, LaunchedTensor, SanitizerPlan, explain_log
+from .worker import WRAPPED_VARIABLE
 
 
 class Runner(Protocol):
@@ -77,30 +79,48 @@ class WorkerStartError(Exception):
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, sanitizer: SanitizerPlan = OFF) -> None:
         read_end, write_end = os.pipe()
         self.log = tempfile.TemporaryFile(mode="w+b")
+        self.sanitizer_log: Path | None = None
+        self.sanitizer_text = ""  # the sanitizer's log, read once the worker has stopped
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if sanitizer.tool is not None:
+            handle, name = tempfile.mkstemp(prefix="triton-quest-memcheck-", suffix=".log")
+            os.close(handle)
+            self.sanitizer_log = Path(name)
+            env.update(sanitizer.env)
+            env[WRAPPED_VARIABLE] = "1"
+        command = [*sanitizer.command(self.sanitizer_log or Path(os.devnull)), sys.executable, "-m", "pytest_triton_quest.worker"]
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "pytest_triton_quest.worker", str(write_end), str(os.getpid())],
+                [*command, str(write_end), str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,
                 pass_fds=(write_end,),
                 start_new_session=True,  # its own process group, so a kill reaches kernels' children too
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=env,
             )
         except OSError as error:
             os.close(read_end)
             os.close(write_end)
             self.log.close()
-            raise WorkerStartError(f"{sys.executable} could not be started ({error})") from None
+            self._remove_sanitizer_log()
+            raise WorkerStartError(f"{command[0]} could not be started ({error})") from None
         os.close(write_end)
         self.results_fd = read_end
         self._buffer = b""
         self.closed = False  # the worker closed its end of the results pipe: it exited or died
         self.log_offset = 0
-        if self.receive(STARTUP_TIMEOUT_S) is None:
+        self.pid = self.process.pid  # the worker's own pid, from its first message (a wrapper's differs)
+        ready = self.receive(STARTUP_TIMEOUT_S)
+        if ready is not None:
+            try:
+                self.pid = int(json.loads(ready).get("pid", self.pid))
+            except (ValueError, TypeError, AttributeError):
+                pass
+        if ready is None:
             timed_out = not self.closed
             if self.closed:
                 self.wait_for_exit()
@@ -108,7 +128,7 @@ class _Worker:
             output = self.new_output().strip()
             self.stop()
             reason = f"no sign of life after {STARTUP_TIMEOUT_S:g} s" if timed_out else _exit_reason(self.process.returncode)
-            raise WorkerStartError(output[-2000:] or reason)
+            raise WorkerStartError(output[-2000:] or self.sanitizer_text[-2000:] or reason)
 
     def send(self, request: dict) -> None:
         assert self.process.stdin is not None
@@ -172,7 +192,7 @@ class _Worker:
             return
         before = self._log_size()
         try:
-            os.kill(self.process.pid, signal.SIGUSR1)
+            os.kill(self.pid, signal.SIGUSR1)
         except OSError:
             return
         deadline = time.monotonic() + wait_s
@@ -215,6 +235,17 @@ class _Worker:
             os.close(self.results_fd)
             self.results_fd = -1
         self.log.close()
+        if self.sanitizer_log is not None:
+            try:
+                self.sanitizer_text = self.sanitizer_log.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                pass
+        self._remove_sanitizer_log()
+
+    def _remove_sanitizer_log(self) -> None:
+        if self.sanitizer_log is not None:
+            self.sanitizer_log.unlink(missing_ok=True)
+            self.sanitizer_log = None
 
 
 def _signal_name(number: int) -> str:
@@ -344,11 +375,19 @@ class IsolatedRunner:
     """`say` prints one line on the learner's terminal (while a case runs long); `verbose` (pytest -v)
     keeps the worker's Python stack in the output of a case that crashed or was stopped."""
 
-    def __init__(self, mode: Mode, timeout_s: float, say: Callable[[str], None] | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        mode: Mode,
+        timeout_s: float,
+        say: Callable[[str], None] | None = None,
+        verbose: bool = False,
+        sanitizer: SanitizerPlan = OFF,
+    ) -> None:
         self.mode = mode
         self.timeout_s = timeout_s
         self.say = say
         self.verbose = verbose
+        self.sanitizer = sanitizer
         self._worker: _Worker | None = None
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
@@ -380,7 +419,10 @@ class IsolatedRunner:
                     result.message = f"{_where(level, case)}: {result.message}"  # a CUDA error, say
                 output = worker.new_output()
                 if result.process_poisoned:
-                    self._retire_worker()  # the next case gets a fresh worker with a clean CUDA context
+                    # The next case gets a fresh worker with a clean CUDA context; the sanitizer's
+                    # log is complete once this one has exited.
+                    result = _with_sanitizer_report(result, self._retire_worker(), kata_path)
+                    output = without_native_frames(output)
                 return result, output
             # Not a result: the protocol is broken, and this worker cannot be trusted any more.
             worker.kill()
@@ -403,12 +445,14 @@ class IsolatedRunner:
         worker.kill()
         rest, stack = split_stack(worker.new_output())
         prints += rest
-        self._retire_worker()
+        sanitizer_log = self._retire_worker()
         site = _crash_site(stack, kata_path)
+        if self.sanitizer.tool is not None and returncode is not None and 0 < returncode < 64 and stack.startswith("Fatal Python error"):
+            returncode = -returncode  # compute-sanitizer exits with the number of the signal that killed its target
         if timed_out:
             result = timeout_result(level, case, self.timeout_s, site, stopped_while(stack))
         else:
-            result = crash_result(level, case, returncode, site)
+            result = _with_sanitizer_report(crash_result(level, case, returncode, site), sanitizer_log, kata_path)
         result.duration_s = elapsed
         if self.verbose and stack:
             prints += f"\n--- the worker's Python stack when it {'was stopped' if timed_out else 'died'} ---\n{stack}"
@@ -430,15 +474,40 @@ class IsolatedRunner:
 
     def _replace_worker(self) -> None:
         self._retire_worker()
-        self._worker = _Worker()  # may raise WorkerStartError
+        self._worker = _Worker(self.sanitizer)  # may raise WorkerStartError
 
-    def _retire_worker(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
+    def _retire_worker(self) -> str:
+        """Stop the worker; returns what its sanitizer logged ("" when it ran unwrapped)."""
+        if self._worker is None:
+            return ""
+        self._worker.stop()
+        text = self._worker.sanitizer_text
+        self._worker = None
+        return text
 
     def close(self) -> None:
         self._retire_worker()
+
+
+_NATIVE_FRAME = re.compile(r"^(frame #\d+: |Exception raised from )")
+
+
+def without_native_frames(output: str) -> str:
+    """The output without PyTorch's C++ backtrace of a CUDA error: dozens of `frame #N:` lines that
+    say nothing to a learner (the report already says what happened)."""
+    return "\n".join(line for line in output.splitlines() if not _NATIVE_FRAME.match(line))
+
+
+def _with_sanitizer_report(result: CaseResult, sanitizer_log: str, kata_path: Path) -> CaseResult:
+    """A crashed case whose sanitizer log shows a bad memory access becomes the out-of-bounds report
+    the CPU guard would have given; any other result is returned as it is."""
+    if not sanitizer_log:
+        return result
+    tensors = [LaunchedTensor.from_list(row) for row in result.launched]
+    report = explain_log(sanitizer_log, tensors, kata_path)
+    if report is None:
+        return result
+    return CaseResult(FAILED, report, stops_level=True, duration_s=result.duration_s)
 
 
 def _parse_result(line: str) -> CaseResult | None:

@@ -20,6 +20,7 @@ from .model import PASSED, CaseResult, Mode
 from .options import Settings
 from .progress import Progress, ProgressStore, now
 from .runner import InProcessRunner, IsolatedRunner, Runner
+from .sanitizer import OFF, SanitizerPlan, find_tool, plan_sanitizer
 
 
 @dataclass
@@ -52,6 +53,7 @@ class QuestSession:
     worker_rest: list[str] = field(default_factory=list)
     say: Callable[[str], None] | None = None  # one line on the learner's terminal, mid-run
     verbose: bool = False  # pytest -v: the worker's stack is shown with a crash or a time-out
+    sanitizer: SanitizerPlan = OFF  # how compiled kernels' memory accesses are checked
     _runner: Runner | None = None
 
     @property
@@ -84,7 +86,9 @@ class QuestSession:
             if self.settings.isolation == "none":
                 self._runner = InProcessRunner(self.mode)
             else:
-                self._runner = IsolatedRunner(self.mode, self.settings.timeout_s(self.mode.device), self.say, self.verbose)
+                self._runner = IsolatedRunner(
+                    self.mode, self.settings.timeout_s(self.mode.device), self.say, self.verbose, self.sanitizer
+                )
         return self._runner
 
     def close(self) -> None:
@@ -116,6 +120,12 @@ class QuestSession:
                 entry = progress.level(level.number)
                 speedup = round(geometric_mean(speedups), 3)
                 entry.best_speedup = speedup if entry.best_speedup is None else max(entry.best_speedup, speedup)
+
+
+def sanitizer_plan(settings: Settings, mode: Mode) -> SanitizerPlan:
+    """How this run checks compiled kernels' memory (raises SanitizerError for an impossible `on`)."""
+    isolated = settings.isolation == "process"
+    return plan_sanitizer(settings.sanitize, mode.on_gpu, isolated, find_tool() if mode.on_gpu and isolated else None)
 
 
 SESSION_KEY = pytest.StashKey[QuestSession]()

@@ -23,6 +23,9 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+# Set by the parent when a tool such as compute-sanitizer starts this worker.
+WRAPPED_VARIABLE = "TRITON_QUEST_WRAPPED"
+
 
 def _private_streams(results_fd: int) -> tuple[TextIO, TextIO]:
     """The request and result streams, out of reach of the learner's prints and reads."""
@@ -38,9 +41,31 @@ def _private_streams(results_fd: int) -> tuple[TextIO, TextIO]:
     return requests, results
 
 
-def _die_with_parent(parent: int) -> bool:
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _die_with_parent(parent: int, wrapped: bool = False) -> bool:
     """End this worker when pytest goes away (killed, terminal closed), so a hanging kernel never
-    lives on as an orphan. Returns whether a watchdog thread was needed."""
+    lives on as an orphan. Returns whether a watchdog thread was needed.
+
+    `wrapped`: a tool (compute-sanitizer) started this process, so pytest is not its parent and
+    outlives no signal of the kernel's: a thread watches pytest's pid instead."""
+    if wrapped:
+
+        def watch_pid() -> None:
+            while _alive(parent):
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch_pid, name="triton-quest-parent-watch", daemon=True).start()
+        return True
     if sys.platform.startswith("linux"):
         try:
             import ctypes
@@ -135,7 +160,8 @@ def _encode(result: Any) -> str:
 
 def main() -> int:
     requests, results = _private_streams(int(sys.argv[1]))
-    threaded = len(sys.argv) > 2 and _die_with_parent(int(sys.argv[2]))
+    wrapped = os.environ.get(WRAPPED_VARIABLE) == "1"
+    threaded = len(sys.argv) > 2 and _die_with_parent(int(sys.argv[2]), wrapped)
     # On a fatal signal, print the Python stack to stderr (the captured log): the parent shows it and
     # names the kata line that was running when the process died.
     faulthandler.enable(all_threads=threaded)
@@ -148,7 +174,9 @@ def main() -> int:
     import torch  # noqa: F401
     import triton  # noqa: F401
 
-    results.write(json.dumps({"ready": True}) + "\n")
+    # The pid: under a wrapper the parent's Popen knows only the wrapper's, and "where are you?"
+    # must reach this process.
+    results.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
     for line in requests:
         if not line.strip():
             continue

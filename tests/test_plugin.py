@@ -123,6 +123,7 @@ def test_hint_after_the_sixth_repeats_them_all(project: QuestProject) -> None:
         (("--level", "abc"), "ERROR: --level abc: 'abc' is not a level number*"),
         (("--hint", "x"), "ERROR: --hint x: 'x' is not a level number*"),
         (("--quest-timeout", "soon"), "ERROR: --quest-timeout soon: 'soon' is not a number of seconds"),
+        (("--quest-sanitize", "yes"), "ERROR: --quest-sanitize yes: 'yes': choose one of auto, on, off"),
     ],
 )
 def test_bad_option_values_are_one_clean_line(project: QuestProject, arguments: tuple[str, str], said: str) -> None:

@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"options", "bench"},
     {"runner", "worker"},
     {"checking", "guard_selftest"},
-    {"report", "probes", "loading", "guard", "compat", "device", "progress", "registry"},
+    {"report", "probes", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer"},
     {"levels", "season2", "hookspecs"},
     {"paths", "_lazy", "_guard_probe"},
     {"model"},
