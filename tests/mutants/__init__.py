@@ -25,11 +25,16 @@ class Mutant:
     bug: str  # the planted bug, one sentence
     expect: str  # must appear (case-insensitively) in the failure report
     edits: tuple[tuple[str, str], ...]  # (old, new) replacements of the level's solution source
-    # Caught by the interpreter's out-of-bounds guard alone. Compiled on a GPU, an unmasked access
-    # touches whatever memory lies past the tensor and the output can still be right.
+    # An out-of-bounds access. Compiled on a GPU, an unmasked access touches whatever memory lies past
+    # the tensor (the output can even be right): only compute-sanitizer sees it, so on a GPU the test
+    # runs it as a learner's run does, in a worker under the sanitizer.
     guard_only: bool = False
-    # Its diagnosis needs a probe (the learner's function run again), which runs only under the
-    # interpreter; compiled, the mutant must still fail, with no diagnosis asked of it.
+    # What the compiled report must contain instead of `expect` (the sanitizer's report has no
+    # interpreter probes behind it); None: `expect` itself.
+    expect_compiled: str | None = None
+    # Its diagnosis needs evidence only the interpreter gives (a probe: the learner's function run
+    # again; which program stored which element; values read as the guard returns them); compiled,
+    # the mutant must still fail, with no diagnosis asked of it.
     probe_only: bool = False
 
     def apply(self, solution: str, where: str = "the solution") -> str:

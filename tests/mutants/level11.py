@@ -7,6 +7,7 @@ MUTANTS = [
         name="block_table_ignored",
         bug="The block table is ignored: sequence b's page i is assumed to be page b * max_pages + i of the pool.",
         expect="block table",
+        probe_only=True,
         edits=(
             (
                 "page = tl.load(table_row + tokens // PAGE_SIZE, mask=token_ok, other=0)",

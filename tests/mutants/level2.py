@@ -13,6 +13,7 @@ MUTANTS = [
         name="floor_grid",
         bug="The tile counts round down, so the partial last tiles of rows and columns get no program.",
         expect="last, partial block",
+        probe_only=True,
         edits=(
             ("num_pid_m = tl.cdiv(M, BLOCK_M)", "num_pid_m = M // BLOCK_M"),
             ("num_pid_n = tl.cdiv(N, BLOCK_N)", "num_pid_n = N // BLOCK_N"),
@@ -37,6 +38,8 @@ MUTANTS = [
         name="k_tail_unmasked",
         bug="The loads are masked on M and N but not on K, so the last slice along K reads past K.",
         expect="without a mask",
+        guard_only=True,
+        expect_compiled="out-of-bounds load",
         edits=(
             ("    k_inside = ks < K - k0  # the last slice along K is partial: lanes past K must read 0\n", ""),
             (
@@ -59,6 +62,7 @@ MUTANTS = [
         name="store_mask_mixes_m_n",
         bug="The store mask checks the columns against M instead of N (columns past M are never written when N > M).",
         expect="mixes up M and N",
+        probe_only=True,
         edits=(
             (
                 "mask=(rows[:, None] < M) & (cols[None, :] < N))",

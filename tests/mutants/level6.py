@@ -24,6 +24,7 @@ MUTANTS = [
         name="no_max_subtraction",
         bug="The softmax takes exp of the raw scores, which overflows for large logits.",
         expect="subtract the row max",
+        probe_only=True,
         edits=(
             ("total += tl.sum(tl.exp(x - m[:, None]), axis=1)", "total += tl.sum(tl.exp(x), axis=1)"),
             ("p = tl.exp(x - m[:, None]) / total[:, None]", "p = tl.exp(x) / total[:, None]"),
