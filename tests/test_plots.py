@@ -7,6 +7,7 @@ matplotlib, which CI does not install; the drawing tests skip without it.
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,26 @@ def test_without_matplotlib_the_plot_says_how_to_get_it(monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     line = plot(run_rows(8), str(tmp_path / "l8.png"))
     assert line.startswith("plot skipped: matplotlib is not installed") and not list(tmp_path.iterdir())
+
+
+# ----- the README's picture comes from BENCHMARKS.md ----------------------------------------------------
+def _sample_plot() -> Any:
+    spec = importlib.util.spec_from_file_location("sample_plot", REPO / "benchmarks" / "sample_plot.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_sample_rows_are_benchmarks_md_level8_table() -> None:
+    """docs/level8-h100.png says its numbers are BENCHMARKS.md's: the rows must give the table's TFLOP/s."""
+    level = level_by_number(8)
+    assert level is not None
+    rows = _sample_plot().rows_from_table(level, REPO / "BENCHMARKS.md")
+    assert len(rows) == 36 and {row["gpu"] for row in rows} == {"NVIDIA H100 80GB HBM3"}
+    first = {row["row"]: row for row in rows if row["case"] == "fp16-16x32x1024x64-full"}
+    assert (first[YOURS]["tflops"], first["sdpa"]["tflops"], first["sdpa-flash"]["tflops"]) == pytest.approx((366, 414, 271), abs=1)
+    assert first[YOURS]["speedup_vs_torch"] == pytest.approx(0.332 / 0.375, abs=1e-3)
 
 
 # ----- drawing, with matplotlib -----------------------------------------------------------------------
