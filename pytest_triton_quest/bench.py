@@ -105,22 +105,36 @@ def measure(benchmark: Any, level: Level, case: Case, row: str, kata: Path, log:
     benchmark.pedantic(call, rounds=rounds, warmup_rounds=2, iterations=iterations)
 
     median = float(benchmark.stats.stats.median)
-    work = level.work(case)
+    rows = log.medians.setdefault((level.number, case.id), {})
+    rows[row] = median
+    baseline = next(iter(level.baselines()), None)
     info = benchmark.extra_info
-    info["gpu"] = torch.cuda.get_device_name()
-    info["level"] = level.number
-    info["case"] = case.id
-    info["row"] = row
+    info.update(row_info(level, case, row, median, torch.cuda.get_device_name(), rows.get(baseline) if row == YOURS else None))
+    log.rows.append(plot_row(level, case, info, median))
+
+
+def row_info(level: Level, case: Case, row: str, median: float, gpu: str, baseline_median: float | None) -> dict[str, Any]:
+    """What pytest-benchmark saves beside a row's timing: the device, the throughput, the speedup."""
+    work = level.work(case)
+    info: dict[str, Any] = {"gpu": gpu, "level": level.number, "case": case.id, "row": row}
     if work.flops:
         info["tflops"] = round(work.flops / median / 1e12, 2)
     if work.bytes:
         info["gb_per_s"] = round(work.bytes / median / 1e9, 1)
-    rows = log.medians.setdefault((level.number, case.id), {})
-    rows[row] = median
-    baseline = next(iter(level.baselines()), None)
-    if row == YOURS and baseline in rows:
-        info["speedup_vs_torch"] = round(rows[baseline] / median, 3)
-    log.rows.append({"level": level.number, "case": case.id, "params": dict(case.params), "row": row, "median_s": median, **info})
+    if baseline_median is not None:
+        info["speedup_vs_torch"] = round(baseline_median / median, 3)
+    return info
+
+
+def plot_row(level: Level, case: Case, info: dict[str, Any], median: float) -> dict[str, Any]:
+    """One row of BenchLog.rows, what plots.py draws: the case's shape and minimum work ride along, so
+    the plot can group shapes into panels and place each row on a roofline."""
+    work = level.work(case)
+    baseline = next(iter(level.baselines()), None)  # what a speedup, and so a tier, is measured against
+    return {
+        "level": level.number, "case": case.id, "params": dict(case.params), "dtype": case.dtype, "median_s": median,
+        "flops": work.flops, "bytes": work.bytes, "baseline": baseline, **info,
+    }
 
 
 def new_storage_folder(config: pytest.Config) -> Path | None:
@@ -157,35 +171,3 @@ class MachineInfo:
         if torch.cuda.is_available():
             machine_info["gpu"] = torch.cuda.get_device_name()
             machine_info["cuda"] = torch.version.cuda
-
-
-def plot(rows: list[dict[str, Any]], path: str) -> str:
-    """TFLOP/s against sequence length for the attention rows; returns a line for the summary."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return "plot skipped: matplotlib is not installed (pip install 'pytest-triton-quest[plot]')"
-    series: dict[str, list[tuple[int, float]]] = {}
-    for row in rows:
-        params = row["params"]
-        if "S" not in params or "tflops" not in row:
-            continue
-        label = f"L{row['level']} {row['row']} D={params.get('D')}{' causal' if params.get('causal') else ''}"
-        series.setdefault(label, []).append((params["S"], row["tflops"]))
-    if not series:
-        return "plot skipped: no attention benchmark ran"
-    figure, axes = plt.subplots(figsize=(9, 5))
-    for label, points in sorted(series.items()):
-        points.sort()
-        axes.plot([s for s, _ in points], [t for _, t in points], marker="o", label=label)
-    axes.set_xscale("log", base=2)
-    axes.set_xlabel("sequence length S")
-    axes.set_ylabel("TFLOP/s")
-    axes.legend(fontsize=7)
-    axes.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return f"plot written to {path}"

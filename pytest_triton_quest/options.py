@@ -151,7 +151,7 @@ OPTIONS: tuple[Option, ...] = (
         "--benchmark",
         default=False,
     ),
-    Option("plot", "with --quest-benchmark: write a PNG of TFLOP/s against sequence length (needs matplotlib)", "--plot", "PATH", str),
+    Option("plot", "with --quest-benchmark: write a PNG of each shape's throughput against its length, and a roofline beside it (needs matplotlib)", "--plot", "PATH", str),
     Option("watch", "set by `triton-quest watch`: the report says to save the kata file instead of running pytest again", default=False),
     Option("where", "print where the quest's katas and progress file are (JSON, for the triton-quest command) and exit", default=False),
 )

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from .bench import NO_GPU, geometric_mean, plot, tier
+from .bench import NO_GPU, geometric_mean, tier
+from .plots import plot
 from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
 from .session import LevelRun, QuestSession
 

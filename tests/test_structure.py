@@ -17,7 +17,7 @@ from tests.support import PACKAGE
 LAYERS: list[set[str]] = [
     {"__main__", "cli", "plugin"},
     {"items"},
-    {"summary", "hints"},
+    {"summary", "hints", "plots"},
     {"session"},
     {"options", "bench"},
     {"runner", "worker"},
@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"report", "probes", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer"},
     {"levels", "season2", "hookspecs"},
     {"paths", "_lazy", "_guard_probe"},
-    {"model"},
+    {"model", "card"},
 ]
 
 
@@ -78,8 +78,9 @@ def test_imports_only_go_down(path: Path) -> None:
     assert not upward, f"pytest_triton_quest.{module} (layer {mine}) imports from a layer above it: {upward}"
 
 
-def test_model_imports_nothing_from_the_package() -> None:
-    assert _imports(PACKAGE / "model.py") == set()
+@pytest.mark.parametrize("name", ["model.py", "card.py"])
+def test_the_vocabulary_imports_nothing_from_the_package(name: str) -> None:
+    assert _imports(PACKAGE / name) == set()
 
 
 def test_there_is_no_import_cycle() -> None:
