@@ -295,6 +295,8 @@ class _TrafficCounter:
         self.read = [0] * len(spans)
         self.written = [0] * len(spans)
         self.seen = [_Seen(max(0, (span.high - span.low) // max(1, span.arg.element_size))) for span in spans]
+        # Element sizes are powers of two: a shift turns byte offsets into element indices, cheaper than //.
+        self.shift = [max(1, span.arg.element_size).bit_length() - 1 for span in spans]
         self.unattributed_read = 0
         self.unattributed_written = 0
         self.dot_flops = 0
@@ -311,13 +313,19 @@ class _TrafficCounter:
         if addresses.size == 0:
             return
         moved = int(addresses.size) * size
-        position = self._argument_of(addresses, size, origin)
+        # Known provenance: the bounds check has just proved every lane inside that one argument.
+        position = self.index.get(id(origin[0])) if origin is not None and len(origin) == 1 else None
+        if position is None:
+            position = self._argument_of(addresses, size, origin)
         if position is None:
             self.unattributed_read += moved if read else 0
             self.unattributed_written += moved if written else 0
             return
         span = self.spans[position]
-        indices = (addresses - span.low) // max(1, span.arg.element_size)
+        if span.arg.element_size == 1 << self.shift[position]:
+            indices = (addresses - span.low) >> self.shift[position]
+        else:
+            indices = (addresses - span.low) // max(1, span.arg.element_size)
         if read:
             self.read[position] += moved
             self.seen[position].mark(False, indices)
