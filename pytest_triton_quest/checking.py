@@ -162,7 +162,7 @@ def _traffic(level: Level, case: Case, watch: KernelWatch, inputs: dict[str, Any
     """The passing call's memory traffic, against the level's minimum (see traffic.py)."""
     named = dict(zip(level.outputs, outputs))
     first = outputs[0] if outputs else None
-    stores = store_map(watch, first) if _is_tensor(first) else None
+    stores = (lambda: store_map(watch, first)) if _is_tensor(first) else None
     return report_of(level, case, call_traffic(watch, inputs, named, stores))
 
 

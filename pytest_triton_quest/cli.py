@@ -325,7 +325,11 @@ def profile(args: argparse.Namespace) -> int:
     from . import profiling
 
     if mode.on_gpu:
-        lines, _ = profiling.profile_gpu(level, kata, args.shape, args.ncu, args.nsys)
+        try:
+            lines, _ = profiling.profile_gpu(level, kata, args.shape, args.ncu, args.nsys)
+        except Exception as error:  # noqa: BLE001 - learner code may raise anything; say it in one line
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise CliError(f"profiling stopped: {type(error).__name__}: {first} (pytest --level {level.number} shows where)", EXIT_REFUSED) from None
         passed = True
     else:
         lines, passed = profiling.profile_cpu(level, kata, mode)

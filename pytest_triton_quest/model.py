@@ -178,15 +178,29 @@ class TensorTraffic:
         return self.numel * self.element_size
 
 
-@dataclass
 class CallTraffic:
     """What one call of the learner's function moved through memory (interpreter only): the evidence a
     level's `traffic_remark` may use to name a cause, and nothing it has to guess."""
 
-    tensors: list[TensorTraffic]
-    launches: list[LaunchRecord]
-    inputs: dict[str, Any]  # the call's inputs, as the kernels saw them
-    stores: "StoreMap | None"  # which output elements each program stored
+    def __init__(
+        self,
+        tensors: list[TensorTraffic],
+        launches: list[LaunchRecord],
+        inputs: dict[str, Any],
+        stores: "StoreMap | Callable[[], StoreMap | None] | None" = None,
+    ) -> None:
+        self.tensors = tensors
+        self.launches = launches
+        self.inputs = inputs  # the call's inputs, as the kernels saw them
+        self._stores = stores
+
+    @property
+    def stores(self) -> "StoreMap | None":
+        """Which output elements each program stored; worked out on first use only, since most levels
+        never ask and it costs a sort per program."""
+        if callable(self._stores):
+            self._stores = self._stores()
+        return self._stores
 
     def tensor(self, name: str) -> TensorTraffic | None:
         return next((tensor for tensor in self.tensors if tensor.name == name), None)

@@ -261,7 +261,7 @@ def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: b
         return [f"level {level.number} has no benchmark shape" + (f" matching {shapes!r}" if shapes else "")], []
     lines = [f"{level.title} on {torch.cuda.get_device_name()}: time per call from torch.profiler "
              f"({REPEATS} calls after {WARMUP} warm-up), work as the level counts it; the card: {H200.name} figures", ""]
-    resources: dict[str, KernelResources] = {}
+    resources: list[KernelResources] = []  # one entry per distinct compiled kernel (autotune may pick per shape)
     names: list[str] = []
     all_advice: list[str] = []
     for case in cases:
@@ -277,7 +277,8 @@ def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: b
                     call()
                 for kernel in compiled:
                     found = resources_of(kernel)
-                    resources.setdefault(found.name, found)
+                    if found not in resources:
+                        resources.append(found)
                     if found.name not in names:
                         names.append(found.name)
             timing = time_row(row, call)
@@ -285,10 +286,10 @@ def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: b
             for name, seconds in timing.kernels[:3]:
                 lines.append(f"    {duration(seconds):>10}  {name[:80]}")
             if row == YOURS:
-                for line in advice(list(resources.values()), work, timing.seconds, dtype=case.dtype):
+                for line in advice(resources, work, timing.seconds, dtype=case.dtype):
                     if line not in all_advice:
                         all_advice.append(line)
-    lines += ["", "Your kernels, as compiled:"] + [f"  {row}" for row in resources_table(list(resources.values()))]
+    lines += ["", "Your kernels, as compiled:"] + [f"  {row}" for row in resources_table(resources)]
     if all_advice:
         lines += ["", "Advice:"] + [f"  {line}" for line in all_advice]
     if ncu:

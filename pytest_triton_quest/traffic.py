@@ -16,7 +16,7 @@ otherwise it only says which inputs were read more than once.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from .guard import KernelWatch
 from .levels.base import Level
@@ -206,7 +206,10 @@ def duration(seconds: float) -> str:
 
 # ----- from a watch to a report --------------------------------------------------------------------
 def call_traffic(
-    watch: KernelWatch, inputs: dict[str, Any], outputs: dict[str, Any], stores: StoreMap | None = None
+    watch: KernelWatch,
+    inputs: dict[str, Any],
+    outputs: dict[str, Any],
+    stores: StoreMap | Callable[[], StoreMap | None] | None = None,
 ) -> CallTraffic:
     """Every tensor the call's kernels touched, named after the input or output it is (by address),
     else after the kernel parameter it was passed as (a scratch buffer)."""
