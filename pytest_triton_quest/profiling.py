@@ -238,8 +238,14 @@ def time_row(row: str, call: Callable[[], Any]) -> RowTiming:
         for _ in range(REPEATS):
             call()
         torch.cuda.synchronize()
+    from torch.autograd import DeviceType
+
     kernels = []
     for event in prof.key_averages():
+        # Only what ran on the GPU (kernels, memset, memcpy): a host-side runtime event such as
+        # cudaLaunchKernel may carry its kernel's time too, which would count it twice.
+        if getattr(event, "device_type", DeviceType.CUDA) != DeviceType.CUDA:
+            continue
         # torch >= 2.4 names it device time; older releases called it cuda time.
         micros = getattr(event, "self_device_time_total", None)
         if micros is None:
