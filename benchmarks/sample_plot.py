@@ -1,6 +1,7 @@
 """Draw the --plot pictures without a GPU, from measured numbers: a saved run, or BENCHMARKS.md's tables.
 
-    python benchmarks/sample_plot.py docs/level8-h100.png                  # level 8 from BENCHMARKS.md (H100)
+    python benchmarks/sample_plot.py docs/level8-h200.png                  # level 8 from BENCHMARKS.md (the newest card)
+    python benchmarks/sample_plot.py h100.png --card "NVIDIA H100 80GB HBM3"   # the H100 history
     python benchmarks/sample_plot.py docs/level10-h200.png --level 10      # level 10 from BENCHMARKS.md (H200)
     python benchmarks/sample_plot.py l8.png --json .benchmarks/.../0001_level8_....json   # a saved run
 
@@ -39,10 +40,11 @@ def _case_of(level: Level, shape: str) -> Case:
     raise SystemExit(f"level {level.number}: no benchmark case has the shape {shape!r}")
 
 
-def table_medians(text: str, level: Level) -> tuple[str, dict[str, dict[str, float]]]:
-    """The GPU and, per case id, each row's median in seconds, from the level's rows of a BENCHMARKS.md table."""
+def table_medians(text: str, level: Level, card: str | None = None) -> tuple[str, dict[str, dict[str, float]]]:
+    """The GPU and, per case id, each row's median in seconds, from the level's rows of a BENCHMARKS.md
+    table: the card named, or else the first card (the newest measurement) with rows of the level."""
     gpu = ""
-    medians: dict[str, dict[str, float]] = {}
+    by_card: dict[str, dict[str, dict[str, float]]] = {}
     for line in text.splitlines():
         if line.startswith("NVIDIA "):
             gpu = re.split(r",| \(", line)[0]  # "NVIDIA H100 80GB HBM3, driver ..." / "NVIDIA H200 (driver ...)"
@@ -50,19 +52,20 @@ def table_medians(text: str, level: Level) -> tuple[str, dict[str, dict[str, flo
         if len(cells) < 5 or cells[0] != str(level.number) or cells[2] not in BASELINE_NAMES:
             continue
         case = _case_of(level, cells[1])
-        rows = medians.setdefault(case.id, {})
+        rows = by_card.setdefault(gpu, {}).setdefault(case.id, {})
         rows[YOURS] = float(cells[3]) / 1e3
         for name, ms in zip(BASELINE_NAMES[cells[2]], cells[4].split("/")):
             rows[name] = float(ms) / 1e3
-        medians.setdefault("__gpu__", {})[gpu] = 0.0
-    gpus = list(medians.pop("__gpu__", {}))
-    if len(gpus) != 1:
-        raise SystemExit(f"level {level.number}: expected its rows on one card in BENCHMARKS.md, found {gpus or 'none'}")
-    return gpus[0], medians
+    if not by_card:
+        raise SystemExit(f"level {level.number}: no rows in BENCHMARKS.md")
+    chosen = card if card is not None else next(iter(by_card))
+    if chosen not in by_card:
+        raise SystemExit(f"level {level.number}: no rows measured on {chosen!r} in BENCHMARKS.md, only on {list(by_card)}")
+    return chosen, by_card[chosen]
 
 
-def rows_from_table(level: Level, benchmarks_md: Path) -> list[dict[str, Any]]:
-    gpu, medians = table_medians(benchmarks_md.read_text(encoding="utf-8"), level)
+def rows_from_table(level: Level, benchmarks_md: Path, card: str | None = None) -> list[dict[str, Any]]:
+    gpu, medians = table_medians(benchmarks_md.read_text(encoding="utf-8"), level, card)
     baseline = next(iter(level.baselines()))
     rows = []
     for case in level.benchmark_cases():  # the items' order: each case's baselines, then yours
@@ -93,6 +96,7 @@ def main() -> int:
     parser.add_argument("path", help="the PNG to write; the roofline goes beside it")
     parser.add_argument("--level", type=int, default=8, help="the level whose BENCHMARKS.md rows to draw (8, 9 or 10)")
     parser.add_argument("--json", type=Path, help="draw a saved pytest-benchmark run instead of BENCHMARKS.md")
+    parser.add_argument("--card", help="the card whose BENCHMARKS.md rows to draw, as its table names it (default: the newest)")
     args = parser.parse_args()
     if args.json:
         rows = rows_from_saved_run(args.json)
@@ -100,7 +104,7 @@ def main() -> int:
         level = level_by_number(args.level)
         if level is None:
             raise SystemExit(f"no level {args.level}")
-        rows = rows_from_table(level, REPO / "BENCHMARKS.md")
+        rows = rows_from_table(level, REPO / "BENCHMARKS.md", args.card)
     print(f"{len(rows)} rows on {sorted({row['gpu'] for row in rows})}")
     print(plot(rows, args.path))
     return 0

@@ -18,7 +18,26 @@ class Card:
     name: str  # as torch.cuda.get_device_name() reports it
     copy_gb_per_s: float  # measured: bytes read plus bytes written by a device-to-device copy, per second
     peak_fp16_tflops: float  # the datasheet's dense fp16 tensor-core throughput (no sparsity)
-    source: str  # one line saying where both numbers come from
+    source: str  # one line saying where the numbers come from
+    peak_tf32_tflops: float = 0.0  # dense TF32 tensor cores: what tl.dot on float32 runs at
+    peak_fp32_tflops: float = 0.0  # CUDA cores, for kernels without tl.dot
+
+    # The same figures in base units, for the traffic report's arithmetic.
+    @property
+    def copy_bytes_per_s(self) -> float:
+        return self.copy_gb_per_s * 1e9
+
+    @property
+    def fp16_flops_per_s(self) -> float:
+        return self.peak_fp16_tflops * 1e12
+
+    @property
+    def tf32_flops_per_s(self) -> float:
+        return self.peak_tf32_tflops * 1e12
+
+    @property
+    def fp32_flops_per_s(self) -> float:
+        return self.peak_fp32_tflops * 1e12
 
     def ridge(self) -> float:
         """The arithmetic intensity (FLOP/byte) where the two roofs meet."""
@@ -32,13 +51,25 @@ class Card:
 CARDS: tuple[Card, ...] = (
     # Copy rate: BENCHMARKS.md, "Season 2, on an H200": a 1 GiB dst.copy_(src) timed by do_bench ran at
     # 4223 GB/s (driver 580.159.04, torch 2.11). Peak: NVIDIA H200 datasheet (SXM), FP16 tensor core
-    # 1,979 TFLOPS with sparsity, so 989.4 dense.
-    Card("NVIDIA H200", 4223.0, 989.4, "copy 4223 GB/s measured (BENCHMARKS.md); 989.4 TFLOP/s dense fp16, H200 SXM datasheet"),
+    # 1,979 TFLOPS with sparsity, so 989.4 dense; TF32 989 with sparsity, so 494.7 dense; FP32 67.
+    Card(
+        "NVIDIA H200", 4223.0, 989.4,
+        "copy 4223 GB/s measured (a 1 GiB dst.copy_(src) timed by do_bench, BENCHMARKS.md, 2026-12-01); "
+        "peaks from the H200 SXM datasheet, dense: fp16 989.4, TF32 494.7, FP32 67 TFLOP/s",
+        494.7, 67.0,
+    ),
     # Copy rate: BENCHMARKS.md, "Measured (2026-11-27)": x + y and softmax top out at the 3.0 TB/s that
     # a plain copy reaches on this card. Peak: NVIDIA H100 datasheet (SXM5, the 80GB HBM3 part), FP16
     # tensor core 1,979 TFLOPS with sparsity, so 989.4 dense.
-    Card("NVIDIA H100 80GB HBM3", 3000.0, 989.4, "copy 3.0 TB/s measured (BENCHMARKS.md); 989.4 TFLOP/s dense fp16, H100 SXM5 datasheet"),
+    Card(
+        "NVIDIA H100 80GB HBM3", 3000.0, 989.4,
+        "copy 3.0 TB/s measured (BENCHMARKS.md); peaks from the H100 SXM5 datasheet, dense: fp16 989.4, TF32 494.7, FP32 67 TFLOP/s",
+        494.7, 67.0,
+    ),
 )
+
+# The card the quest's numbers are quoted for when the learner's own card is unknown (the CPU).
+REFERENCE = CARDS[0]
 
 
 def card_for(gpu: str | None) -> Card | None:

@@ -20,6 +20,7 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
+from .traffic import TrafficReport, call_traffic, report_of
 
 
 def not_implemented_message(level: Level, kata_path: Path) -> str:
@@ -59,20 +60,32 @@ def _kata_function(level: Level, kata_path: Path) -> Callable[..., Any]:
 
 
 # ----- the check ----------------------------------------------------------------------------------
-def check_case(level: Level, case: Case, kata_path: Path, mode: Mode) -> CaseResult:
+def check_case(level: Level, case: Case, kata_path: Path, mode: Mode, count_traffic: bool | None = None) -> CaseResult:
+    """`count_traffic`: count the call's memory traffic into `result.traffic` when it passes
+    (interpreter only); None counts it for the level's representative case only (`traffic_case`)."""
     started = time.perf_counter()
     portability: list[str] = []
+    if count_traffic is None:
+        count_traffic = mode.interpreted and _is_traffic_case(level, case, mode)
     with warnings.catch_warnings():
         # numpy's overflow and invalid-value warnings from inside the interpreter only repeat, less
         # clearly, what the report says about NaN and inf.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"triton\.")
-        result = _check(level, case, kata_path, mode, portability)
+        result = _check(level, case, kata_path, mode, portability, count_traffic and mode.interpreted)
     result.portability = portability
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: list[str]) -> CaseResult:
+def _is_traffic_case(level: Level, case: Case, mode: Mode) -> bool:
+    try:
+        chosen = level.traffic_case(mode)
+    except Exception:  # noqa: BLE001 - a level pack's choice must never break its checks
+        return False
+    return chosen is not None and chosen.id == case.id
+
+
+def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: list[str], count_traffic: bool = False) -> CaseResult:
     try:
         function = _kata_function(level, kata_path)
     except NotImplementedError:
@@ -92,7 +105,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
 
     probe = KernelProbe(level, function, mode) if mode.interpreted else None
-    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe)
+    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic)
     if isinstance(called, CaseResult):
         return called
     returned, watch = called
@@ -118,7 +131,12 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     wrong = tuple(name for name, _, _, _, close in compared if not bool(close.all()))
     if not wrong:
         beyond = level.check_beyond_values(case, inputs, probe)
-        return CaseResult(PASSED) if beyond is None else beyond
+        if beyond is not None:
+            return beyond
+        passed = CaseResult(PASSED)
+        if watch.count_traffic:
+            passed.traffic = _traffic(level, case, watch, device_inputs, outputs).to_dict()
+        return passed
     from .report import explain_mismatch  # the report is only needed on failure
 
     # The first wrong output is shown in full; the others are named, since which of several outputs
@@ -138,6 +156,14 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
         message = f"{heading}\n{message}"
     return CaseResult(FAILED, message, diagnoses)
+
+
+def _traffic(level: Level, case: Case, watch: KernelWatch, inputs: dict[str, Any], outputs: tuple[Any, ...]) -> TrafficReport:
+    """The passing call's memory traffic, against the level's minimum (see traffic.py)."""
+    named = dict(zip(level.outputs, outputs))
+    first = outputs[0] if outputs else None
+    stores = (lambda: store_map(watch, first)) if _is_tensor(first) else None
+    return report_of(level, case, call_traffic(watch, inputs, named, stores))
 
 
 def _names(names: tuple[str, ...] | list[str]) -> str:
@@ -183,12 +209,13 @@ def _call(
     kata_path: Path,
     portability: list[str],
     probe: KernelProbe | None,
+    count_traffic: bool = False,
 ) -> tuple[Any, KernelWatch] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
     out = None
     try:
-        with watch_kernels(mode.interpreted) as watch:
+        with watch_kernels(mode.interpreted, count_traffic=count_traffic) as watch:
             out = function(*args, **kwargs)
             if mode.device == "cuda":
                 torch.cuda.synchronize()

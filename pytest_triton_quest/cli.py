@@ -265,6 +265,21 @@ def learner_notes(notes: str) -> str:
     return "\n".join(kept).rstrip()
 
 
+def _last_measurements(number: int) -> list[str]:
+    """The memory traffic of the last passing check and the last profile of a level, as saved in the
+    progress file: a tutor talks about the learner's own numbers, not made-up ones."""
+    try:
+        entry = _load(_where())[1].levels.get(number)
+    except CliError:
+        return []
+    if entry is None:
+        return []
+    lines = list(entry.traffic)
+    if entry.profile:
+        lines += ["", f"From `{PROG} profile {number}`:", *entry.profile]
+    return lines
+
+
 def tutor(args: argparse.Namespace) -> int:
     if args.level is not None:
         level = _level(args.level)
@@ -277,10 +292,56 @@ def tutor(args: argparse.Namespace) -> int:
     text = notes.read_text(encoding="utf-8").rstrip()
     print(text if args.full else learner_notes(text))
     print()
+    measured = _last_measurements(level.number)
+    if measured:
+        print("## Your last run's numbers")
+        print()
+        print("\n".join(measured))
+        print()
     print(f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure.")
     if not args.full:
         print(f"(For a tutor, the notes with the common mistakes and their fixes: {PROG} tutor {level.number} --full)")
     return EXIT_OK
+
+
+# The profile lines kept for the tutor: enough for the summary, never a whole benchmark grid.
+PROFILE_LINES_KEPT = 40
+
+
+def profile(args: argparse.Namespace) -> int:
+    level = _level(args.level)
+    where = _where()
+    katas = Path(args.katas).expanduser() if args.katas else Path(where["katas"])
+    kata = katas / level.kata_file
+    if not kata.is_file():
+        raise CliError(f"there is no {shown(kata)} to profile", EXIT_REFUSED)
+    from .device import DeviceError, activate, detect_mode
+
+    try:
+        mode = detect_mode(args.device or where.get("device", "auto"))
+    except DeviceError as error:
+        raise CliError(str(error)) from None
+    activate(mode)  # before any kata imports triton
+    from . import profiling
+
+    if mode.on_gpu:
+        try:
+            lines, _ = profiling.profile_gpu(level, kata, args.shape, args.ncu, args.nsys)
+        except Exception as error:  # noqa: BLE001 - learner code may raise anything; say it in one line
+            first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            raise CliError(f"profiling stopped: {type(error).__name__}: {first} (pytest --level {level.number} shows where)", EXIT_REFUSED) from None
+        passed = True
+    else:
+        lines, passed = profiling.profile_cpu(level, kata, mode)
+        if args.ncu or args.nsys:
+            tools = " and ".join(name for name, asked in (("--ncu", args.ncu), ("--nsys", args.nsys)) if asked)
+            lines.append(f"{tools}: Nsight needs a CUDA GPU, and this run is on the CPU")
+    print("\n".join(lines))
+    store = ProgressStore(Path(where["state"]))
+    with store.update() as progress:  # the tutor reads the last profile from here
+        progress.level(level.number).profile = [line for line in lines if line.strip()][:PROFILE_LINES_KEPT]
+    _warn(store)
+    return EXIT_OK if passed else EXIT_REFUSED
 
 
 def watch(args: argparse.Namespace) -> int:
@@ -509,6 +570,7 @@ VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "tutor": (tutor, "the ideas of level N and questions to think about, never the kernel (--full: the tutor's notes, which name fixes)"),
     "watch": (watch, "re-run a level's checks each time you save its kata file (Ctrl-C stops)"),
     "benchmark": (benchmark, "time your kernels against PyTorch on a GPU (pytest --benchmark)"),
+    "profile": (profile, "where level N's bytes and time go: memory traffic on the CPU, kernel times and resources on a GPU"),
     "solution": (solution, "show the reference solution of a level you have passed"),
     "reset": (reset, "restore the kata template(s) and forget the progress, after a backup (all levels, or level N)"),
     "init": (init, "write the katas and a pytest config into DIR (default: here)"),
@@ -555,6 +617,13 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("level", metavar="N", nargs="?", help="the level to time (default: every unlocked level)")
     one.add_argument("--compare", action="store_true", help="compare the saved runs instead (pytest-benchmark compare)")
     one.epilog = "Other options go on to pytest: triton-quest benchmark 8 --plot out.png (or --plot=out.png with no N)."
+    one = verb("profile")
+    one.add_argument("level", metavar="N", help="the level number")
+    one.add_argument("--katas", metavar="DIR", help="profile the kata file in DIR instead of your katas folder")
+    one.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to run it (default: as pytest would)")
+    one.add_argument("--shape", metavar="TEXT", help="on a GPU: only the benchmark shapes whose id contains TEXT")
+    one.add_argument("--ncu", action="store_true", help="on a GPU: add Nsight Compute's headline metrics of your kernel")
+    one.add_argument("--nsys", action="store_true", help="on a GPU: add Nsight Systems' kernel summary")
     verb("solution").add_argument("level", metavar="N", help="a level you have passed")
     one = verb("reset")
     one.add_argument("level", metavar="N", nargs="?", help="the level to reset (default: every level)")

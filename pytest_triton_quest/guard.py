@@ -26,6 +26,13 @@ know), the old rule applies: a lane is fine inside any tensor argument; lanes ou
 reported against the tensor most of the access's other lanes address, or against no tensor at all
 ("outside every tensor argument") when no lane is inside one: never against a merely nearby tensor.
 
+Traffic (opt-in, `watch_kernels(..., count_traffic=True)`, interpreter only): every launch's record
+carries a `LaunchTraffic`: for each tensor argument the bytes its active lanes loaded and stored (a
+re-read counts again) and how many distinct elements were touched (a bitmap over the argument's
+elements), plus 2 * M * N * K for every `tl.dot` of every program. Masked-off lanes move nothing. The
+watch also keeps the distinct elements of each tensor over the whole call (`KernelWatch.seen`), so
+that a buffer one kernel writes and the next reads counts as the traffic it is.
+
 A launch that could not be bounds-checked is never silent: `LaunchRecord.unchecked` and
 `KernelWatch.unchecked` say why (a hook missing in this Triton, arguments the guard could not read,
 a memory access that bypassed the checking proxy, a fault in the guard itself).
@@ -75,7 +82,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
-from .model import LaunchRecord, TensorArg
+from .model import ArgumentTraffic, LaunchRecord, LaunchTraffic, TensorArg
 
 __all__ = [
     "BoundsViolation",
@@ -157,6 +164,11 @@ class KernelWatch:
     # probes use it to count what a launch read (e.g. the key tiles a causal launch visits).
     record_loads: bool = False
     loads: list[tuple[str, tuple[int, int, int], str, Any]] = field(default_factory=list)
+    # Opt-in (watch_kernels(..., count_traffic=True)): each launch record gets its LaunchTraffic, and
+    # `seen` maps each tensor argument (data_ptr, numel, element size) to the bitmaps of the elements
+    # any launch of the call read and wrote.
+    count_traffic: bool = False
+    seen: dict[tuple[int, int, int], "_Seen"] = field(default_factory=dict)
 
     def unchecked_note(self) -> str | None:
         """One line for a report when some launch ran without bounds checks, else None."""
@@ -240,6 +252,108 @@ class _Span:
     high: int
 
 
+@dataclass
+class _Seen:
+    """Which elements of one tensor extent were read and written (bitmaps, made on first touch)."""
+
+    elements: int
+    read: Any = None
+    written: Any = None
+
+    def mark(self, written: bool, indices: Any) -> None:
+        bitmap = self.written if written else self.read
+        if bitmap is None:
+            bitmap = _numpy().zeros(self.elements, dtype=bool)
+            if written:
+                self.written = bitmap
+            else:
+                self.read = bitmap
+        bitmap[indices] = True
+
+    def merge(self, other: "_Seen") -> None:
+        for name in ("read", "written"):
+            theirs = getattr(other, name)
+            if theirs is None:
+                continue
+            mine = getattr(self, name)
+            setattr(self, name, theirs.copy() if mine is None else mine | theirs)
+
+    @staticmethod
+    def count(bitmap: Any) -> int:
+        return 0 if bitmap is None else int(_numpy().count_nonzero(bitmap))
+
+
+class _TrafficCounter:
+    """One interpreted launch's bytes, distinct elements and tl.dot FLOPs, by tensor argument.
+
+    Cheap by design: per access a few vectorised numpy operations on the active lanes' addresses
+    (the bounds check already paid for the rest), and a bitmap per argument for the distinct count."""
+
+    def __init__(self, spans: list[_Span]) -> None:
+        self.spans = spans
+        self.index = {id(span): position for position, span in enumerate(spans)}
+        self.read = [0] * len(spans)
+        self.written = [0] * len(spans)
+        self.seen = [_Seen(max(0, (span.high - span.low) // max(1, span.arg.element_size))) for span in spans]
+        # Element sizes are powers of two: a shift turns byte offsets into element indices, cheaper than //.
+        self.shift = [max(1, span.arg.element_size).bit_length() - 1 for span in spans]
+        self.unattributed_read = 0
+        self.unattributed_written = 0
+        self.dot_flops = 0
+
+    def add(self, ptrs: Any, mask: Any, size: int, origin: tuple[_Span, ...] | None, read: bool, written: bool) -> None:
+        np = _numpy()
+        addresses = np.asarray(ptrs)
+        if mask is not None:
+            active = np.asarray(mask, dtype=bool)
+            if active.shape != addresses.shape:
+                addresses, active = np.broadcast_arrays(addresses, active)
+            addresses = addresses[active]
+        addresses = addresses.reshape(-1).astype(np.uint64, copy=False).view(np.int64)
+        if addresses.size == 0:
+            return
+        moved = int(addresses.size) * size
+        # Known provenance: the bounds check has just proved every lane inside that one argument.
+        position = self.index.get(id(origin[0])) if origin is not None and len(origin) == 1 else None
+        if position is None:
+            position = self._argument_of(addresses, size, origin)
+        if position is None:
+            self.unattributed_read += moved if read else 0
+            self.unattributed_written += moved if written else 0
+            return
+        span = self.spans[position]
+        if span.arg.element_size == 1 << self.shift[position]:
+            indices = (addresses - span.low) >> self.shift[position]
+        else:
+            indices = (addresses - span.low) // max(1, span.arg.element_size)
+        if read:
+            self.read[position] += moved
+            self.seen[position].mark(False, indices)
+        if written:
+            self.written[position] += moved
+            self.seen[position].mark(True, indices)
+
+    def _argument_of(self, addresses: Any, size: int, origin: tuple[_Span, ...] | None) -> int | None:
+        """The argument whose extent holds every address: the one the pointer came from when known,
+        else the first that holds them all (the bounds check has already let every lane through)."""
+        first, last = int(addresses.min()), int(addresses.max())
+        for span in origin if origin else self.spans:
+            if span.low <= first and last <= span.high - size and id(span) in self.index:
+                return self.index[id(span)]
+        return None
+
+    def result(self) -> LaunchTraffic:
+        arguments = tuple(
+            ArgumentTraffic(
+                span.arg.name, span.arg.data_ptr, span.arg.numel, span.arg.element_size,
+                self.read[position], self.written[position],
+                _Seen.count(seen.read) * span.arg.element_size, _Seen.count(seen.written) * span.arg.element_size,
+            )
+            for position, (span, seen) in enumerate(zip(self.spans, self.seen))
+        )
+        return LaunchTraffic(arguments, self.dot_flops, self.unattributed_read, self.unattributed_written)
+
+
 class _RunningLaunch:
     """The interpreted launch in progress."""
 
@@ -250,17 +364,21 @@ class _RunningLaunch:
         self.arguments_seen = False  # until then there is nothing to check accesses against
         self.arguments_hook_called = False  # the hook ran, whether or not it could read them
         self.unchecked: str | None = None  # the first reason some access went unchecked
+        self.counter: _TrafficCounter | None = None  # when a watch counts traffic
 
     def set_spans(self, spans: list[_Span]) -> None:
         self.spans = spans
         self.arguments_seen = True
+        if _STATE.wants_traffic():
+            self.counter = _TrafficCounter(spans)
 
     def mark_unchecked(self, reason: str) -> None:
         if self.unchecked is None:
             self.unchecked = reason
 
     def record(self) -> LaunchRecord:
-        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked)
+        traffic = self.counter.result() if self.counter is not None else None
+        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked, traffic)
 
 
 @dataclass
@@ -309,6 +427,21 @@ class _State:
     def wants_loads(self) -> bool:
         return any(mode and watch.record_loads for watch, mode in self.watches)
 
+    def wants_traffic(self) -> bool:
+        return any(mode and watch.count_traffic for watch, mode in self.watches)
+
+    def add_seen(self, counter: _TrafficCounter) -> None:
+        """A finished launch's touched elements join the call-wide bitmaps of every counting watch."""
+        for watch, mode in self.watches:
+            if not (mode and watch.count_traffic):
+                continue
+            for span, seen in zip(counter.spans, counter.seen):
+                key = (span.arg.data_ptr, span.arg.numel, span.arg.element_size)
+                if key not in watch.seen:
+                    watch.seen[key] = _Seen(seen.elements)
+                if watch.seen[key].elements == seen.elements:  # the same tensor (a view of another extent is not)
+                    watch.seen[key].merge(seen)
+
     def add_violation(self, violation: BoundsViolation) -> None:
         for watch, mode in self.watches:
             if mode and watch.violation is None:
@@ -319,11 +452,12 @@ _STATE = _State()
 
 
 @contextlib.contextmanager
-def watch_kernels(interpreted: bool, record_loads: bool = False) -> Iterator[KernelWatch]:
+def watch_kernels(interpreted: bool, record_loads: bool = False, count_traffic: bool = False) -> Iterator[KernelWatch]:
     """Record the kernel launches made inside the block; under the interpreter, also stop any
-    out-of-bounds load or store (see the module docstring), and with `record_loads` keep every load."""
+    out-of-bounds load or store (see the module docstring), with `record_loads` keep every load, and
+    with `count_traffic` count every launch's bytes and tl.dot FLOPs."""
     interpreted = bool(interpreted)
-    watch = KernelWatch(record_loads=record_loads)
+    watch = KernelWatch(record_loads=record_loads, count_traffic=bool(count_traffic and interpreted))
     if interpreted not in _STATE.patches:
         patches = _Patches()
         try:
@@ -521,6 +655,8 @@ def _launch_hook(original: Callable[..., Any], interpreter: Any, memory: Any) ->
                 _STATE.running.pop()
             if not launch.arguments_hook_called:
                 launch.mark_unchecked("the interpreter never called GridExecutor._init_args_hst, so the guard never saw the arguments")
+            if launch.counter is not None:
+                _STATE.add_seen(launch.counter)
             _STATE.add_launch(launch.record(), interpreted=True)
 
     return call
@@ -562,6 +698,12 @@ def _dot_hook(original: Callable[..., Any]) -> Callable[..., Any]:
             n = b.data.shape[-1]
         except (AttributeError, ValueError):
             return original(self, a, b, *args, **kwargs)
+        counter = _STATE.running[-1].counter if _STATE.running else None
+        if counter is not None:
+            batch = 1
+            for size in a.data.shape[:-2]:
+                batch *= int(size)
+            counter.dot_flops += 2 * int(m) * int(n) * int(k) * batch
         if min(m, n, k) < GPU_MIN_DOT_SIZE:
             kernel = _STATE.running[-1].kernel if _STATE.running else "a kernel"
             _STATE.add_portability(
@@ -695,11 +837,11 @@ class _CheckedMemory:
         return getattr(self._real, name)
 
     def load(self, ptrs: Any, mask: Any, other: Any, dtype: Any) -> Any:
-        self._check("load", ptrs, mask, _numpy().dtype(dtype).itemsize)
+        self._check("load", ptrs, mask, _numpy().dtype(dtype).itemsize, read=True)
         return self._real.load(ptrs, mask, other, dtype)
 
     def store(self, ptrs: Any, value: Any, mask: Any) -> Any:
-        self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize)
+        self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize, written=True)
         self._remember_store(ptrs, mask)
         return self._real.store(ptrs, value, mask)
 
@@ -718,14 +860,14 @@ class _CheckedMemory:
         _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy())
 
     def atomic_cas(self, ptrs: Any, cmp: Any, value: Any, sem: Any) -> Any:
-        self._check("store", ptrs, None, _numpy().asarray(value).dtype.itemsize)
+        self._check("store", ptrs, None, _numpy().asarray(value).dtype.itemsize, read=True, written=True)
         return self._real.atomic_cas(ptrs, cmp, value, sem)
 
     def atomic_rmw(self, op: Any, ptrs: Any, value: Any, mask: Any, sem: Any) -> Any:
-        self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize)
+        self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize, read=True, written=True)
         return self._real.atomic_rmw(op, ptrs, value, mask, sem)
 
-    def _check(self, access: str, ptrs: Any, mask: Any, size: int) -> None:
+    def _check(self, access: str, ptrs: Any, mask: Any, size: int, read: bool = False, written: bool = False) -> None:
         frame = _STATE.accesses[-1] if _STATE.accesses else None
         if frame is not None:
             frame.seen_by_proxy = True
@@ -741,6 +883,11 @@ class _CheckedMemory:
         if violation is not None:
             _STATE.add_violation(violation)
             raise OutOfBoundsAccess(violation)
+        if launch.counter is not None:
+            try:
+                launch.counter.add(ptrs, mask, size, origin, read, written)
+            except Exception:  # noqa: BLE001 - counting must never break a kernel: the launch then
+                launch.counter = None  # has no traffic, which the report says, instead of wrong numbers
         if access == "load" and origin is not None and len(origin) == 1 and _STATE.wants_loads():
             _remember_load(launch, origin[0].arg.name, ptrs, mask, self._program_id())
 

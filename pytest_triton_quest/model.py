@@ -87,6 +87,45 @@ class TensorArg:
 
 
 @dataclass(frozen=True)
+class ArgumentTraffic:
+    """What one launch moved through one tensor argument (interpreter only). A byte counts once per
+    active lane of each load or store, so a re-read counts again; the distinct counts are of the
+    argument's elements touched at least once, in bytes. Atomics count as a read and a write."""
+
+    name: str  # the kernel parameter name
+    data_ptr: int
+    numel: int
+    element_size: int
+    read: int = 0
+    written: int = 0
+    read_distinct: int = 0
+    written_distinct: int = 0
+
+
+@dataclass(frozen=True)
+class LaunchTraffic:
+    """One interpreted launch's memory traffic and tl.dot work (watch_kernels(..., count_traffic=True))."""
+
+    arguments: tuple[ArgumentTraffic, ...]
+    dot_flops: int = 0  # 2 * M * N * K of every tl.dot tile product, every program, padding included
+    # Accesses whose addresses lie in no single tensor argument (a pointer mixed from two of them).
+    unattributed_read: int = 0
+    unattributed_written: int = 0
+
+    @property
+    def read(self) -> int:
+        return sum(arg.read for arg in self.arguments) + self.unattributed_read
+
+    @property
+    def written(self) -> int:
+        return sum(arg.written for arg in self.arguments) + self.unattributed_written
+
+    @property
+    def distinct(self) -> int:
+        return sum(arg.read_distinct + arg.written_distinct for arg in self.arguments)
+
+
+@dataclass(frozen=True)
 class LaunchRecord:
     kernel: str  # kernel function name
     grid: tuple[int, int, int]  # resolved grid; (0, 0, 0) if it could not be worked out
@@ -94,6 +133,8 @@ class LaunchRecord:
     # Interpreter only: why (some of) this launch's memory accesses were not bounds-checked; None
     # when every access was checked. Compiled launches are never checked and leave it None.
     unchecked: str | None = None
+    # Interpreter only, when the watch counts traffic: what the launch read, wrote and multiplied.
+    traffic: LaunchTraffic | None = field(default=None, compare=False)
 
 
 # ----- evidence for diagnosis rules ------------------------------------------------------------------
@@ -117,6 +158,52 @@ class StoreMap:
     programs: list[tuple[str, tuple[int, int, int]]]  # (kernel, program id) of every program that stored into the output
     elements: list[Any]  # for each of them, the sorted flat indices (numpy int64) of the elements it stored
     numel: int
+
+
+@dataclass(frozen=True)
+class TensorTraffic:
+    """One tensor's traffic over a whole call (every launch), as level rules see it."""
+
+    name: str  # the input's name ("q"), the output's ("out"), or else the kernel parameter's
+    role: str  # "input", "output" or "scratch" (a buffer the function made for itself)
+    numel: int
+    element_size: int
+    read: int
+    written: int
+    read_distinct: int
+    written_distinct: int
+
+    @property
+    def size(self) -> int:
+        return self.numel * self.element_size
+
+
+class CallTraffic:
+    """What one call of the learner's function moved through memory (interpreter only): the evidence a
+    level's `traffic_remark` may use to name a cause, and nothing it has to guess."""
+
+    def __init__(
+        self,
+        tensors: list[TensorTraffic],
+        launches: list[LaunchRecord],
+        inputs: dict[str, Any],
+        stores: "StoreMap | Callable[[], StoreMap | None] | None" = None,
+    ) -> None:
+        self.tensors = tensors
+        self.launches = launches
+        self.inputs = inputs  # the call's inputs, as the kernels saw them
+        self._stores = stores
+
+    @property
+    def stores(self) -> "StoreMap | None":
+        """Which output elements each program stored; worked out on first use only, since most levels
+        never ask and it costs a sort per program."""
+        if callable(self._stores):
+            self._stores = self._stores()
+        return self._stores
+
+    def tensor(self, name: str) -> TensorTraffic | None:
+        return next((tensor for tensor in self.tensors if tensor.name == name), None)
 
 
 @dataclass
@@ -205,6 +292,9 @@ class CaseResult:
     # Compiled runs whose kernel crashed: the launches' tensor arguments, [kernel, name, data_ptr,
     # numel, element_size] each, so that a compute-sanitizer log can be read against them.
     launched: list[list[Any]] = field(default_factory=list)
+    # Interpreter only, for the level's representative case: the memory traffic of the call, as a
+    # plain dict (traffic.TrafficReport.to_dict) so that it travels from the worker as JSON.
+    traffic: dict[str, Any] | None = None
 
     @property
     def passed(self) -> bool:

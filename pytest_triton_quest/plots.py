@@ -12,6 +12,7 @@ everywhere; matplotlib is imported only to draw.
 from __future__ import annotations
 
 import math
+import textwrap
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -398,7 +399,7 @@ def _draw_roofline(plt: Any, rows: list[dict[str, Any]], path: str) -> bool:
         figure.legend(handles=by_shape, loc="outside right upper", fontsize=7.5, title=shape_title, title_fontsize=8)
     gpu = run_gpu(rows)
     figure.suptitle(f"Roofline{f' on the {gpu}' if gpu else ''}: each benchmark row at its intensity", fontsize=11)
-    axes.set_title(note, fontsize=7.5, color="0.3")
+    axes.set_title(textwrap.fill(note, 140), fontsize=7.5, color="0.3")  # a card's sources run long
     figure.savefig(path, dpi=100, format=Path(path).suffix[1:] or "png")
     plt.close(figure)
     return True

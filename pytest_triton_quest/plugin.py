@@ -65,7 +65,7 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     settings = read_settings(config)
     if settings.where:
         taken = config.stash.get(TAKEN_ALIASES_KEY, [])
-        print(json.dumps({"katas": str(settings.katas), "state": str(settings.state), "unlock_all": settings.unlock_all, "taken_aliases": taken}))
+        print(json.dumps({"katas": str(settings.katas), "state": str(settings.state), "unlock_all": settings.unlock_all, "device": settings.device, "taken_aliases": taken}))
         return 0
     if settings.hint is None:
         return None

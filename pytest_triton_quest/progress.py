@@ -34,6 +34,10 @@ class LevelProgress:
     hints_revealed: int = 0
     best_speedup: float | None = None  # learner time vs PyTorch's, from benchmarks (higher is better)
     best_timings: dict[str, float] = field(default_factory=dict)  # benchmark id -> median seconds
+    # The last run's report lines, for the tutor: memory traffic (a passing check on the CPU) and
+    # the last `triton-quest profile N`.
+    traffic: list[str] = field(default_factory=list)
+    profile: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -102,6 +106,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _is_lines(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(line, str) for line in value)
+
+
 def _validate(level: LevelProgress, key: str) -> None:
     checks = [
         level.passed_at is None or isinstance(level.passed_at, str),
@@ -109,6 +117,8 @@ def _validate(level: LevelProgress, key: str) -> None:
         _is_count(level.hints_revealed),
         level.best_speedup is None or _is_number(level.best_speedup),
         isinstance(level.best_timings, dict) and all(_is_number(value) for value in level.best_timings.values()),
+        _is_lines(level.traffic),
+        _is_lines(level.profile),
     ]
     if not all(checks):
         raise ValueError(f"level {key} has a value of the wrong type")

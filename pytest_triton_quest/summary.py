@@ -44,6 +44,7 @@ def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]
     stopped = run.stopped_by
     if run.passed:
         lines = [f"{level.title}: all {total} checks passed."]
+        lines += [f"  {line}" for line in run.traffic_lines()]
         if number in quest.newly_passed:
             lines.append(_unlock_line(quest, number))
         return lines

@@ -28,7 +28,7 @@ TUTOR = PACKAGE / "tutor"
 LEVELS = all_levels()
 NUMBERS = [level.number for level in LEVELS]
 NOT_IMPLEMENTED = "level 1 is not implemented yet: open katas/level1_vector_add.py and fill in the TODOs"
-VERBS_WITH_A_LEVEL = ["start", "check", "hint", "tutor", "watch", "benchmark", "solution", "reset"]
+VERBS_WITH_A_LEVEL = ["start", "check", "hint", "tutor", "watch", "benchmark", "solution", "reset", "profile"]
 
 
 def row(output: str, number: int) -> str:
@@ -375,6 +375,50 @@ def test_tutor_shows_the_learner_the_concepts_and_questions_but_not_the_fixes(pr
     full = project.quest("tutor", str(number), "--full")
     assert full.returncode == 0, full.stderr
     assert full.stdout.startswith(notes)
+
+
+def test_a_passing_check_reports_its_memory_traffic_and_the_tutor_reads_it(project: QuestProject) -> None:
+    """Issue 16: the summary of a passing level says what its kernel moved, and the tutor gets the numbers."""
+    project.solution(1)
+    checked = project.quest("check", "1")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    traffic = [line for line in checked.stdout.splitlines() if "memory traffic:" in line]
+    assert len(traffic) == 1 and "1.0x the minimum" in traffic[0], checked.stdout
+    saved = project.state()["levels"]["1"]["traffic"]
+    assert saved[0] == traffic[0].strip() and "H200" in saved[-1]
+    tutor = project.quest("tutor", "1")
+    assert "## Your last run's numbers" in tutor.stdout and traffic[0].strip() in tutor.stdout
+
+
+def test_profile_on_the_cpu_prints_each_launch_and_the_traffic_against_the_minimum(project: QuestProject) -> None:
+    project.solution(3)
+    result = project.quest("profile", "3", "--ncu")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "on the CPU through Triton's interpreter" in out
+    assert any(line.startswith("softmax_") for line in out.splitlines()), out  # the launch table
+    assert "minimum (read inputs, write outputs once)" in out and "memory traffic: read" in out
+    assert "arithmetic intensity" in out and "H200" in out
+    assert "--ncu: Nsight needs a CUDA GPU, and this run is on the CPU" in out
+    saved = project.state()["levels"]["3"]["profile"]
+    assert any("memory traffic: read" in line for line in saved)
+    assert "From `triton-quest profile 3`:" in project.quest("tutor", "3").stdout
+
+
+def test_profile_of_a_kernel_that_fails_says_so_and_measures_nothing(project: QuestProject) -> None:
+    project.template(1)
+    result = project.quest("profile", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "the case did not pass, so there is nothing to measure yet" in result.stdout
+    assert "memory traffic" not in result.stdout
+
+
+def test_profile_reads_another_kata_folder_and_says_when_the_file_is_missing(project: QuestProject) -> None:
+    result = project.quest("profile", "1", "--katas", str(SOLUTIONS))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "memory traffic: read" in result.stdout
+    missing = project.quest("profile", "2")
+    assert missing.returncode == 1 and "there is no katas/level2_matmul.py to profile" in missing.stderr
 
 
 def test_the_tutor_verb_is_billed_for_what_it_prints(project: QuestProject) -> None:

@@ -22,6 +22,7 @@ SUITES = [
     "tests/test_compat.py",
     "tests/test_levels.py",
     "tests/test_mutants.py",
+    "tests/test_traffic.py",
 ]
 
 

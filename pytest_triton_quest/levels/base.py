@@ -15,12 +15,12 @@ import abc
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..model import Baseline, Case, CaseResult, Failure, Mode, OutOfBounds, Probe, Tolerance, Work
+from ..model import Baseline, CallTraffic, Case, CaseResult, Failure, Mode, OutOfBounds, Probe, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
 
-__all__ = ["Baseline", "Case", "Failure", "Level", "Mode", "OutOfBounds", "Tolerance", "Work", "default_scale"]
+__all__ = ["Baseline", "CallTraffic", "Case", "Failure", "Level", "Mode", "OutOfBounds", "Tolerance", "Work", "default_scale"]
 
 
 class Level(abc.ABC):
@@ -97,7 +97,21 @@ class Level(abc.ABC):
         return {}
 
     def work(self, case: Case) -> Work:
+        """The least one call must do: its FLOPs, and the bytes of reading every input and writing every
+        output exactly once. The memory traffic report compares what the kernels moved with it."""
         return Work()
+
+    # ----- memory traffic (interpreter only) ------------------------------------------------------
+    def traffic_case(self, mode: Mode) -> Case | None:
+        """The case whose memory traffic a passing run reports: by default the one that must move the
+        most bytes (then the one with the most FLOPs)."""
+        cases = self.cases(mode)
+        return max(cases, key=lambda case: (self.work(case).bytes, self.work(case).flops), default=None)
+
+    def traffic_remark(self, call: CallTraffic) -> str | None:
+        """Why the kernels moved more than the minimum, in a few words, ONLY when the counts in `call`
+        prove it (a wrong explanation is worse than none); None leaves the report to state the facts."""
+        return None
 
     def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
         """For attention levels: B*H*S*S, the size a fused kernel must never allocate."""

@@ -111,7 +111,7 @@ class VectorAdd(Level):
         return {"torch": lambda inputs: inputs["x"] + inputs["y"]}
 
     def work(self, case: Case) -> Work:
-        element = 4 if case.dtype == "fp32" else 2
+        element = case.torch_dtype.itemsize
         return Work(flops=case.params["n"], bytes=3 * element * case.params["n"])
 
 

@@ -178,7 +178,9 @@ class Matmul(Level):
 
     def work(self, case: Case) -> Work:
         p = case.params
-        return Work(flops=2.0 * p["M"] * p["N"] * p["K"])
+        # Read a and b once, write c once.
+        element = case.torch_dtype.itemsize
+        return Work(flops=2.0 * p["M"] * p["N"] * p["K"], bytes=float(element * (p["M"] * p["K"] + p["K"] * p["N"] + p["M"] * p["N"])))
 
 class _Probed:
     """A probe's product and what the right one is."""

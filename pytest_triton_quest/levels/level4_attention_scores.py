@@ -167,7 +167,9 @@ class AttentionScores(Level):
     def work(self, case: Case) -> Work:
         p = case.params
         scores = p["B"] * p["H"] * p["S"] * p["S"]
-        return Work(flops=2.0 * scores * p["D"], bytes=4.0 * scores + 2 * 2.0 * p["B"] * p["H"] * p["S"] * p["D"])
+        # Read q and k once (in their dtype), write the float32 scores once.
+        element = case.torch_dtype.itemsize
+        return Work(flops=2.0 * scores * p["D"], bytes=4.0 * scores + 2.0 * element * p["B"] * p["H"] * p["S"] * p["D"])
 
 
 _HEAD_OFFSET = (

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .attention_traffic import attention_traffic_case, attention_traffic_remark
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
-from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
+from .base import Baseline, CallTraffic, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 from .fused_attention_rules import diagnose_attention, diagnose_attention_out_of_bounds
 
 if TYPE_CHECKING:
@@ -110,3 +111,10 @@ class NaiveAttention(Level):
 
     def work(self, case: Case) -> Work:
         return attention_work(case)
+
+    def traffic_case(self, mode: Mode) -> Case | None:
+        cases = self.cases(mode)
+        return attention_traffic_case(cases, {case.id: self.work(case).bytes for case in cases})
+
+    def traffic_remark(self, call: CallTraffic) -> str | None:
+        return attention_traffic_remark(call)

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from .attention_bench import attention_cases, attention_work, sdpa_baselines
+from .attention_traffic import attention_traffic_case, attention_traffic_remark
 from .attention_inputs import AttentionRow, attention_check_cases, attention_expected, attention_inputs
 from .fused_attention_rules import diagnose_attention, diagnose_attention_out_of_bounds
-from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
+from .base import Baseline, CallTraffic, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -117,6 +118,13 @@ class FusedAttention(Level):
 
     def work(self, case: Case) -> Work:
         return attention_work(case)
+
+    def traffic_case(self, mode: Mode) -> Case | None:
+        cases = self.cases(mode)
+        return attention_traffic_case(cases, {case.id: self.work(case).bytes for case in cases})
+
+    def traffic_remark(self, call: CallTraffic) -> str | None:
+        return attention_traffic_remark(call)
 
     def sxs_elements(self, inputs: dict[str, Any]) -> int | None:
         B, H, S, D = inputs["q"].shape

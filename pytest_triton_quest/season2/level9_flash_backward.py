@@ -155,8 +155,9 @@ class FlashBackward(Level):
         # FlashAttention-2's convention: the backward does 2.5 times the forward's matmul FLOPs.
         forward = 4.0 * p["B"] * p["H"] * p["S"] * p["S"] * p["D"] * (0.5 if p["causal"] else 1.0)
         element = 2 if case.dtype in ("fp16", "bf16") else 4
-        # Read q, k, v, o, do; write dq, dk, dv.
-        return Work(flops=2.5 * forward, bytes=8.0 * p["B"] * p["H"] * p["S"] * p["D"] * element)
+        # Read q, k, v, o, do and the float32 lse; write dq, dk, dv.
+        rows = p["B"] * p["H"] * p["S"]
+        return Work(flops=2.5 * forward, bytes=8.0 * rows * p["D"] * element + 4.0 * rows)
 
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
