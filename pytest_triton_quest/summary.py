@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import re
+
 from .bench import NO_GPU, geometric_mean, tier
 from .plots import plot
 from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
@@ -61,13 +62,32 @@ def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]
         lines.append(f"  Only {len(run.results)} of {total} checks ran: run them all (pytest --level {number}) to pass the level.")
     if stopped is not None:
         lines.append(f"  {stopped.message.splitlines()[0]}; the rest of the level was not run.")
-    diagnoses = Counter(line for result in failed for line in result.diagnoses)
-    for diagnosis, count in diagnoses.most_common(4):
-        lines.append(f"  {diagnosis} ({count} {'case' if count == 1 else 'cases'})")
+    lines += _grouped_diagnoses([line for result in failed for line in result.diagnoses])
     if failed:
         again = "save the file to check again" if quest.settings.watch else f"run pytest --level {number} again"
         lines.append(f"  Next: read the first failure above, fix it, and {again}. Stuck? {hint}")
     return lines
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def _grouped_diagnoses(diagnoses: list[str], most: int = 4) -> list[str]:
+    """The `likely:` lines of a level's failures, most common first. Lines that differ only in their
+    numbers (the same bug at offset 1, 1000 and 98765) are one bug: shown once, with the first case's
+    numbers and the count of all."""
+    groups: dict[str, list[str]] = {}
+    for line in diagnoses:
+        groups.setdefault(_NUMBER.sub("#", line), []).append(line)
+    ranked = sorted(groups.values(), key=len, reverse=True)[:most]
+    shown = []
+    for group in ranked:
+        count = len(group)
+        which = f"{count} {'case' if count == 1 else 'cases'}"
+        if len(set(group)) > 1:
+            which += "; the numbers are the first case's"
+        shown.append(f"  {group[0]} ({which})")
+    return shown
 
 
 def _unlock_line(quest: QuestSession, number: int) -> str:

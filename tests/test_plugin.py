@@ -349,3 +349,14 @@ def test_a_saved_benchmark_run_is_named_by_level_and_time() -> None:
     when = time.mktime((2026, 12, 1, 19, 30, 12, 0, 0, -1))
     assert saved_run_name(8, when) == "level8_20261201-193012"
     assert saved_run_name(None, when) == "all-levels_20261201-193012"
+
+
+def test_the_summary_names_one_bug_once_whatever_its_numbers() -> None:
+    """Level 1 with `offsets <= n` gave three `likely:` lines that differed only in the offset."""
+    from pytest_triton_quest.summary import _grouped_diagnoses
+
+    line = "likely: a mask is off by one: it lets through the lane at element offset {}, just past the end of `x_ptr`"
+    other = "likely: the grid rounds down"
+    shown = _grouped_diagnoses([line.format(1), line.format(1), line.format(1000), other, line.format(98765)])
+    assert shown == [f"  {line.format(1)} (4 cases; the numbers are the first case's)", f"  {other} (1 case)"]
+    assert _grouped_diagnoses([other, other]) == [f"  {other} (2 cases)"]
