@@ -7,6 +7,7 @@ call `check_case`. It never raises for anything the learner's code does: every o
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 import zlib
@@ -20,6 +21,7 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
+from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -216,6 +218,8 @@ def _call(
     out = None
     try:
         with watch_kernels(mode.interpreted, count_traffic=count_traffic) as watch:
+            if not mode.interpreted and os.environ.get(LAUNCH_LOG_VARIABLE):
+                watch.on_launch = LaunchLog(Path(os.environ[LAUNCH_LOG_VARIABLE]))
             out = function(*args, **kwargs)
             if mode.device == "cuda":
                 torch.cuda.synchronize()

@@ -168,6 +168,9 @@ class KernelWatch:
     # `seen` maps each tensor argument (data_ptr, numel, element size) to the bitmaps of the elements
     # any launch of the call read and wrote.
     count_traffic: bool = False
+    # Called with each launch record as it happens (the sanitizer's launch log: a worker that a bad
+    # kernel aborts before it answers has still told which tensors its launches got).
+    on_launch: Callable[[LaunchRecord], None] | None = None
     seen: dict[tuple[int, int, int], "_Seen"] = field(default_factory=dict)
 
     def unchecked_note(self) -> str | None:
@@ -401,6 +404,8 @@ class _State:
         for watch, mode in self.watches:
             if mode == interpreted:
                 watch.launches.append(record)
+                if watch.on_launch is not None:
+                    watch.on_launch(record)
         if record.unchecked is not None:
             self.add_unchecked(f"kernel `{record.kernel}`: {record.unchecked}")
 

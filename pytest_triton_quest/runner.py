@@ -28,7 +28,7 @@ from .levels.base import Level
 from .model import CRASHED, FAILED, TIMED_OUT, Case, CaseResult, Mode
 from .paths import kata_line
 from .registry import LevelRef
-from .sanitizer import OFF, LaunchedTensor, SanitizerPlan, explain_log
+from .sanitizer import LAUNCH_LOG_VARIABLE, OFF, LaunchedTensor, SanitizerPlan, explain_log, read_launch_log
 from .worker import WRAPPED_VARIABLE
 
 
@@ -84,11 +84,17 @@ class _Worker:
         self.log = tempfile.TemporaryFile(mode="w+b")
         self.sanitizer_log: Path | None = None
         self.sanitizer_text = ""  # the sanitizer's log, read once the worker has stopped
+        self.launch_log: Path | None = None
+        self.launch_rows: list[list] = []  # the last call's launched tensors (see sanitizer.LaunchLog)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         if sanitizer.tool is not None:
             handle, name = tempfile.mkstemp(prefix="triton-quest-memcheck-", suffix=".log")
             os.close(handle)
             self.sanitizer_log = Path(name)
+            handle, name = tempfile.mkstemp(prefix="triton-quest-launches-", suffix=".jsonl")
+            os.close(handle)
+            self.launch_log = Path(name)
+            env[LAUNCH_LOG_VARIABLE] = name
             env.update(sanitizer.env)
             env[WRAPPED_VARIABLE] = "1"
         command = [*sanitizer.command(self.sanitizer_log or Path(os.devnull)), sys.executable, "-m", "pytest_triton_quest.worker"]
@@ -240,12 +246,15 @@ class _Worker:
                 self.sanitizer_text = self.sanitizer_log.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 pass
+        if self.launch_log is not None:
+            self.launch_rows = read_launch_log(self.launch_log)
         self._remove_sanitizer_log()
 
     def _remove_sanitizer_log(self) -> None:
-        if self.sanitizer_log is not None:
-            self.sanitizer_log.unlink(missing_ok=True)
-            self.sanitizer_log = None
+        for path in (self.sanitizer_log, self.launch_log):
+            if path is not None:
+                path.unlink(missing_ok=True)
+        self.sanitizer_log = self.launch_log = None
 
 
 def _signal_name(number: int) -> str:
@@ -445,14 +454,15 @@ class IsolatedRunner:
         worker.kill()
         rest, stack = split_stack(worker.new_output())
         prints += rest
-        sanitizer_log = self._retire_worker()
+        logged = self._retire_worker()
         site = _crash_site(stack, kata_path)
         if self.sanitizer.tool is not None and returncode is not None and 0 < returncode < 64 and stack.startswith("Fatal Python error"):
             returncode = -returncode  # compute-sanitizer exits with the number of the signal that killed its target
         if timed_out:
             result = timeout_result(level, case, self.timeout_s, site, stopped_while(stack))
         else:
-            result = _with_sanitizer_report(crash_result(level, case, returncode, site), sanitizer_log, kata_path)
+            result = _with_sanitizer_report(crash_result(level, case, returncode, site), logged, kata_path)
+            prints = without_native_frames(prints)
         result.duration_s = elapsed
         if self.verbose and stack:
             prints += f"\n--- the worker's Python stack when it {'was stopped' if timed_out else 'died'} ---\n{stack}"
@@ -476,14 +486,15 @@ class IsolatedRunner:
         self._retire_worker()
         self._worker = _Worker(self.sanitizer)  # may raise WorkerStartError
 
-    def _retire_worker(self) -> str:
-        """Stop the worker; returns what its sanitizer logged ("" when it ran unwrapped)."""
+    def _retire_worker(self) -> tuple[str, list[list]]:
+        """Stop the worker; returns what its sanitizer logged ("" when it ran unwrapped) and the
+        tensors its last call's launches were given."""
         if self._worker is None:
-            return ""
+            return "", []
         self._worker.stop()
-        text = self._worker.sanitizer_text
+        logged = self._worker.sanitizer_text, self._worker.launch_rows
         self._worker = None
-        return text
+        return logged
 
     def close(self) -> None:
         self._retire_worker()
@@ -498,12 +509,14 @@ def without_native_frames(output: str) -> str:
     return "\n".join(line for line in output.splitlines() if not _NATIVE_FRAME.match(line))
 
 
-def _with_sanitizer_report(result: CaseResult, sanitizer_log: str, kata_path: Path) -> CaseResult:
+def _with_sanitizer_report(result: CaseResult, logged: tuple[str, list[list]], kata_path: Path) -> CaseResult:
     """A crashed case whose sanitizer log shows a bad memory access becomes the out-of-bounds report
-    the CPU guard would have given; any other result is returned as it is."""
+    the CPU guard would have given; any other result is returned as it is. `logged`: the sanitizer's
+    log and the launch log's rows, which stand in for the result's own when the worker died first."""
+    sanitizer_log, launch_rows = logged
     if not sanitizer_log:
         return result
-    tensors = [LaunchedTensor.from_list(row) for row in result.launched]
+    tensors = [LaunchedTensor.from_list(row) for row in (result.launched or launch_rows)]
     report = explain_log(sanitizer_log, tensors, kata_path)
     if report is None:
         return result

@@ -19,6 +19,7 @@ Importing this module imports neither torch nor triton.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 CHOICES = ("auto", "on", "off")
+# Set in a sanitized worker's environment: the file its launches are logged to (see LaunchLog).
+LAUNCH_LOG_VARIABLE = "TRITON_QUEST_LAUNCH_LOG"
 TOOL = "compute-sanitizer"
 # Where CUDA toolkits put it when it is not on PATH (the lent GPU image has it in the first).
 TOOL_FOLDERS = ("/usr/local/cuda/bin", "/opt/cuda/bin")
@@ -315,6 +318,38 @@ def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None
         hint = "Mask the load (and give `other=`)."
     # No full stop: a summary may go on with "; the rest of the level was not run."
     return f"{where}: {what}; found by {TOOL}\n{hint}"
+
+
+class LaunchLog:
+    """Writes each compiled launch's tensor arguments to a file as the launch happens, one JSON row a
+    tensor, the file emptied when a call begins. Without the caching allocator, a tensor freed while
+    a stopped kernel's error is pending aborts the process, and it may do so inside the learner's own
+    function, before any answer: the parent then reads the tensors here."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.path.write_text("", encoding="utf-8")
+
+    def __call__(self, record: Any) -> None:
+        with self.path.open("a", encoding="utf-8") as log:
+            for row in launched_tensors([record]):
+                log.write(json.dumps(row) + "\n")
+
+
+def read_launch_log(path: Path) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return rows
+    for line in text.splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue  # a row cut short by the abort
+        if isinstance(row, list) and len(row) == 5:
+            rows.append(row)
+    return rows[-64:]
 
 
 def launched_tensors(launches: Iterable[Any]) -> list[list[Any]]:

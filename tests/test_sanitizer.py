@@ -27,14 +27,18 @@ import pytest
 from pytest_triton_quest.model import FAILED, TIMED_OUT, Mode
 from pytest_triton_quest.registry import level_by_number
 from pytest_triton_quest.runner import IsolatedRunner
+from pytest_triton_quest.model import CRASHED, CaseResult, LaunchRecord, TensorArg
+from pytest_triton_quest.runner import _with_sanitizer_report
 from pytest_triton_quest.sanitizer import (
     OFF,
+    LaunchLog,
     LaunchedTensor,
     SanitizerError,
     SanitizerPlan,
     explain_log,
     parse_log,
     plan_sanitizer,
+    read_launch_log,
 )
 
 ROBUSTNESS_KATAS = Path(__file__).resolve().parent / "robustness_katas"
@@ -180,6 +184,24 @@ def test_the_kata_line_names_the_pointer_the_address_came_from(tmp_path: Path) -
     assert elsewhere is not None and "x_ptr" not in elsewhere
 
 
+def test_the_launch_log_stands_in_for_a_worker_that_died_before_answering(tmp_path: Path) -> None:
+    """A tensor freed while the stopped kernel's error is pending aborts the worker, even inside the
+    learner's function: the tensors its launches got were logged as the launches happened."""
+    path = tmp_path / "launches.jsonl"
+    path.write_text("stale rows of the previous call\n")
+    log = LaunchLog(path)
+    assert path.read_text() == ""
+    log(LaunchRecord("add", (4, 1, 1), (TensorArg("x_ptr", 1000, 4, X), TensorArg("y_ptr", 1000, 4, Y), TensorArg("out_ptr", 1000, 4, OUT))))
+    with path.open("a") as cut:
+        cut.write('["add", "out_p')  # the abort can cut the last row short
+    rows = read_launch_log(path)
+    assert rows == [["add", "x_ptr", X, 1000, 4], ["add", "y_ptr", Y, 1000, 4], ["add", "out_ptr", OUT, 1000, 4]]
+    crashed = CaseResult(CRASHED, "level 1, case fp32-1000: the kernel crashed: killed by SIGABRT", stops_level=True)
+    result = _with_sanitizer_report(crashed, (H200_LOG, rows), tmp_path / "san_probe.py")
+    assert result.outcome == FAILED and "just past the end of `x_ptr` (element offsets 1000..1015" in result.message
+    assert _with_sanitizer_report(crashed, ("", rows), tmp_path / "k.py") is crashed  # no sanitizer, no change
+
+
 def test_a_log_without_memory_errors_changes_nothing() -> None:
     assert explain_log("========= COMPUTE-SANITIZER\n========= ERROR SUMMARY: 0 errors\n", TENSORS) is None
 
@@ -230,7 +252,7 @@ child = subprocess.Popen(args[i:], close_fds=False)
 code = child.wait()
 with open(log, "w") as f:
     f.write("========= COMPUTE-SANITIZER\\n")
-    if os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING") == "1":
+    if os.environ.get("PYTORCH_NO_CUDA_MEMORY_CACHING") == "1" and os.environ.get("TRITON_QUEST_LAUNCH_LOG"):
         f.write({error!r})
     f.write("========= ERROR SUMMARY: 1 error\\n")
 sys.exit(-code if code < 0 else code)
