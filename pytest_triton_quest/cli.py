@@ -280,6 +280,18 @@ def _last_measurements(number: int) -> list[str]:
     return lines
 
 
+def _tutor_next_step(level: Level) -> str:
+    try:
+        passed = _load(_where())[1].is_passed(level.number)
+    except CliError:
+        passed = False
+    if not passed:
+        return f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure."
+    later = [other for other in _levels() if other.number > level.number]
+    after = f"{PROG} start {later[0].number}" if later else "nothing: that was the last level"
+    return f"Level {level.number} is passed. Next: {after} (or {PROG} profile {level.number}: where your kernel's bytes go)."
+
+
 def tutor(args: argparse.Namespace) -> int:
     if args.level is not None:
         level = _level(args.level)
@@ -298,7 +310,7 @@ def tutor(args: argparse.Namespace) -> int:
         print()
         print("\n".join(measured))
         print()
-    print(f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure.")
+    print(_tutor_next_step(level))
     if not args.full:
         print(f"(For a tutor, the notes with the common mistakes and their fixes: {PROG} tutor {level.number} --full)")
     return EXIT_OK

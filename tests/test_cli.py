@@ -434,6 +434,14 @@ def test_tutor_without_a_level_follows_the_progress(project: QuestProject) -> No
     assert result.stdout.startswith((TUTOR / f"level{second_level()}.md").read_text().splitlines()[0])
 
 
+def test_tutor_of_a_passed_level_points_past_it(project: QuestProject) -> None:
+    assert "Your next step: pytest --level 1," in project.quest("tutor", "1").stdout
+    project.mark_passed(1)
+    said = project.quest("tutor", "1").stdout
+    assert "Your next step" not in said
+    assert f"Level 1 is passed. Next: triton-quest start {second_level()} (or triton-quest profile 1" in said
+
+
 @pytest.mark.parametrize("verb", [[], ["tutor", "2", "--full"], ["start", "1"]])
 def test_output_cut_short_by_a_closed_pipe_ends_quietly(project: QuestProject, verb: list[str]) -> None:
     """`triton-quest | head -4`: the reader goes away early; no BrokenPipeError traceback."""
