@@ -276,7 +276,12 @@ def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None
         return None
     first = errors[0]
     group = _Group(first.kind, first.kernel or "?", _site(first, kata_path, shown))
-    group.errors = [error for error in errors if error.kind == first.kind and (error.kernel or "?") == group.kernel]
+    # One access of the kata: the same kernel, kind and source line (an unmasked x and an unmasked y
+    # are two accesses, and offsets are only meaningful against one tensor).
+    group.errors = [
+        error for error in errors
+        if error.kind == first.kind and (error.kernel or "?") == group.kernel and (error.file, error.line) == (first.file, first.line)
+    ]
     access = "store" if first.kind == "write" else "load" if first.kind == "read" else "atomic"
     where = f"out-of-bounds {access} in kernel `{group.kernel}`" + (f" ({group.site})" if group.site else "")
     programs = _programs(group.errors)

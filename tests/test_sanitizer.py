@@ -180,6 +180,10 @@ def test_the_kata_line_names_the_pointer_the_address_came_from(tmp_path: Path) -
     # Seen on the H200: a 16-byte access of a 1-element `x` starts at its element 0.
     vector = explain_log(_write_error(X).replace("write of size 4", "read of size 16"), tensors, kata)
     assert vector is not None and "1 thread read outside `x_ptr` (element offsets 1..3; the tensor has 1 element)" in vector
+    # Another unmasked load on another line (of y) is another access: it does not widen x's offsets.
+    y_line = read.rsplit("========= ERROR", 1)[0].replace(":21", ":22").replace(f"{X + 516:#x}", f"{X + 4000:#x}").split("\n", 1)[1]
+    both = explain_log(log.rsplit("========= ERROR", 1)[0] + y_line + "========= ERROR SUMMARY: 3 errors\n", tensors, kata)
+    assert both is not None and "(element offsets 129..511;" in both and "2 threads" in both
     elsewhere = explain_log(log.replace("level1_vector_add.py:21", "other.py:21"), tensors, kata)
     assert elsewhere is not None and "x_ptr" not in elsewhere
 
