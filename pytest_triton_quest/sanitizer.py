@@ -23,7 +23,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -192,14 +192,6 @@ class LaunchedTensor:
         return cls(str(kernel), str(name), int(data_ptr), int(numel), int(element_size))
 
 
-@dataclass
-class _Group:
-    kind: str
-    kernel: str
-    site: str | None
-    errors: list[BadAccess] = field(default_factory=list)
-
-
 def _site(error: BadAccess, kata_path: Path | None, shown: Any) -> str | None:
     if error.file is None or error.line is None:
         return None
@@ -265,6 +257,22 @@ def _programs(errors: list[BadAccess]) -> str:
     return first if len(blocks) == 1 else f"{first} and {len(blocks) - 1} other program{'s' if len(blocks) > 2 else ''}"
 
 
+def _locate(addresses: list[int], first: BadAccess, kata_path: Path | None, tensors: list[LaunchedTensor]) -> tuple[LaunchedTensor, str, int, int] | None:
+    """The tensor the stray addresses belong to, how ("outside": named by the kata line, so computed
+    from it; "past" or "before": where they lie), and their first and last element offset."""
+    source = _named_on_the_line(first, kata_path, tensors)
+    if source is None:
+        return _placement(addresses, first.size, tensors)
+    low = (min(addresses) - source.data_ptr) // source.element_size
+    high = (max(addresses) + first.size - 1 - source.data_ptr) // source.element_size
+    if 0 <= low < source.numel <= high:
+        low = source.numel  # a vector access that starts inside the tensor strays from its end on
+    return source, "outside", low, high
+
+
+_RELATIONS = {"outside": "outside", "past": "just past the end of", "before": "just before the start of"}
+
+
 def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None = None) -> str | None:
     """The learner's report of the first bad access in a memcheck log, in the CPU guard's words, or
     None when the log holds no memory error."""
@@ -275,50 +283,39 @@ def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None
     if not errors:
         return None
     first = errors[0]
-    group = _Group(first.kind, first.kernel or "?", _site(first, kata_path, shown))
+    kernel = first.kernel or "?"
     # One access of the kata: the same kernel, kind and source line (an unmasked x and an unmasked y
     # are two accesses, and offsets are only meaningful against one tensor).
-    group.errors = [
+    access_errors = [
         error for error in errors
-        if error.kind == first.kind and (error.kernel or "?") == group.kernel and (error.file, error.line) == (first.file, first.line)
+        if error.kind == first.kind and (error.kernel or "?") == kernel and (error.file, error.line) == (first.file, first.line)
     ]
     access = "store" if first.kind == "write" else "load" if first.kind == "read" else "atomic"
-    where = f"out-of-bounds {access} in kernel `{group.kernel}`" + (f" ({group.site})" if group.site else "")
-    programs = _programs(group.errors)
+    site = _site(first, kata_path, shown)
+    where = f"out-of-bounds {access} in kernel `{kernel}`" + (f" ({site})" if site else "")
+    programs = _programs(access_errors)
     if programs:
         where += f", {programs}"
-    addresses = sorted({error.address for error in group.errors if error.address is not None})
-    kernel_tensors = [t for t in tensors if t.kernel == group.kernel] or tensors
-    placed = _placement(addresses, first.size, kernel_tensors) if addresses else None
-    source = _named_on_the_line(first, kata_path, kernel_tensors) if addresses else None
-    reported = len(group.errors)
+    addresses = sorted({error.address for error in access_errors if error.address is not None})
+    kernel_tensors = [t for t in tensors if t.kernel == kernel] or tensors
+    located = _locate(addresses, first, kata_path, kernel_tensors) if addresses else None
     capped = len(errors) >= PRINT_LIMIT or (total is not None and total > len(errors))
-    threads = f"{'at least ' if capped else ''}{reported} thread{'s' if reported != 1 else ''}"
+    count = len(access_errors)
+    threads = f"{'at least ' if capped else ''}{count} thread{'s' if count != 1 else ''}"
     verb = "wrote" if first.kind == "write" else "read"
-    if source is not None:
-        low = (min(addresses) - source.data_ptr) // source.element_size
-        high = (max(addresses) + first.size - 1 - source.data_ptr) // source.element_size
-        if 0 <= low < source.numel <= high:
-            low = source.numel  # a vector access that starts inside the tensor strays from its end on
-        span = f"element offset {low}" if low == high else f"element offsets {low}..{high}"
-        if capped:
-            span += " or beyond"
-        what = f"{threads} {verb} outside `{source.name}` ({span}; the tensor has {source.numel} element{'s' if source.numel != 1 else ''})"
-        placed = (source, "before" if high < 0 else "past", low, high)
-    elif placed is not None:
-        tensor, side, low, high = placed
-        side = "just before the start of" if side == "before" else "just past the end of"
-        span = f"element offset {low}" if low == high else f"element offsets {low}..{high}"
-        if capped:
-            span += " or beyond"
-        what = f"{threads} {verb} {side} `{tensor.name}` ({span}; the tensor has {tensor.numel} element{'s' if tensor.numel != 1 else ''})"
+    if located is not None:
+        tensor, relation, low, high = located
+        span = (f"element offset {low}" if low == high else f"element offsets {low}..{high}") + (" or beyond" if capped else "")
+        elements = f"{tensor.numel} element{'s' if tensor.numel != 1 else ''}"
+        what = f"{threads} {verb} {_RELATIONS[relation]} `{tensor.name}` ({span}; the tensor has {elements})"
     elif first.nearest is not None:
         side, _, size = first.nearest
         what = f"{threads} {verb} outside every tensor argument (the first address is {side} an allocation of {size} bytes)"
     else:
         what = f"{threads} {verb} outside every tensor argument"
     if access == "store":
-        hint = "Mask the store so that offsets stay in 0..n-1." if placed is not None and placed[1] == "before" else "Mask the store with offsets < n."
+        before = located is not None and located[3] < 0
+        hint = "Mask the store so that offsets stay in 0..n-1." if before else "Mask the store with offsets < n."
     else:
         hint = "Mask the load (and give `other=`)."
     # No full stop: a summary may go on with "; the rest of the level was not run."
