@@ -232,8 +232,6 @@ def _call(
             stray = OutOfBounds(case, {name: _to_cpu(value) for name, value in inputs.items()}, watch.violation, watch.launches, probe)
             return CaseResult(FAILED, watch.violation.describe(), level.diagnose_out_of_bounds(stray))
         if is_cuda_error(error):
-            from .sanitizer import launched_tensors
-
             # Without PyTorch's caching allocator (under compute-sanitizer) freeing a tensor calls
             # cudaFree, which in a poisoned context aborts the process before it can answer: keep
             # every tensor of this call (the traceback holds the learner's frames) until it exits.
@@ -243,7 +241,6 @@ def _call(
                 f"the kernel crashed: {_first_line(error)}; likely an out-of-bounds access: check the masks",
                 stops_level=True,
                 process_poisoned=True,
-                launched=launched_tensors(watch.launches) if watch is not None else [],
             )
         return CaseResult(FAILED, _describe_exception(error, kata_path))
     portability.extend(watch.portability)

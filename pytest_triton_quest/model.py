@@ -289,9 +289,6 @@ class CaseResult:
     # The process must not run anything else (a CUDA error poisons the context).
     process_poisoned: bool = False
     duration_s: float = 0.0
-    # Compiled runs whose kernel crashed: the launches' tensor arguments, [kernel, name, data_ptr,
-    # numel, element_size] each, so that a compute-sanitizer log can be read against them.
-    launched: list[list[Any]] = field(default_factory=list)
     # Interpreter only, for the level's representative case: the memory traffic of the call, as a
     # plain dict (traffic.TrafficReport.to_dict) so that it travels from the worker as JSON.
     traffic: dict[str, Any] | None = None

@@ -512,11 +512,11 @@ def without_native_frames(output: str) -> str:
 def _with_sanitizer_report(result: CaseResult, logged: tuple[str, list[list]], kata_path: Path) -> CaseResult:
     """A crashed case whose sanitizer log shows a bad memory access becomes the out-of-bounds report
     the CPU guard would have given; any other result is returned as it is. `logged`: the sanitizer's
-    log and the launch log's rows, which stand in for the result's own when the worker died first."""
+    log and the launch log's rows (the tensors the call's launches were given)."""
     sanitizer_log, launch_rows = logged
     if not sanitizer_log:
         return result
-    tensors = [LaunchedTensor.from_list(row) for row in (result.launched or launch_rows)]
+    tensors = [LaunchedTensor.from_list(row) for row in launch_rows]
     report = explain_log(sanitizer_log, tensors, kata_path)
     if report is None:
         return result

@@ -326,16 +326,22 @@ class LaunchLog:
     """Writes each compiled launch's tensor arguments to a file as the launch happens, one JSON row a
     tensor, the file emptied when a call begins. Without the caching allocator, a tensor freed while
     a stopped kernel's error is pending aborts the process, and it may do so inside the learner's own
-    function, before any answer: the parent then reads the tensors here."""
+    function, before any answer: the parent reads the tensors here, whether the worker answered or not.
+    A row already written is not written again: an autotuner's timing runs repeat the same buffers."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.path.write_text("", encoding="utf-8")
+        self._written: set[tuple[Any, ...]] = set()
 
     def __call__(self, record: Any) -> None:
+        rows = [row for row in launched_tensors([record]) if tuple(row) not in self._written]
+        if not rows:
+            return
         with self.path.open("a", encoding="utf-8") as log:
-            for row in launched_tensors([record]):
+            for row in rows:
                 log.write(json.dumps(row) + "\n")
+                self._written.add(tuple(row))
 
 
 def read_launch_log(path: Path) -> list[list[Any]]:
@@ -355,7 +361,7 @@ def read_launch_log(path: Path) -> list[list[Any]]:
 
 
 def launched_tensors(launches: Iterable[Any]) -> list[list[Any]]:
-    """The tensor arguments of a case's launches, as JSON-ready lists for its result."""
+    """The tensor arguments of launches, as JSON-ready rows, each once."""
     seen: list[list[Any]] = []
     for launch in launches:
         for arg in launch.tensors:
