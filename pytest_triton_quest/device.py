@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import glob
 import os
+import shutil
 
 from .model import Mode
 
 INTERPRET_VARIABLE = "TRITON_INTERPRET"
 CHOICES = ("auto", "cpu", "cuda")
+# Where CUDA toolkits put their tools when they are not on PATH (the lent GPU image: the first).
+CUDA_TOOL_FOLDERS = ("/usr/local/cuda/bin", "/opt/cuda/bin")
 
 
 class DeviceError(Exception):
@@ -35,6 +38,21 @@ def detect_mode(requested: str = "auto") -> Mode:
     if requested == "cuda":
         raise DeviceError("--quest-device cuda was asked for, but no CUDA GPU is available")
     return Mode("cpu", True, "no CUDA GPU found")
+
+
+def find_cuda_tool(name: str) -> str | None:
+    """A CUDA toolkit program (compute-sanitizer, ncu, nsys): on PATH, else in $CUDA_HOME/bin or a
+    usual toolkit folder; None when it is nowhere."""
+    found = shutil.which(name)
+    if found:
+        return found
+    cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
+    folders = ([os.path.join(cuda_home, "bin")] if cuda_home else []) + list(CUDA_TOOL_FOLDERS)
+    for folder in folders:
+        candidate = os.path.join(folder, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
 
 
 def activate(mode: Mode) -> None:

@@ -17,8 +17,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .device import find_cuda_tool
 from .levels.base import Level
 from .model import Case, Mode, Work
 from .traffic import H200, Card, TrafficReport, duration
 
 REPEATS = 10  # profiled calls per row, after the warm-up
 WARMUP = 3  # compile, autotune, allocator growth
-NCU_PATHS = ("/usr/local/cuda/bin/ncu",)
-NSYS_PATHS = ("/usr/local/cuda/bin/nsys",)
 # Nsight Compute metrics worth a line each: time, how busy the SMs and the memory were, occupancy.
 NCU_METRICS = {
     "gpu__time_duration.sum": "time",
@@ -196,13 +193,6 @@ def ncu_lines(completed_stdout: str, completed_stderr: str, returncode: int) -> 
     return lines
 
 
-def find_tool(name: str, fallbacks: tuple[str, ...]) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    return next((path for path in fallbacks if os.access(path, os.X_OK)), None)
-
-
 # ----- the GPU: measuring (needs CUDA) ---------------------------------------------------------------
 @contextlib.contextmanager
 def compiled_kernels() -> Iterator[list[Any]]:
@@ -310,7 +300,7 @@ def _once_command(level: Level, kata: Path, case: Case) -> list[str]:
 
 
 def run_ncu(level: Level, kata: Path, case: Case, names: list[str]) -> list[str]:
-    exe = find_tool("ncu", NCU_PATHS)
+    exe = find_cuda_tool("ncu")
     if exe is None:
         return ["ncu (Nsight Compute) is not installed here: nothing to add"]
     command = [exe, "--csv", "--profile-from-start", "off", "--metrics", ",".join(NCU_METRICS)]
@@ -321,7 +311,7 @@ def run_ncu(level: Level, kata: Path, case: Case, names: list[str]) -> list[str]
 
 
 def run_nsys(level: Level, kata: Path, case: Case) -> list[str]:
-    exe = find_tool("nsys", NSYS_PATHS)
+    exe = find_cuda_tool("nsys")
     if exe is None:
         return ["nsys (Nsight Systems) is not installed here; the kernel times above come from torch.profiler"]
     with tempfile.TemporaryDirectory() as folder:

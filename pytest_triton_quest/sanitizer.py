@@ -20,19 +20,18 @@ Importing this module imports neither torch nor triton.
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
+
+from .device import CUDA_TOOL_FOLDERS, find_cuda_tool
 
 CHOICES = ("auto", "on", "off")
 # Set in a sanitized worker's environment: the file its launches are logged to (see LaunchLog).
 LAUNCH_LOG_VARIABLE = "TRITON_QUEST_LAUNCH_LOG"
 TOOL = "compute-sanitizer"
 # Where CUDA toolkits put it when it is not on PATH (the lent GPU image has it in the first).
-TOOL_FOLDERS = ("/usr/local/cuda/bin", "/opt/cuda/bin")
 NO_CACHING = {"PYTORCH_NO_CUDA_MEMORY_CACHING": "1"}
 # Enough reports to show the pattern of a stray tile; past it the sanitizer only counts.
 PRINT_LIMIT = 256
@@ -66,16 +65,7 @@ OFF = SanitizerPlan(None, None)
 
 
 def find_tool() -> str | None:
-    found = shutil.which(TOOL)
-    if found:
-        return found
-    cuda_home = os.environ.get("CUDA_HOME") or os.environ.get("CUDA_PATH")
-    folders = ([os.path.join(cuda_home, "bin")] if cuda_home else []) + list(TOOL_FOLDERS)
-    for folder in folders:
-        candidate = os.path.join(folder, TOOL)
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
+    return find_cuda_tool(TOOL)
 
 
 def plan_sanitizer(setting: str, on_gpu: bool, isolated: bool, tool: str | None) -> SanitizerPlan:
@@ -93,7 +83,7 @@ def plan_sanitizer(setting: str, on_gpu: bool, isolated: bool, tool: str | None)
         return SanitizerPlan(None, "triton-quest: out-of-bounds accesses are NOT checked: --quest-isolation none runs kernels outside compute-sanitizer")
     if tool is None:
         if setting == "on":
-            raise SanitizerError(f"--quest-sanitize on: {TOOL} was not found on PATH nor in {', '.join(TOOL_FOLDERS)} (it comes with the CUDA toolkit)")
+            raise SanitizerError(f"--quest-sanitize on: {TOOL} was not found on PATH nor in {', '.join(CUDA_TOOL_FOLDERS)} (it comes with the CUDA toolkit)")
         return SanitizerPlan(
             None,
             f"triton-quest: out-of-bounds accesses are NOT checked on this GPU: {TOOL} was not found (install the CUDA toolkit, or put its bin folder on PATH)",
