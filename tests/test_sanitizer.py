@@ -307,3 +307,20 @@ def test_a_hang_under_the_sanitizer_is_located_by_the_workers_own_stack(tmp_path
 
 def test_off_leaves_the_worker_unwrapped() -> None:
     assert OFF.command(Path("/tmp/x.log")) == [] and OFF.env == {}
+
+
+def test_cuda_tools_are_found_on_path_or_under_cuda_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_triton_quest.device import find_cuda_tool
+
+    tool = tmp_path / "bin" / "ncu"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("CUDA_PATH", raising=False)
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path / "elsewhere"))
+    assert find_cuda_tool("ncu") in (None, "/usr/local/cuda/bin/ncu", "/opt/cuda/bin/ncu")
+    monkeypatch.setenv("CUDA_HOME", str(tmp_path))
+    assert find_cuda_tool("ncu") == str(tool)
+    monkeypatch.setenv("PATH", str(tool.parent))
+    assert find_cuda_tool("ncu") == str(tool)
