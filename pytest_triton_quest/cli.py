@@ -265,13 +265,10 @@ def learner_notes(notes: str) -> str:
     return "\n".join(kept).rstrip()
 
 
-def _last_measurements(number: int) -> list[str]:
+def _last_measurements(number: int, progress: Progress | None) -> list[str]:
     """The memory traffic of the last passing check and the last profile of a level, as saved in the
     progress file: a tutor talks about the learner's own numbers, not made-up ones."""
-    try:
-        entry = _load(_where())[1].levels.get(number)
-    except CliError:
-        return []
+    entry = progress.levels.get(number) if progress is not None else None
     if entry is None:
         return []
     lines = list(entry.traffic)
@@ -280,12 +277,8 @@ def _last_measurements(number: int) -> list[str]:
     return lines
 
 
-def _tutor_next_step(level: Level) -> str:
-    try:
-        passed = _load(_where())[1].is_passed(level.number)
-    except CliError:
-        passed = False
-    if not passed:
+def _tutor_next_step(level: Level, progress: Progress | None) -> str:
+    if progress is None or not progress.is_passed(level.number):
         return f"Your next step: pytest --level {level.number}, and read the diagnosis under the first failure."
     later = [other for other in _levels() if other.number > level.number]
     after = f"{PROG} start {later[0].number}" if later else "nothing: that was the last level"
@@ -293,24 +286,32 @@ def _tutor_next_step(level: Level) -> str:
 
 
 def tutor(args: argparse.Namespace) -> int:
+    # One question to pytest about where things are (it starts a process), one read of the progress.
+    try:
+        where: dict | None = _where()
+    except CliError:
+        if args.level is None:
+            raise
+        where = None  # the notes of a named level need no project
+    progress = _load(where)[1] if where is not None else None
     if args.level is not None:
         level = _level(args.level)
     else:
-        where = _where()
-        level = _first_open(_load(where)[1], where["unlock_all"]) or _levels()[-1]
+        assert where is not None and progress is not None
+        level = _first_open(progress, where["unlock_all"]) or _levels()[-1]
     notes = _tutor_notes(level.number)
     if notes is None:
         raise CliError(f"there are no tutor notes for level {level.number}", EXIT_REFUSED)
     text = notes.read_text(encoding="utf-8").rstrip()
     print(text if args.full else learner_notes(text))
     print()
-    measured = _last_measurements(level.number)
+    measured = _last_measurements(level.number, progress)
     if measured:
         print("## Your last run's numbers")
         print()
         print("\n".join(measured))
         print()
-    print(_tutor_next_step(level))
+    print(_tutor_next_step(level, progress))
     if not args.full:
         print(f"(For a tutor, the notes with the common mistakes and their fixes: {PROG} tutor {level.number} --full)")
     return EXIT_OK
