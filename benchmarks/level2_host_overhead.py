@@ -11,9 +11,7 @@ solution: they keep a and b's descriptors and the autotuned config between calls
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -22,18 +20,10 @@ import triton.language as tl
 import triton.testing
 from triton.tools.tensor_descriptor import TensorDescriptor
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions_hidden" / "level2_matmul.py"
+from measure import solution_module  # benchmarks/ is on sys.path when a script here runs
 
 
-def load_solution() -> Any:
-    spec = importlib.util.spec_from_file_location("level2_solution", SOLUTION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-solution = load_solution()
+solution = solution_module("level2_matmul.py")
 tile_of = solution.tile_of  # a global, so the kernel below can call the solution's jitted helper
 
 

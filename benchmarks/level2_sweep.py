@@ -9,8 +9,6 @@ cache is cleared three times and its pick timed through `matmul()`.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any, Callable
 
 import torch
@@ -18,15 +16,7 @@ import triton
 import triton.testing
 from triton.tools.tensor_descriptor import TensorDescriptor
 
-SOLUTION = Path(__file__).resolve().parent.parent / "solutions_hidden" / "level2_matmul.py"
-
-
-def load_solution() -> Any:
-    spec = importlib.util.spec_from_file_location("level2_solution", SOLUTION)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from measure import solution_module  # benchmarks/ is on sys.path when a script here runs
 
 
 def bench(call: Callable[[], Any]) -> float:
@@ -47,7 +37,7 @@ def config_call(solution: Any, kind: str, config: Any, a: torch.Tensor, b: torch
 
 
 def main() -> None:
-    solution = load_solution()
+    solution = solution_module("level2_matmul.py")
     for size in (2048, 4096, 8192):
         a = torch.randn(size, size, device="cuda", dtype=torch.float16)
         b = torch.randn(size, size, device="cuda", dtype=torch.float16)

@@ -49,7 +49,8 @@ class Row:
 MODULES: dict[str, Any] = {}
 
 
-def load(file_name: str, function: str) -> Callable[..., Any]:
+def solution_module(file_name: str) -> Any:
+    """A hidden solution imported from solutions_hidden/ (once per process)."""
     path = SOLUTIONS / file_name
     if file_name not in MODULES:
         spec = importlib.util.spec_from_file_location(f"solution_{path.stem}", path)
@@ -57,7 +58,11 @@ def load(file_name: str, function: str) -> Callable[..., Any]:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         MODULES[file_name] = module
-    return getattr(MODULES[file_name], function)
+    return MODULES[file_name]
+
+
+def load(file_name: str, function: str) -> Callable[..., Any]:
+    return getattr(solution_module(file_name), function)
 
 
 def chosen_config(file_name: str, kernel: str) -> str:
