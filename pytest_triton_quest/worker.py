@@ -21,7 +21,7 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 # Set by the parent when a tool such as compute-sanitizer starts this worker.
 WRAPPED_VARIABLE = "TRITON_QUEST_WRAPPED"
@@ -55,31 +55,25 @@ def _die_with_parent(parent: int, wrapped: bool = False) -> bool:
     """End this worker when pytest goes away (killed, terminal closed), so a hanging kernel never
     lives on as an orphan. Returns whether a watchdog thread was needed.
 
-    `wrapped`: a tool (compute-sanitizer) started this process, so pytest is not its parent and
-    outlives no signal of the kernel's: a thread watches pytest's pid instead."""
-    if wrapped:
+    `wrapped`: a tool (compute-sanitizer) started this process, so pytest is not its parent and the
+    parent-death signal would watch the wrong process: a thread watches pytest's pid instead."""
+    still_there: Callable[[], bool] = lambda: _alive(parent)
+    if not wrapped:
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
 
-        def watch_pid() -> None:
-            while _alive(parent):
-                time.sleep(1.0)
-            os._exit(1)
-
-        threading.Thread(target=watch_pid, name="triton-quest-parent-watch", daemon=True).start()
-        return True
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG: the kernel does it
-                if os.getppid() != parent:
-                    os._exit(1)  # the parent died before the request took effect
-                return False
-        except (OSError, AttributeError):
-            pass
+                libc = ctypes.CDLL(None, use_errno=True)
+                if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # PR_SET_PDEATHSIG: the kernel does it
+                    if os.getppid() != parent:
+                        os._exit(1)  # the parent died before the request took effect
+                    return False
+            except (OSError, AttributeError):
+                pass
+        still_there = lambda: os.getppid() == parent  # noqa: E731 - reparented: the parent is gone
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while still_there():
             time.sleep(1.0)
         os._exit(1)
 
