@@ -39,6 +39,10 @@ class Card:
     def fp32_flops_per_s(self) -> float:
         return self.peak_fp32_tflops * 1e12
 
+    def tensor_flops_per_s(self, dtype: str) -> float:
+        """The tensor-core peak a tl.dot on `dtype` inputs runs against: float32 goes through TF32."""
+        return self.tf32_flops_per_s if dtype == "fp32" else self.fp16_flops_per_s
+
     def ridge(self) -> float:
         """The arithmetic intensity (FLOP/byte) where the two roofs meet."""
         return self.peak_fp16_tflops * 1e12 / (self.copy_gb_per_s * 1e9)

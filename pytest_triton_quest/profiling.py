@@ -91,7 +91,7 @@ class RowTiming:
 def roofline(work: Work, seconds: float, card: Card = H200, dtype: str = "fp16") -> str:
     """Achieved TFLOP/s and GB/s against the card: each as a share of its peak, and the share of
     the roofline's bound (the least time the minimum work can take) that the call reached."""
-    peak = card.tf32_flops_per_s if dtype == "fp32" else card.fp16_flops_per_s
+    peak = card.tensor_flops_per_s(dtype)
     parts = []
     if work.flops:
         parts.append(f"{work.flops / seconds / 1e12:.0f} TFLOP/s ({work.flops / seconds / peak:.0%} of {peak / 1e12:.0f})")
@@ -106,8 +106,7 @@ def roofline(work: Work, seconds: float, card: Card = H200, dtype: str = "fp16")
 
 def memory_bound(work: Work, card: Card = H200, dtype: str = "fp16") -> bool:
     """The minimum work takes longer to move than to compute on the card."""
-    peak = card.tf32_flops_per_s if dtype == "fp32" else card.fp16_flops_per_s
-    return work.bytes / card.copy_bytes_per_s >= work.flops / peak
+    return work.bytes / card.copy_bytes_per_s >= work.flops / card.tensor_flops_per_s(dtype)
 
 
 def advice(resources: list[KernelResources], work: Work, seconds: float, card: Card = H200, dtype: str = "fp16") -> list[str]:

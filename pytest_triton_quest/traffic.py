@@ -134,7 +134,7 @@ class TrafficReport:
     def peak(self, card: Card = H200) -> float:
         if not self.dot_flops:
             return card.fp32_flops_per_s
-        return card.tf32_flops_per_s if self.dtype == "fp32" else card.fp16_flops_per_s
+        return card.tensor_flops_per_s(self.dtype)
 
     def peak_name(self) -> str:
         if not self.dot_flops:
