@@ -29,9 +29,9 @@ def config_call(solution: Any, kind: str, config: Any, a: torch.Tensor, b: torch
     grid = (triton.cdiv(size, tile["BLOCK_M"]) * triton.cdiv(size, tile["BLOCK_N"]),)
     launch = {"num_warps": config.num_warps, "num_stages": config.num_stages, **tile}
     if kind == "descriptor":
-        descs = [TensorDescriptor.from_tensor(t, [16, 16]) for t in (a, b, c)]
-        solution._set_block_shapes({"a_desc": descs[0], "b_desc": descs[1], "c_desc": descs[2], **tile})
-        return lambda: solution.matmul_descriptor_kernel.fn[grid](*descs, size, size, size, **launch)
+        descs = [TensorDescriptor.from_tensor(t, [16, 16]) for t in (a, b)]
+        solution._set_block_shapes({"a_desc": descs[0], "b_desc": descs[1], **tile})
+        return lambda: solution.matmul_descriptor_kernel.fn[grid](*descs, c, size, size, size, c.stride(0), c.stride(1), **launch)
     strides = (a.stride(0), a.stride(1), b.stride(0), b.stride(1), c.stride(0), c.stride(1))
     return lambda: solution.matmul_kernel.fn[grid](a, b, c, size, size, size, *strides, **launch)
 

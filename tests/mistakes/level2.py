@@ -7,7 +7,7 @@ descriptor path off (ONE_KERNEL), so that all cases run the mistaken kernel, as 
 
 from . import Mistake
 
-ONE_KERNEL = ("    if _descriptor_ready(a, b, c):\n", "    if False:  # the learner's kata has the pointer kernel only\n")
+ONE_KERNEL = ("    if _descriptor_ready(a, b):\n", "    if False:  # the learner's kata has the pointer kernel only\n")
 
 MISTAKES = [
     Mistake(
