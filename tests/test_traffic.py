@@ -8,7 +8,9 @@ tiles read only what lies inside the tensor.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
+import json
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,10 +28,13 @@ from pytest_triton_quest.levels.attention_traffic import attention_traffic_remar
 from pytest_triton_quest.loading import load_function
 from pytest_triton_quest.model import CallTraffic, Case, Mode, StoreMap, TensorTraffic, Work
 from pytest_triton_quest.profiling import (
+    PROFILED_MARK,
     KernelResources,
     advice,
+    config_notes,
     ncu_lines,
     parse_ncu_csv,
+    profiled_kernels,
     resources_of,
     resources_table,
     roofline,
@@ -337,9 +342,27 @@ NCU_CSV = '''==PROF== Connected to process 1234
 
 def test_ncu_csv_is_read_into_a_few_headline_numbers() -> None:
     metrics = parse_ncu_csv(NCU_CSV)
-    assert metrics == {"flash_attention_kernel": {"DRAM throughput, % of peak": "12.5 %", "time": "375.2 usecond", "registers per thread": "168 register/thread"}}
+    assert metrics == {"flash_attention_kernel": {
+        "warps": "4", "DRAM throughput, % of peak": "12.5 %", "time": "375.2 usecond", "registers per thread": "168 register/thread",
+    }}
     lines = ncu_lines(NCU_CSV, "", 0)
-    assert lines[1].startswith("  flash_attention_kernel: DRAM throughput")
+    assert lines[1].startswith("  flash_attention_kernel: warps 4; DRAM throughput")
+
+
+def test_a_config_tuned_again_under_nsight_is_named_and_the_same_one_is_not() -> None:
+    measured = [KernelResources("flash_attention_kernel", 106, 0, 41984, 4, 2)]
+    other = KernelResources("flash_attention_kernel", 255, 0, 98304, 8, 3)
+    stderr = "warming up\n" + PROFILED_MARK + json.dumps(dataclasses.asdict(other)) + "\n"
+    assert profiled_kernels(stderr) == [other]
+    [note] = config_notes(measured, profiled_kernels(stderr))
+    assert "another config" in note and "8 warps, 3 stages, 255 registers" in note
+    assert config_notes(measured, measured) == []
+    assert config_notes(measured, []) == []  # the child said nothing: no claim either way
+
+
+def test_a_rate_past_the_measured_copy_rate_reads_as_at_the_roof() -> None:
+    line = roofline(Work(flops=0, bytes=4.4e9), 1e-3)
+    assert "4400 GB/s (at or above the 4223 GB/s copy rate)" in line and "at the roofline" in line and "104%" not in line
 
 
 def test_counters_that_are_not_permitted_are_one_line() -> None:
