@@ -1,6 +1,6 @@
 """Draw the --plot pictures without a GPU, from measured numbers: a saved run, or BENCHMARKS.md's tables.
 
-    python benchmarks/sample_plot.py docs/level8-h200.png                  # level 8 from BENCHMARKS.md (the newest card)
+    python benchmarks/sample_plot.py l8.png                                # level 8 from BENCHMARKS.md (the newest card)
     python benchmarks/sample_plot.py h100.png --card "NVIDIA H100 80GB HBM3"   # the H100 history
     python benchmarks/sample_plot.py docs/level10-h200.png --level 10      # level 10 from BENCHMARKS.md (H200)
     python benchmarks/sample_plot.py l8.png --json .benchmarks/.../0001_level8_....json   # a saved run

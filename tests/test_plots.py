@@ -170,7 +170,7 @@ def test_without_matplotlib_the_plot_says_how_to_get_it(monkeypatch: pytest.Monk
     assert line.startswith("plot skipped: matplotlib is not installed") and not list(tmp_path.iterdir())
 
 
-# ----- the README's picture comes from BENCHMARKS.md ----------------------------------------------------
+# ----- sample_plot.py draws BENCHMARKS.md's numbers ------------------------------------------------------
 def _sample_plot() -> Any:
     spec = importlib.util.spec_from_file_location("sample_plot", REPO / "benchmarks" / "sample_plot.py")
     assert spec is not None and spec.loader is not None
@@ -180,7 +180,7 @@ def _sample_plot() -> Any:
 
 
 def test_the_sample_rows_are_benchmarks_md_level8_table() -> None:
-    """docs/level8-h200.png says its numbers are BENCHMARKS.md's: the rows must give the table's TFLOP/s."""
+    """sample_plot.py says it draws BENCHMARKS.md's numbers: the rows must give the table's TFLOP/s."""
     level = level_by_number(8)
     assert level is not None
     sample = _sample_plot()
