@@ -295,7 +295,11 @@ def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None
     verb = "wrote" if first.kind == "write" else "read"
     if located is not None:
         tensor, relation, low, high = located
-        span = (f"element offset {low}" if low == high else f"element offsets {low}..{high}") + (" or beyond" if capped else "")
+        span = f"element offset {low}" if low == high else f"element offsets {low}..{high}"
+        if capped:
+            # Reports that were not printed may lie on either side of this span (seen on the H200: an
+            # unmasked store's log began at offset 128), so say where it comes from, not "or beyond".
+            span += f" in the {len(errors)} reports printed"
         elements = f"{tensor.numel} element{'s' if tensor.numel != 1 else ''}"
         what = f"{threads} {verb} {_RELATIONS[relation]} `{tensor.name}` ({span}; the tensor has {elements})"
     elif first.nearest is not None:
