@@ -23,6 +23,10 @@ from .levels.base import Level
 from .model import Case
 
 NO_GPU = "benchmarks need a CUDA GPU; correctness checks run on the CPU interpreter"
+# pytest-benchmark turns its fixture off under pytest-xdist (processes sharing a GPU time each other)
+# and with --benchmark-disable; the fixture then runs the call once and keeps no timing.
+BENCHMARK_OFF = ("pytest-benchmark is off in this run (it turns itself off under pytest-xdist's -n and with "
+                 "--benchmark-disable): run without them to time your kernel")
 YOURS = "yours"
 ROW_TIME_S = 1.5  # measured time per row, spread over the rounds
 ROUND_TIME_S = 0.005  # calls per round: enough to keep the GPU busy between two clock readings

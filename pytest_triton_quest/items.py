@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from .bench import NO_GPU, YOURS, cuda_clock, measure
+from .bench import BENCHMARK_OFF, NO_GPU, YOURS, cuda_clock, measure
 from .levels.base import Level
 from .model import Case, CaseResult, PortabilityWarning, format_report
 from .session import QuestSession, session_of
@@ -56,6 +56,8 @@ def _benchmark_row(session: QuestSession, level: Level, case: Case, row: str, lo
             pytest.skip(NO_GPU)
         if lock_reason is not None:
             pytest.skip(lock_reason)
+        if getattr(benchmark, "disabled", False):
+            pytest.skip(BENCHMARK_OFF)
         if row == YOURS:
             run = session.runs.get(level.number)
             if run is None or not run.passed:

@@ -351,6 +351,24 @@ def test_a_saved_benchmark_run_is_named_by_level_and_time() -> None:
     assert saved_run_name(None, when) == "all-levels_20261201-193012"
 
 
+def test_a_benchmark_row_skips_with_the_reason_when_pytest_benchmark_is_off() -> None:
+    """Seen on the H200: `pytest --level 1 --benchmark -n 2` failed every row with an AttributeError,
+    because pytest-benchmark turns its fixture off under pytest-xdist and keeps no timing."""
+    from types import SimpleNamespace
+
+    from pytest_triton_quest.bench import BENCHMARK_OFF, YOURS
+    from pytest_triton_quest.items import _benchmark_row
+    from pytest_triton_quest.registry import level_by_number
+
+    level = level_by_number(1)
+    assert level is not None
+    on_gpu = SimpleNamespace(mode=SimpleNamespace(on_gpu=True), runs={})
+    row = _benchmark_row(on_gpu, level, level.benchmark_cases()[0], YOURS, None)  # type: ignore[arg-type]
+    with pytest.raises(pytest.skip.Exception, match="pytest-benchmark is off in this run"):
+        row(SimpleNamespace(disabled=True))
+    assert "-n" in BENCHMARK_OFF and "--benchmark-disable" in BENCHMARK_OFF
+
+
 def test_the_summary_names_one_bug_once_whatever_its_numbers() -> None:
     """Level 1 with `offsets <= n` gave three `likely:` lines that differed only in the offset."""
     from pytest_triton_quest.summary import _grouped_diagnoses
