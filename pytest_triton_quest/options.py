@@ -64,7 +64,6 @@ class Option:
     alias: str | None = None  # the short spelling, used when nobody else owns it
     metavar: str | None = None
     parse: Callable[[str], Any] | None = None  # text -> value; raises ArgumentTypeError; None: a flag
-    choices: tuple[str, ...] = ()
     ini: str | None = None  # the ini option's name
     env: str | None = None  # the environment variable's name
     default: Any = None
@@ -80,6 +79,11 @@ class Option:
     @property
     def is_flag(self) -> bool:
         return self.parse is None
+
+
+def _one_of(key: str, help: str, choices: tuple[str, ...], **more: Any) -> Option:
+    """An option whose value is one of `choices`: its metavar and its check both come from them."""
+    return Option(key, help, metavar="|".join(choices), parse=_choice(choices), **more)
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -101,12 +105,10 @@ OPTIONS: tuple[Option, ...] = (
         ini="triton_quest_unlock_all",
         default=False,
     ),
-    Option(
+    _one_of(
         "device",
         "where checks run: auto (GPU if there is one), cpu (Triton interpreter) or cuda",
-        metavar="|".join(DEVICES),
-        parse=_choice(DEVICES),
-        choices=DEVICES,
+        DEVICES,
         ini="triton_quest_device",
         default="auto",
     ),
@@ -117,22 +119,18 @@ OPTIONS: tuple[Option, ...] = (
         parse=seconds,
         ini="triton_quest_timeout",
     ),
-    Option(
+    _one_of(
         "isolation",
         "process: run cases in a worker process that a crash or hang cannot take down (default); none: in pytest's own process",
-        metavar="|".join(ISOLATIONS),
-        parse=_choice(ISOLATIONS),
-        choices=ISOLATIONS,
+        ISOLATIONS,
         ini="triton_quest_isolation",
         default="process",
     ),
-    Option(
+    _one_of(
         "sanitize",
         "on a GPU, run the checks under compute-sanitizer memcheck to catch out-of-bounds loads and stores:"
         " auto (when the tool is found; default), on (fail the run without it) or off",
-        metavar="|".join(SANITIZE_CHOICES),
-        parse=_choice(SANITIZE_CHOICES),
-        choices=SANITIZE_CHOICES,
+        SANITIZE_CHOICES,
         ini="triton_quest_sanitize",
         env="TRITON_QUEST_SANITIZE",
         default="auto",
