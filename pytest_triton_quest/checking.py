@@ -21,7 +21,11 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
+from .reads import headline as reads_headline
+from .reads import message as reads_message
+from .reads import unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
+from .scratch import Allocation, call_with_fill, filled_allocations, scratch_of
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -110,7 +114,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic)
     if isinstance(called, CaseResult):
         return called
-    returned, watch = called
+    returned, watch, allocations = called
 
     references = _as_tuple(reference)
     outputs, problem = _outputs_of(level, returned)
@@ -131,6 +135,11 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         close = torch.isclose(out64, expected, rtol=tolerance.rtol, atol=tolerance.atol)
         compared.append((name, out, out64, expected, close))
     wrong = tuple(name for name, _, _, _, close in compared if not bool(close.all()))
+    unread = unread_inputs(device_inputs, level.needed_inputs(), watch.launches, mode.interpreted, answer_right=not wrong)
+    if unread:
+        # Right values without reading an input can only come from outside the kernels; wrong ones
+        # most likely from another tensor passed in the input's place.
+        return CaseResult(FAILED, reads_message(unread, answer_right=not wrong), [reads_headline(unread, answer_right=not wrong)])
     if not wrong:
         beyond = level.check_beyond_values(case, inputs, probe)
         if beyond is not None:
@@ -145,19 +154,87 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     # are wrong is itself a clue (level 9: only dq wrong points at the dq kernel).
     name, out, out64, expected, close = next(entry for entry in compared if entry[0] == wrong[0])
     writers = stores = None
-    if mode.interpreted and out.is_contiguous():
+    handed = any(_same_storage(arg.tensor, out) for launch in watch.launches for arg in launch.tensors if _is_tensor(arg.tensor))
+    if mode.interpreted and out.is_contiguous() and handed:
         writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
         stores = store_map(watch, out)
     failure = Failure(
         case, inputs, out64, expected, ~close, tolerance, watch.launches, writers,
         output=name, wrong_outputs=wrong, stores=stores, probe=probe,
+        outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
+        handed_to_kernel=handed,
     )
+    nan_origin(failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path)
     message, diagnoses = explain_mismatch(level, failure, mode)
     if len(level.outputs) > 1:
         right = [other for other in level.outputs if other not in wrong]
         heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
         message = f"{heading}\n{message}"
     return CaseResult(FAILED, message, diagnoses)
+
+
+def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> dict[str, Any] | None:
+    """The outputs of the function called again with new memory filled with zeros (float64, CPU), by
+    name; None when that call failed."""
+    args, kwargs = level.call_arguments(inputs)
+    try:
+        with watch_kernels(mode.interpreted):
+            returned = call_with_fill(function, args, kwargs, kata_path, 0.0)
+            if mode.device == "cuda":
+                torch.cuda.synchronize()
+    except Exception:  # noqa: BLE001 - a probe: its failure only means nothing is claimed
+        return None
+    outputs, problem = _outputs_of(level, returned)
+    if problem is not None or not all(_is_tensor(out) for out in outputs):
+        return None
+    return {name: out.detach().to(device="cpu", dtype=torch.float64) for name, out in zip(level.outputs, outputs)}
+
+
+def nan_origin(
+    failure: Failure,
+    rerun: Callable[[], dict[str, Any] | None],
+    allocations: list[Allocation],
+    outputs: tuple[Any, ...],
+    kata_path: Path,
+) -> None:
+    """Where the NaN of the output come from, when the reference has none there: memory nobody wrote
+    (they change when new memory holds zeros) or the arithmetic (they stay). Fills `failure.nan_lines`
+    and, for a kernel that reads a buffer nothing wrote, `failure.nan_headline`."""
+    out, ref = failure.out, failure.ref
+    unexpected = torch.isnan(out) & torch.isfinite(ref)
+    if not bool(unexpected.any()) or not allocations:
+        return
+    again = rerun()
+    if again is None or failure.output not in again or again[failure.output].shape != out.shape:
+        return
+    second = again[failure.output][unexpected]
+    count = int(unexpected.sum())
+    stayed = int(torch.isnan(second).sum())
+    zeros = int((second == 0).sum())
+    computed = count - stayed - zeros
+    if stayed:
+        failure.nan_lines.append(
+            f"{stayed} of the unexpected NaN stay when new memory holds zeros: your arithmetic makes them "
+            "(0 / 0, inf - inf or 0 * inf)"
+        )
+    if zeros and failure.writers is None:  # under the interpreter the store map says it, program by program
+        failure.nan_lines.append(
+            f"{zeros} of them are the NaN the quest puts in new memory (torch.empty): no kernel wrote those elements"
+        )
+    if computed:
+        scratch = scratch_of(allocations, outputs) or allocations
+        name = shown(kata_path)
+        where = ", ".join(allocation.where(name) for allocation in scratch[:3])
+        failure.nan_lines.append(
+            f"{computed} NaN come from memory nobody wrote: they change when new memory holds zeros instead of "
+            f"NaN (memory from torch.empty at {where})"
+        )
+        if computed >= count // 2:
+            failure.nan_headline = (
+                f"likely: a kernel reads memory that nothing wrote first: the buffer made by torch.empty at {where} "
+                "is read before every element of it is stored; store it first, or make it with torch.zeros if "
+                "zeros are what you mean"
+            )
 
 
 def _traffic(level: Level, case: Case, watch: KernelWatch, inputs: dict[str, Any], outputs: tuple[Any, ...]) -> TrafficReport:
@@ -212,15 +289,17 @@ def _call(
     portability: list[str],
     probe: KernelProbe | None,
     count_traffic: bool = False,
-) -> tuple[Any, KernelWatch] | CaseResult:
+) -> tuple[Any, KernelWatch, list[Allocation]] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
     out = None
+    allocations: list[Allocation] = []
     try:
         with watch_kernels(mode.interpreted, count_traffic=count_traffic) as watch:
             if not mode.interpreted and os.environ.get(LAUNCH_LOG_VARIABLE):
                 watch.on_launch = LaunchLog(Path(os.environ[LAUNCH_LOG_VARIABLE]))
-            out = function(*args, **kwargs)
+            with filled_allocations(kata_path) as allocations:
+                out = function(*args, **kwargs)
             if mode.device == "cuda":
                 torch.cuda.synchronize()
     except NotImplementedError:
@@ -244,7 +323,7 @@ def _call(
             )
         return CaseResult(FAILED, _describe_exception(error, kata_path))
     portability.extend(watch.portability)
-    return out, watch
+    return out, watch, allocations
 
 
 _POISONED: list[Any] = []  # what a call that hit a CUDA error held; this process is retired after it

@@ -156,6 +156,9 @@ class KernelWatch:
     portability: list[str] = field(default_factory=list)
     # Every interpreted store: (kernel, program id, byte addresses of the active lanes).
     stores: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
+    # The lanes of those stores that their mask switched off, likewise: an element a program addressed
+    # but did not store is the mark of a mask that is too strict, not of a grid that is too small.
+    masked_stores: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
     # Why some interpreted accesses were not bounds-checked, one line each ("kernel `k`: reason"),
     # without repeats. Empty when everything was checked.
     unchecked: list[str] = field(default_factory=list)
@@ -368,6 +371,8 @@ class _RunningLaunch:
         self.arguments_hook_called = False  # the hook ran, whether or not it could read them
         self.unchecked: str | None = None  # the first reason some access went unchecked
         self.counter: _TrafficCounter | None = None  # when a watch counts traffic
+        # The arguments (by data_ptr) that loads read; None once a load could not be traced to one.
+        self.reads: set[int] | None = set()
 
     def set_spans(self, spans: list[_Span]) -> None:
         self.spans = spans
@@ -381,7 +386,8 @@ class _RunningLaunch:
 
     def record(self) -> LaunchRecord:
         traffic = self.counter.result() if self.counter is not None else None
-        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked, traffic)
+        reads = frozenset(self.reads) if self.reads is not None and self.arguments_seen else None
+        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked, traffic, reads)
 
 
 @dataclass
@@ -419,10 +425,12 @@ class _State:
             if mode and note not in watch.portability:
                 watch.portability.append(note)
 
-    def add_store(self, kernel: str, program_id: tuple[int, int, int], addresses: Any) -> None:
+    def add_store(self, kernel: str, program_id: tuple[int, int, int], addresses: Any, masked_off: Any) -> None:
         for watch, mode in self.watches:
             if mode:
                 watch.stores.append((kernel, program_id, addresses))
+                if masked_off.size:
+                    watch.masked_stores.append((kernel, program_id, masked_off))
 
     def add_load(self, kernel: str, program_id: tuple[int, int, int], argument: str, addresses: Any) -> None:
         for watch, mode in self.watches:
@@ -857,12 +865,14 @@ class _CheckedMemory:
         try:
             np = _numpy()
             addresses = np.asarray(ptrs).astype(np.int64, copy=False).reshape(-1)
+            masked_off = addresses[:0]
             if mask is not None:
-                addresses = addresses[np.asarray(mask, dtype=bool).reshape(-1)]
+                active = np.broadcast_to(np.asarray(mask, dtype=bool), np.asarray(ptrs).shape).reshape(-1)
+                addresses, masked_off = addresses[active], addresses[~active]
             program_id = tuple(int(i) for i in self._program_id())
         except Exception:  # noqa: BLE001 - bookkeeping for the report only, never for the bounds
             return
-        _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy())
+        _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy(), masked_off.copy())
 
     def atomic_cas(self, ptrs: Any, cmp: Any, value: Any, sem: Any) -> Any:
         self._check("store", ptrs, None, _numpy().asarray(value).dtype.itemsize, read=True, written=True)
@@ -893,8 +903,26 @@ class _CheckedMemory:
                 launch.counter.add(ptrs, mask, size, origin, read, written)
             except Exception:  # noqa: BLE001 - counting must never break a kernel: the launch then
                 launch.counter = None  # has no traffic, which the report says, instead of wrong numbers
+        if access == "load" or read:
+            _remember_read(launch, origin, mask)
         if access == "load" and origin is not None and len(origin) == 1 and _STATE.wants_loads():
             _remember_load(launch, origin[0].arg.name, ptrs, mask, self._program_id())
+
+
+def _remember_read(launch: _RunningLaunch, origin: tuple[_Span, ...] | None, mask: Any) -> None:
+    """Which arguments the launch read: the evidence that the answer came from the inputs at all."""
+    if launch.reads is None:
+        return
+    try:
+        if mask is not None and not bool(_numpy().asarray(mask, dtype=bool).any()):
+            return  # no active lane: nothing was read
+    except Exception:  # noqa: BLE001 - unknown is said as unknown, never guessed
+        launch.reads = None
+        return
+    if origin is None:
+        launch.reads = None
+        return
+    launch.reads.update(span.arg.data_ptr for span in origin)
 
 
 def _remember_load(launch: _RunningLaunch, argument: str, ptrs: Any, mask: Any, program_id: Any) -> None:

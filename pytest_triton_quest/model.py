@@ -135,6 +135,9 @@ class LaunchRecord:
     unchecked: str | None = None
     # Interpreter only, when the watch counts traffic: what the launch read, wrote and multiplied.
     traffic: LaunchTraffic | None = field(default=None, compare=False)
+    # Interpreter only: the data_ptr of every tensor argument that an active lane of a load read; None
+    # when some load's pointer could not be traced to one argument (then nothing is claimed).
+    reads: frozenset[int] | None = field(default=None, compare=False)
 
 
 # ----- evidence for diagnosis rules ------------------------------------------------------------------
@@ -158,6 +161,9 @@ class StoreMap:
     programs: list[tuple[str, tuple[int, int, int]]]  # (kernel, program id) of every program that stored into the output
     elements: list[Any]  # for each of them, the sorted flat indices (numpy int64) of the elements it stored
     numel: int
+    # Per program (any that addressed the output), the flat indices of output elements its stores
+    # addressed with the mask off: (kernel, program id) -> sorted indices.
+    masked_off: dict[tuple[str, tuple[int, int, int]], Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -259,6 +265,17 @@ class Failure:
     # Interpreter only: every program's stores into the output, and a way to run the function again.
     stores: StoreMap | None = None
     probe: Probe | None = None
+    # Every output of the call and its reference (float64, CPU), by name: where wrong values came
+    # from is searched across all of them (origins.py). Empty when unknown.
+    outputs: dict[str, "torch.Tensor"] = field(default_factory=dict)
+    references: dict[str, "torch.Tensor"] = field(default_factory=dict)
+    # False when no launch was handed the output's memory: PyTorch wrote it (a copy or a cast after
+    # the kernels), so "never stored by any program" would not be true of it.
+    handed_to_kernel: bool = True
+    # Where the output's unexpected NaN come from (checking.nan_origin): lines for the report, and a
+    # `likely:` line when a kernel read memory nothing wrote.
+    nan_lines: list[str] = field(default_factory=list)
+    nan_headline: str | None = None
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------

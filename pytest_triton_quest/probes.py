@@ -48,7 +48,13 @@ def store_map(watch: KernelWatch, out: "torch_types.Tensor") -> StoreMap | None:
         pieces[index[key]].append((inside - start) // size)
     for parts in pieces:
         elements.append(np.unique(np.concatenate(parts)))
-    return StoreMap(programs, elements, numel)
+    masked: dict[tuple[str, tuple[int, int, int]], list[Any]] = {}
+    for kernel, program_id, addresses in watch.masked_stores:
+        inside = addresses[(addresses >= start) & (addresses < end) & ((addresses - start) % size == 0)]
+        if inside.size:
+            masked.setdefault((kernel, program_id), []).append((inside - start) // size)
+    masked_off = {key: np.unique(np.concatenate(parts)) for key, parts in masked.items()}
+    return StoreMap(programs, elements, numel, masked_off)
 
 
 class KernelProbe:

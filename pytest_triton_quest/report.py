@@ -10,6 +10,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import torch
+from .levels.evidence import masked_off_note
+from .origins import axis_names, find_provenance
+from .origins import describe as describe_provenance
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -22,14 +25,36 @@ MAP_COLS = 48
 
 
 def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
-    lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure)]
+    lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure), *failure.nan_lines]
     lines.extend(_where(failure, level.output_rows.get(failure.output, "query rows")))
+    if not failure.handed_to_kernel:
+        lines.append(
+            f"`{failure.output}` was never handed to a kernel: PyTorch wrote its values after your kernels ran "
+            "(a copy or a cast of a buffer they wrote)"
+        )
     lines.extend(_writers(failure))
     lines.extend(_constant_factor(failure))
-    headline = one_headline(level.diagnose(failure))
-    if headline is None and failure.stores is None:
+    # Facts read off the outputs outrank every rule: right answers in the wrong place, then NaN that
+    # change with what new memory holds.
+    headline = (
+        _provenance_headline(failure)
+        or failure.nan_headline
+        or one_headline(level.diagnose(failure))
+        or masked_off_note(failure.stores, failure.bad)
+    )
+    if headline is None and failure.stores is None and failure.handed_to_kernel:
         headline = one_headline(_nothing_stored(failure))
     return "\n".join(lines), [headline] if headline else []
+
+
+def _provenance_headline(failure: "Failure") -> str | None:
+    """The `likely:` line of origins.py when most wrong values belong somewhere else, else None."""
+    if not failure.outputs:
+        return None
+    found = find_provenance(failure.outputs, failure.references, failure.tolerance)
+    if found is None:
+        return None
+    return describe_provenance(found, {name: axis_names(out.dim()) for name, out in failure.outputs.items()})
 
 
 def one_headline(notes: list[str]) -> str | None:
@@ -195,6 +220,8 @@ def _constant_factor(failure: "Failure") -> list[str]:
 def _nothing_stored(failure: "Failure") -> list[str]:
     """Compiled runs only (no store map): an all-zero output where the answer is not."""
     out, ref = failure.out, failure.ref
-    if bool((out[torch.isfinite(ref)] == 0).all()) and bool((ref != 0).any()):
+    # New memory holds NaN during a check (scratch.py); older allocators' zeros count the same.
+    untouched = (out == 0) | torch.isnan(out)
+    if bool(untouched[torch.isfinite(ref)].all()) and bool((ref != 0).any()):
         return ["likely: the output is never written (the kernel stores nothing, or stores to the wrong tensor)"]
     return []

@@ -22,9 +22,9 @@ LAYERS: list[set[str]] = [
     {"options", "bench", "profiling"},
     {"runner", "worker"},
     {"checking", "guard_selftest"},
-    {"report", "probes", "traffic", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer"},
+    {"report", "probes", "traffic", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer", "reads", "scratch"},
     {"levels", "season2", "hookspecs"},
-    {"paths", "_lazy", "_guard_probe"},
+    {"paths", "_lazy", "_guard_probe", "origins"},
     {"model", "card"},
 ]
 

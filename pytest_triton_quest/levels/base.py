@@ -44,11 +44,18 @@ class Level(abc.ABC):
     # How the checks call the public function: these inputs by position, then `keywords` by name.
     positional: ClassVar[tuple[str, ...]]
     keywords: ClassVar[tuple[str, ...]] = ()
+    # The inputs the answer cannot be computed without: a call whose kernels never read one of them
+    # fails (the answer came from PyTorch). None: every positional input. Leave out inputs a kernel
+    # may rightly recompute instead of reading (level 9's lse).
+    read_inputs: ClassVar[tuple[str, ...] | None] = None
 
     def call_arguments(self, inputs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         """The public function's arguments from a case's inputs: keywords the case leaves out are not
         passed, so the learner's defaults (causal=True, scale=None) are checked too."""
         return [inputs[name] for name in self.positional], {name: inputs[name] for name in self.keywords if name in inputs}
+
+    def needed_inputs(self) -> tuple[str, ...]:
+        return self.positional if self.read_inputs is None else self.read_inputs
 
     # ----- required -------------------------------------------------------------------------
     @abc.abstractmethod

@@ -127,6 +127,53 @@ def nothing_stored_note(failure_stores: StoreMap | None, launches: list[LaunchRe
     return None
 
 
+def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str | None:
+    """The wrong elements that no program stored were all addressed by a store whose mask switched
+    them off: the mask is too strict (the grid and the offsets reach them). None otherwise."""
+    if stores is None or not stores.masked_off:
+        return None
+    counts = store_counts(stores)
+    never = (bad.flatten() & (counts == 0)).nonzero().flatten()
+    if never.numel() == 0:
+        return None
+    import numpy as np
+
+    addressed = np.zeros(stores.numel, dtype=bool)
+    owners = []
+    for key, indices in stores.masked_off.items():
+        hit = np.isin(never.numpy(), indices)
+        if hit.any():
+            owners.append(key[1])
+        addressed[indices] = True
+    if not bool(addressed[never.numpy()].all()):
+        return None
+    what = "1 wrong element that no program stored was" if never.numel() == 1 else f"{never.numel()} wrong elements that no program stored were"
+    return (
+        f"likely: a store mask is too strict: {what} addressed by "
+        f"{programs_text([_short(owner) for owner in owners])} with the mask off; "
+        "the grid and the offsets reach them, so check the store's mask (a bound off by one, or the wrong one)"
+    )
+
+
+def unstored_were_addressed(stores: StoreMap) -> bool:
+    """Some element that no program stored was addressed by a store with its mask off: the grid and
+    the offsets do reach it, so a claim that the grid is too small would be false."""
+    if not stores.masked_off:
+        return False
+    import numpy as np
+
+    unstored = (store_counts(stores) == 0).numpy()
+    addressed = np.zeros(stores.numel, dtype=bool)
+    for indices in stores.masked_off.values():
+        addressed[indices] = True
+    return bool((unstored & addressed).any())
+
+
+def _short(program_id: tuple[int, int, int]) -> Any:
+    """(3, 0, 0) as 3, the way a 1-D grid's program is named; other ids as they are."""
+    return program_id[0] if program_id[1:] == (0, 0) else program_id
+
+
 def colliding_programs(stores: StoreMap) -> tuple[list[tuple[int, int, int]], int] | None:
     """Two or more programs that stored the same element, and that element; None when none overlap."""
     counts = store_counts(stores)
@@ -209,7 +256,7 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
         return []
     box = stored_box(stores, shape)
-    if box is not None and not silent_programs(stores, launches):
+    if box is not None and not silent_programs(stores, launches) and not unstored_were_addressed(stores):
         R, C = box
         return [
             f"likely: the grid {grid_text(launches)} is too small: its programs store rows 0..{R - 1} and columns "

@@ -15,6 +15,7 @@ from .._lazy import torch
 from . import evidence
 from .attention_reference import attention64, float64, scale_of
 from .base import Failure, OutOfBounds, default_scale
+from .slice_sources import slice_source_note
 from ..model import Case, ProbeRun, Tolerance
 
 if TYPE_CHECKING:
@@ -50,6 +51,11 @@ def diagnose_attention(failure: Failure) -> list[str]:
     notes = _replay_notes(q[pick], k[pick], v[pick], causal, scale_of(inputs), "scale" in inputs, first_out, tolerance, p_dtype)
     if not notes:
         notes = _head_offset_notes(q, k, v, causal, scale_of(inputs), failure.out, tolerance)
+    if not notes:
+        seen = _visible(q.shape[-2], "causal" if causal else "all")
+        scale = scale_of(inputs)
+        moved = slice_source_note(failure, ("q", "k", "v"), lambda s: attention64(s["q"], s["k"], s["v"], seen, scale))
+        notes = [moved] if moved else []
     informative = bool(torch.isfinite(first_out).any())
     if failure.probe is None or (len(notes) <= 1 and informative):
         return notes

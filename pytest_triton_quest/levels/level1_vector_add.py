@@ -136,7 +136,8 @@ def _store_notes(failure: Failure) -> list[str]:
         ]
     covered = evidence.stored_prefix(stores)
     silent = evidence.silent_programs(stores, failure.launches)
-    if covered is not None and covered < stores.numel and not silent:
+    # The premise of "too small": nothing past `covered` was addressed, not even with its mask off.
+    if covered is not None and covered < stores.numel and not silent and not evidence.unstored_were_addressed(stores):
         programs = len(stores.programs)
         return [
             f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its {programs} program(s) store "

@@ -225,7 +225,7 @@ def _store_notes(failure: Failure) -> list[str] | None:
         ]
     box = evidence.stored_box(stores, (M, N))
     silent = evidence.silent_programs(stores, failure.launches)
-    if box is not None and not silent and _ends_at_block(box, (M, N)):
+    if box is not None and not silent and _ends_at_block(box, (M, N)) and not evidence.unstored_were_addressed(stores):
         R, C = box
         return [
             f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its programs store rows 0..{R - 1} "

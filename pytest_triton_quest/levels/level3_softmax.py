@@ -226,7 +226,7 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
     for block in _COMMON_BLOCKS:
         if block >= N:
             break
-        if bool(torch.isfinite(out).all()) and matches(torch.softmax(x[:, :block], dim=-1), columns=block):
+        if bool(torch.isfinite(out[:, :block]).all()) and matches(torch.softmax(x[:, :block], dim=-1), columns=block):
             notes.append(
                 f"likely: only the first {block} columns of each row are used: a row wider than one block "
                 "needs a loop over its column blocks (or a block of triton.next_power_of_2(N))"

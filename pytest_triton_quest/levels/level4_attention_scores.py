@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from .._lazy import torch
 from .attention_bench import attention_cases, scores_baseline
 from . import evidence
+from .slice_sources import slice_source_note
 from .base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work, default_scale
 
 if TYPE_CHECKING:
@@ -129,6 +130,10 @@ class AttentionScores(Level):
             failure.out, failure.ref[:1, :1], 5 * failure.tolerance.atol, 5 * failure.tolerance.rtol
         ):
             notes.append(_HEAD_OFFSET)
+        if not notes:
+            scale = self._scale(failure.case)
+            moved = slice_source_note(failure, ("q", "k"), lambda s: (s["q"] @ s["k"].transpose(-1, -2)) * scale)
+            notes = [moved] if moved else []
         return notes
 
     def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:

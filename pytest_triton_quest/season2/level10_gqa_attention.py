@@ -15,6 +15,7 @@ from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
+from ..levels.slice_sources import slice_source_note
 from .replay import matches, wrong_along
 
 if TYPE_CHECKING:
@@ -228,6 +229,18 @@ def diagnose_gqa(failure: Failure) -> list[str]:
         return ["likely: every batch reads batch 0's keys and values: the kv row needs the batch, b * Hkv + h // (Hq // Hkv)"]
     if Hkv < Hq and matches(failure, _gqa64(inputs, [0] * Hq)):
         return ["likely: every query head reads kv head 0: check the group size, Hq // Hkv (not Hkv // Hq), and h // group"]
+    # Which kv head (and batch) each wrong query head was computed from, searched over all of them.
+    group = Hq // Hkv
+    seen = visible(inputs["q"].shape[-2], "causal" if inputs["causal"] else "all")
+    scale = scale_of(inputs)
+    moved = slice_source_note(
+        failure,
+        ("q", "k", "v"),
+        lambda s: attention64(s["q"], s["k"], s["v"], seen, scale),
+        own=lambda name, b, h: (b, h) if name == "q" else (b, h // group),
+    )
+    if moved:
+        return [moved]
     batches = wrong_along(failure, 0)
     if B > 1 and 0 not in batches and batches == list(range(1, B)):
         return [

@@ -31,6 +31,8 @@ class PagedDecode(Level):
     kata_file = "level11_paged_decode.py"
     function = "paged_decode"
     positional = ("q", "k_cache", "v_cache", "block_table", "seq_lens")
+    # The page table and lengths may reach a kernel in another form (offsets, a cumulative sum).
+    read_inputs = ("q", "k_cache", "v_cache")
     keywords = ("scale",)
     max_launches = 2
     concept = (

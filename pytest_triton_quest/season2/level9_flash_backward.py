@@ -33,6 +33,8 @@ class FlashBackward(Level):
     kata_file = "level9_flash_backward.py"
     function = "flash_attention_backward"
     positional = ("q", "k", "v", "o", "lse", "do")
+    # o and lse can be recomputed from q, k and v; the gradients cannot be had without these four.
+    read_inputs = ("q", "k", "v", "do")
     keywords = ("causal", "scale")
     outputs = ("dq", "dk", "dv")
     output_rows = {"dk": "key rows", "dv": "key rows"}

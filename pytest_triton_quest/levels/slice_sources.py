@@ -1,0 +1,133 @@
+"""Which (batch, head) slice of each input did a wrong output slice come from?
+
+A kernel that leaves out a batch or head offset, or maps a query head to the wrong key/value head,
+computes the right function of the wrong inputs. For each wrong (batch, head) slice of the output,
+this module recomputes the slice with one input taken from every other slice in turn (and with all
+inputs taken from another slice), and keeps the sources that reproduce the learner's values within
+tolerance. When most wrong slices have exactly one such source, and the sources follow one rule, the
+rule is named: it is what the kernel read, observed, not guessed.
+
+The levels give the function of one slice (`compute`) and, for grouped-query attention, which slice
+of an input a (batch, head) of the output should read (`own`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from .._lazy import torch
+from ..model import Failure
+from ..origins import relation
+from . import evidence
+
+if TYPE_CHECKING:
+    import torch as torch_types
+
+Slices = dict[str, "torch_types.Tensor"]
+# At most this many wrong output slices are searched, and no slice longer than this many rows.
+_MAX_SLICES = 12
+_MAX_S = 512
+# Share of the searched wrong slices that must have exactly one source for a rule to be named.
+_MIN_SHARE = 0.75
+ALL = "*"  # every input moved together
+
+
+def own_slice(name: str, b: int, h: int) -> tuple[int, int]:
+    return b, h
+
+
+def slice_source_note(
+    failure: Failure,
+    names: tuple[str, ...],
+    compute: Callable[[Slices], "torch_types.Tensor"],
+    own: Callable[[str, int, int], tuple[int, int]] = own_slice,
+) -> str | None:
+    """The `likely:` line when the wrong slices were computed from other slices of the inputs."""
+    inputs = {name: failure.inputs[name].to(device="cpu", dtype=torch.float64) for name in names}
+    out, bad, tolerance = failure.out, failure.bad, failure.tolerance
+    if out.dim() != 4 or out.shape[-2] > _MAX_S:
+        return None
+    B, H = out.shape[:2]
+    wrong = [(b, h) for b in range(B) for h in range(H) if bool(bad[b, h].any()) and bool(torch.isfinite(out[b, h]).any())]
+    if not wrong or all(inputs[name].shape[0] * inputs[name].shape[1] == 1 for name in names):
+        return None
+    found: list[tuple[int, int, str, int, int]] = []  # (b, h, input or ALL, source b, source h)
+    for b, h in wrong[:_MAX_SLICES]:
+        sources = _sources(inputs, names, compute, own, b, h, out[b, h], tolerance.atol, tolerance.rtol)
+        if len(sources) == 1:
+            found.append((b, h, *sources[0]))
+    searched = min(len(wrong), _MAX_SLICES)
+    if len(found) < _MIN_SHARE * searched:
+        return None
+    moved = {entry[2] for entry in found}
+    if len(moved) != 1:
+        return None
+    name = moved.pop()
+    first = names[0] if name == ALL else name.split(" and ")[0].strip("`")
+    owns = [own(first, b, h) for b, h, *_ in found]
+    batch_rule = relation([o[0] for o in owns], [entry[3] for entry in found])
+    head_rule = relation([o[1] for o in owns], [entry[4] for entry in found])
+    what = "every input" if name == ALL else name
+    reads = f"{what} {'are' if ' and ' in what else 'is'} read at the wrong (batch, head)"
+    parts = []
+    if batch_rule == "first:0":
+        parts.append("every batch reads batch 0: the batch offset is missing")
+    elif batch_rule not in ("same", None):
+        parts.append("the batch index is wrong")
+    if head_rule == "first:0":
+        parts.append("every head reads head 0: the head offset is missing")
+    elif head_rule not in ("same", None):
+        pairs = sorted({(entry[1], entry[4]) for entry in found})
+        shown = ", ".join(f"{h}->{source}" for h, source in pairs[:8])
+        expected = sorted({(entry[1], o[1]) for entry, o in zip(found, owns)})
+        right = ", ".join(f"{h}->{target}" for h, target in expected[:8])
+        parts.append(f"output head -> the head it read: {shown}; it must read {right}")
+    if batch_rule is None or head_rule is None or not parts:
+        return None
+    example = found[0]
+    source = f"(batch {example[3]}, head {example[4]})"
+    return f"likely: {reads}: output slice (batch {example[0]}, head {example[1]}) is computed from {source}; " + "; ".join(parts)
+
+
+def _sources(
+    inputs: Slices,
+    names: tuple[str, ...],
+    compute: Callable[[Slices], "torch_types.Tensor"],
+    own: Callable[[str, int, int], tuple[int, int]],
+    b: int,
+    h: int,
+    target: "torch_types.Tensor",
+    atol: float,
+    rtol: float,
+) -> list[tuple[str, int, int]]:
+    """Every (input, source b, source h) whose substitution reproduces `target`; ALL for all at once."""
+    base = {name: inputs[name][own(name, b, h)] for name in names}
+    matches: list[tuple[str, int, int]] = []
+
+    def agrees(slices: Slices) -> bool:
+        return evidence.close_to(target, compute(slices), 2 * atol, 2 * rtol)
+
+    # One input moved, or two of the same layout moved together (k and v from one wrong kv head).
+    groups = [(name,) for name in names] + [
+        (first, second)
+        for index, first in enumerate(names)
+        for second in names[index + 1 :]
+        if len(names) > 2 and inputs[first].shape[:2] == inputs[second].shape[:2]
+    ]
+    for group in groups:
+        tensor = inputs[group[0]]
+        for b2 in range(tensor.shape[0]):
+            for h2 in range(tensor.shape[1]):
+                if (b2, h2) == own(group[0], b, h):
+                    continue
+                if agrees({**base, **{name: inputs[name][b2, h2] for name in group}}):
+                    matches.append((" and ".join(f"`{name}`" for name in group), b2, h2))
+    first = inputs[names[0]]
+    for b2 in range(first.shape[0]):
+        for h2 in range(first.shape[1]):
+            if (b2, h2) == (b, h):
+                continue
+            moved = {name: inputs[name][own(name, b2, h2)] for name in names}
+            if agrees(moved):
+                matches.append((ALL, b2, h2))
+    return matches

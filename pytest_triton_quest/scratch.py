@@ -1,0 +1,102 @@
+"""New memory holds NaN while a check runs, so reading memory nobody wrote fails every time.
+
+`torch.empty` returns whatever the allocator last held: zeros on one run, old values on the next. A
+kernel that reads a scratch buffer before anything wrote it, or an output element no program
+stores, then passes or fails by luck. While `filled_allocations` is open, every floating-point
+tensor made by `torch.empty`, `torch.empty_like`, `torch.empty_strided` or `Tensor.new_empty` is
+filled at once (NaN by default), and each allocation is recorded with the line of the kata file that
+made it, so a report can say which buffer the NaN came from.
+
+Calling the learner's function again with another fill value tells where a NaN comes from: one that
+changes with the fill came from memory nobody wrote; one that stays was made by the arithmetic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from ._lazy import torch
+
+_FACTORIES = ("empty", "empty_like", "empty_strided")
+
+
+@dataclass
+class Allocation:
+    line: int | None  # the kata file's line that allocated it, when the call came from there
+    shape: tuple[int, ...]
+    dtype: str
+    tensor: Any  # kept only while the check runs
+
+    def where(self, kata_name: str) -> str:
+        return f"{kata_name}:{self.line}" if self.line is not None else "your function"
+
+
+@contextlib.contextmanager
+def filled_allocations(kata_path: Path, value: float = float("nan")) -> Iterator[list[Allocation]]:
+    """Fill new floating-point memory with `value` and record every allocation, until closed."""
+    made: list[Allocation] = []
+    kata = str(kata_path.resolve())
+    originals: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str) -> None:
+        original = getattr(owner, name)
+
+        def allocate(*args: Any, **kwargs: Any) -> Any:
+            tensor = original(*args, **kwargs)
+            if _from_a_library(sys._getframe(1).f_code.co_filename):
+                return tensor  # Triton's launcher and PyTorch itself allocate too: not the learner's memory
+            if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
+                tensor.fill_(value)
+                made.append(Allocation(_kata_line(kata), tuple(tensor.shape), str(tensor.dtype).removeprefix("torch."), tensor))
+            return tensor
+
+        originals.append((owner, name, original))
+        setattr(owner, name, allocate)
+
+    import torch as module  # the real module: the lazy proxy's attributes are not what katas call
+
+    try:
+        for name in _FACTORIES:
+            wrap(module, name)
+        wrap(module.Tensor, "new_empty")
+        yield made
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+
+
+_LIBRARIES = (f"{os.sep}triton{os.sep}", f"{os.sep}torch{os.sep}")
+
+
+def _from_a_library(filename: str) -> bool:
+    return any(part in filename for part in _LIBRARIES)
+
+
+def _kata_line(kata: str) -> int | None:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_filename == kata:
+            return frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def scratch_of(made: list[Allocation], outputs: tuple[Any, ...]) -> list[Allocation]:
+    """The allocations that are not (views of) a returned output: the function's own buffers."""
+    kept = []
+    for allocation in made:
+        storage = allocation.tensor.untyped_storage().data_ptr()
+        if not any(isinstance(out, torch.Tensor) and out.untyped_storage().data_ptr() == storage for out in outputs):
+            kept.append(allocation)
+    return kept
+
+
+def call_with_fill(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], kata_path: Path, value: float) -> Any:
+    """The learner's function called once more, new memory filled with `value`."""
+    with filled_allocations(kata_path, value):
+        return function(*args, **kwargs)

@@ -1,0 +1,165 @@
+"""Issue 22's evidence engines: each claim rests on a recorded fact, and says nothing without one.
+
+- origins.py: right values in the wrong place are traced to where they belong (any level, any output);
+- reads.py: a kernel that never reads an input the answer needs fails, also when the answer is right;
+- scratch.py: memory made with torch.empty holds NaN during a check, so reading it before it is written
+  fails every time, and the NaN are traced to the allocating line;
+- a store mask that switched off elements its program addressed is not called a grid that is too
+  small, and an output PyTorch wrote after the kernels is never said to be "never stored".
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from pytest_triton_quest.checking import check_case
+from pytest_triton_quest.model import Mode, Tolerance
+from pytest_triton_quest.origins import axis_names, describe, find_provenance
+from pytest_triton_quest.registry import level_by_number
+from tests.support import ON_GPU, REPO
+
+KATAS = REPO / "tests" / "evidence_katas"
+TIGHT = Tolerance(atol=1e-6, rtol=1e-6)
+
+
+# ----- provenance: pure, on made-up outputs ------------------------------------------------------------
+def _line(out: torch.Tensor, ref: torch.Tensor, name: str = "out") -> str | None:
+    found = find_provenance({name: out}, {name: ref}, TIGHT)
+    return None if found is None else describe(found, {name: axis_names(out.dim())})
+
+
+def _attention_shaped(seed: int = 0) -> torch.Tensor:
+    return torch.randn(2, 3, 40, 32, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+def test_every_batch_holding_batch_0s_answer_names_the_batch_offset() -> None:
+    ref = _attention_shaped()
+    out = ref.clone()
+    out[1] = ref[0]
+    line = _line(out, ref)
+    assert line is not None and "batch offset is missing" in line and "(batch 1, head 0, row 0, column 0)" in line
+
+
+def test_every_head_holding_head_0s_answer_names_the_head_offset() -> None:
+    ref = _attention_shaped()
+    out = ref.clone()
+    out[:, 1:] = ref[:, :1]
+    line = _line(out, ref)
+    assert line is not None and "head offset is missing" in line and "batch" not in line.split(";")[1]
+
+
+def test_a_transposed_output_is_named() -> None:
+    ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    line = _line(ref.T.contiguous(), ref)
+    assert line is not None and "transposed" in line
+
+
+def test_two_exchanged_tiles_are_traced_to_each_other() -> None:
+    ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    out = ref.clone()
+    out[0:16, 16:32], out[16:32, 0:16] = ref[16:32, 0:16], ref[0:16, 16:32]
+    line = _line(out, ref)
+    assert line is not None and "(row 16, column 0) holds the answer of (row 0, column 16)" in line
+
+
+def test_outputs_in_another_order_are_named_by_name() -> None:
+    a, b, c = (torch.randn(2, 2, 20, 16, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) for seed in (3, 4, 5))
+    found = find_provenance({"dq": b, "dk": a, "dv": c}, {"dq": a, "dk": b, "dv": c}, TIGHT)
+    assert found is not None
+    line = describe(found, {})
+    assert line is not None and "wrong order" in line and "`dq` holds the answer of `dk`" in line
+
+
+def test_values_that_belong_nowhere_are_not_traced() -> None:
+    ref = _attention_shaped()
+    out = ref + 0.5 * _attention_shaped(seed=9)
+    assert _line(out, ref) is None
+
+
+def test_a_few_traced_segments_among_many_wrong_ones_are_not_reported() -> None:
+    """Most of the wrong elements must be explained before a mapping is claimed."""
+    ref = _attention_shaped()
+    out = ref + 0.5 * _attention_shaped(seed=9)
+    out[1, 0, :4] = ref[0, 0, :4]  # 4 rows of 240 wrong ones belong elsewhere
+    assert _line(out, ref) is None
+
+
+# ----- the checks, on small level 1 katas -----------------------------------------------------------
+needs_interpreter = pytest.mark.skipif(ON_GPU, reason="these katas are checked under the interpreter")
+MODE = Mode("cpu", True, "tests")
+
+
+def _check(kata: str, case_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, str, list[str]]:
+    level = level_by_number(1)
+    assert level is not None
+    katas = tmp_path / "katas"
+    katas.mkdir(parents=True)
+    path = katas / level.kata_file
+    shutil.copyfile(KATAS / kata, path)
+    monkeypatch.chdir(tmp_path)
+    result = check_case(level, level.case_by_id(case_id, MODE), path, MODE)
+    return result.passed, result.message, result.diagnoses
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_a_right_answer_computed_by_pytorch_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passed, message, diagnoses = _check("level1_torch_answer.py", "fp32-1000", tmp_path, monkeypatch)
+    assert not passed
+    assert "never read `x`, `y`, yet the answer is right" in message
+    assert diagnoses == ["likely: the answer is computed with PyTorch, not by your kernels: no kernel reads `x`, `y`"]
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_an_input_passed_in_place_of_another_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passed, message, diagnoses = _check("level1_x_passed_twice.py", "fp32-1000", tmp_path, monkeypatch)
+    assert not passed
+    assert "no kernel was given `y`" in message
+    assert diagnoses and "in place of `y`" in diagnoses[0]
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_inputs_copied_by_a_cast_count_as_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passed, message, _ = _check("level1_cast_inputs.py", "fp16-1000", tmp_path, monkeypatch)
+    assert passed, message
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_reading_scratch_nobody_wrote_fails_and_names_the_allocation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (KATAS / "level1_unwritten_scratch.py").read_text().splitlines()
+    line = next(number for number, text in enumerate(source, 1) if "scratch = torch.empty_like" in text)
+    for attempt in range(2):  # the same verdict every time: the scratch holds NaN, never leftovers
+        passed, message, diagnoses = _check("level1_unwritten_scratch.py", "fp32-1000", tmp_path / str(attempt), monkeypatch)
+        assert not passed
+        assert "1 NaN come from memory nobody wrote" in message
+        assert diagnoses and f"torch.empty at katas/level1_vector_add.py:{line} is read" in diagnoses[0], diagnoses
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_an_output_pytorch_wrote_is_not_called_never_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passed, message, _ = _check("level1_cast_after_kernel.py", "fp16-1000", tmp_path, monkeypatch)
+    assert not passed
+    assert "never stored by any program" not in message
+    assert "`out` was never handed to a kernel: PyTorch wrote its values" in message
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_a_mask_one_short_is_not_called_a_small_grid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 22, class 1: `offsets < n - 1` with a triton.cdiv grid was reported as a grid too small."""
+    source = (REPO / "solutions_hidden" / "level1_vector_add.py").read_text()
+    edited = source.replace("    mask = offsets < n  #", "    mask = offsets < n - 1  #")
+    assert edited != source
+    (tmp_path / "edited.py").write_text(edited)
+    monkeypatch.setattr("tests.test_evidence.KATAS", tmp_path)
+    passed, message, diagnoses = _check("edited.py", "fp32-98765", tmp_path / "run", monkeypatch)
+    assert not passed
+    assert diagnoses and "store mask is too strict" in diagnoses[0] and "grid" not in diagnoses[0].split(":")[1], diagnoses
