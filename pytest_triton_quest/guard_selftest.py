@@ -1,6 +1,6 @@
 """Prove, once per process, that the kernel guard's hooks into Triton's interpreter work (issue 14).
 
-The guard (`guard.py`) hooks private names of `triton/runtime/interpreter.py`. A Triton release that
+The guard (`guard/`) hooks private names of `triton/runtime/interpreter.py`. A Triton release that
 renames one would leave the guard installed but blind: kernels would run unchecked and every
 out-of-bounds bug would pass silently. `guard_self_test()` runs a tiny interpreted kernel with known
 stray lanes and checks that the guard sees what it must:

@@ -1,6 +1,6 @@
 """Out-of-bounds checks for compiled kernels: the worker runs under NVIDIA's compute-sanitizer (issue 14).
 
-On the CPU the interpreter's guard (guard.py) stops every stray load and store. Compiled, nothing
+On the CPU the interpreter's guard (guard/) stops every stray load and store. Compiled, nothing
 does: a stray lane of an unmasked load reads whatever lies past the tensor, and with PyTorch's
 caching allocator that is usually slack of the same pool, so a kernel with no mask at all can pass
 every check. `compute-sanitizer --tool memcheck` tracks every allocation, and with the caching

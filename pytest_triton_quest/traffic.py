@@ -1,7 +1,7 @@
 """Memory traffic: what a call's kernels moved, against the least the level must move, and what that
 means on a real card.
 
-The interpreter's guard counts (see guard.py, `count_traffic`); this module turns one call's counts
+The interpreter's guard counts (see guard/traffic.py, `count_traffic`); this module turns one call's counts
 into a `TrafficReport`: per launch (kernel, grid, bytes read and written, distinct bytes, tl.dot
 FLOPs), the totals against the level's minimum `Work`, a remark where the ratio is worth one, the
 arithmetic intensity, and the time bound the traffic implies on the reference card.

@@ -586,7 +586,7 @@ def test_arguments_the_guard_cannot_read_mark_the_launch_unchecked(monkeypatch: 
     def unreadable(*args: Any) -> list[Any]:
         raise ValueError("an argument type from the future")
 
-    monkeypatch.setattr(guard, "_spans_of", unreadable)
+    monkeypatch.setattr(guard.hooks, "_spans_of", unreadable)
     x, y = _inputs()
     out = torch.empty(N)
     with watch_kernels(True) as watch:

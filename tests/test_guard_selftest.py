@@ -177,14 +177,14 @@ def _lose_the_grid(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _break_provenance(monkeypatch: pytest.MonkeyPatch) -> None:
     # Pointer values that no longer pass through the builder operations the guard tags.
-    monkeypatch.setattr(guard, "_tag_result", lambda *args: None)
+    monkeypatch.setattr(guard.provenance, "_tag_result", lambda *args: None)
 
 
 def _break_the_check(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: Any) -> None:
         raise IndexError("a numpy change")
 
-    monkeypatch.setattr(guard, "_find_violation", broken)
+    monkeypatch.setattr(guard.bounds, "_find_violation", broken)
 
 
 def _break_triton_jit(monkeypatch: pytest.MonkeyPatch) -> None:

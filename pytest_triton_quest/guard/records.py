@@ -1,0 +1,119 @@
+"""What the guard reports (a bounds violation), the hooks it cannot do without, and small helpers
+every part of it shares. Importing this imports neither torch nor triton nor numpy.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass
+from typing import Any
+
+from ..model import TensorArg
+
+
+# Hooks without which no launch is bounds-checked (or counted) at all.
+CRITICAL_HOOKS = ("GridExecutor.__call__", "GridExecutor._init_args_hst", "interpreter._interpreter")
+
+
+_MAX_OFFSETS = 8
+
+
+_U64_MAX = 2**64 - 1
+
+
+# The smallest tile side tl.dot accepts when compiled for a GPU (M, N and K alike).
+GPU_MIN_DOT_SIZE = 16
+
+
+# ----- public records ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BoundsViolation:
+    kernel: str
+    access: str  # "load" or "store" (atomics count as stores)
+    # The pointer parameter the bad addresses were computed from; when that is unknown, the tensor
+    # the access's other lanes address; None when neither is known.
+    argument: str | None
+    offsets: tuple[int, ...]  # up to 8 distinct offending element offsets (relative to `argument`)
+    count: int  # active (unmasked) lanes out of bounds in that access
+    numel: int | None  # numel of that argument
+    program_id: tuple[int, int, int]
+
+    def describe(self) -> str:
+        store = self.access == "store"
+        lanes = f"{self.count} unmasked lane{'' if self.count == 1 else 's'}"
+        verb = ("write" if store else "read") + ("s" if self.count == 1 else "")
+        where = f"out-of-bounds {self.access} in kernel `{self.kernel}`, program id {self.program_id}"
+        if self.argument is None:
+            first = f"{where}: {lanes} {verb} outside every tensor argument."
+        else:
+            if not self.offsets:
+                span = ""
+            elif len(self.offsets) == 1:
+                span = f"element offset {self.offsets[0]}, "
+            else:
+                span = f"element offsets {min(self.offsets)}..{max(self.offsets)}, "
+            first = (
+                f"{where}: {lanes} {verb} outside `{self.argument}` "
+                f"({span}the tensor has {self.numel} element{'' if self.numel == 1 else 's'})."
+            )
+        negative = any(offset < 0 for offset in self.offsets)
+        if store:
+            hint = "Mask the store so that offsets stay in 0..n-1." if negative else "Mask the store with offsets < n."
+        else:
+            hint = "Mask the load (and give `other=`)."
+        return f"{first}\n{hint}"
+
+
+class OutOfBoundsAccess(Exception):
+    """Raised inside an interpreted kernel, instead of performing an out-of-bounds access."""
+
+    def __init__(self, violation: BoundsViolation) -> None:
+        super().__init__(violation.describe())
+        self.violation = violation
+
+
+@dataclass
+class _Span:
+    """The bytes a tensor argument may touch: [low, high)."""
+
+    arg: TensorArg
+    low: int
+    high: int
+
+
+def _missing_hook_reason(name: str) -> str:
+    return f"this Triton has no `{name}` for the guard to hook: kernels run without bounds checks"
+
+
+# ----- helpers -------------------------------------------------------------------------------------
+_np: Any = None
+
+
+def _numpy() -> Any:
+    global _np
+    if _np is None:
+        import numpy
+
+        _np = numpy
+    return _np
+
+
+def _as_int(value: Any) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        return int(value)
+
+
+def _grid3(grid: Any) -> tuple[int, int, int]:
+    try:
+        values = [_as_int(value) for value in tuple(grid)[:3]]
+    except Exception:  # noqa: BLE001 - best effort only
+        return (0, 0, 0)
+    values += [1] * (3 - len(values))
+    return (values[0], values[1], values[2])
+
+
+def _error_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
