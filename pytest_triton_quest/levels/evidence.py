@@ -150,8 +150,8 @@ def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str |
     what = "1 wrong element that no program stored was" if never.numel() == 1 else f"{never.numel()} wrong elements that no program stored were"
     return (
         f"likely: a store mask is too strict: {what} addressed by "
-        f"{programs_text([_short(owner) for owner in owners])} with the mask off; "
-        "the grid and the offsets reach them, so check the store's mask (a bound off by one, or the wrong one)"
+        f"{programs_text([_short(owner) for owner in owners])} with the mask off; check the store's mask "
+        "(a bound off by one, or the wrong one)"
     )
 
 

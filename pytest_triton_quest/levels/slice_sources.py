@@ -27,6 +27,8 @@ Slices = dict[str, "torch_types.Tensor"]
 # At most this many wrong output slices are searched, and no slice longer than this many rows.
 _MAX_SLICES = 12
 _MAX_S = 512
+# Recomputations of one slice a failure may cost in all (a few seconds for the longest case).
+_MAX_RECOMPUTATIONS = 600
 # Share of the searched wrong slices that must have exactly one source for a rule to be named.
 _MIN_SHARE = 0.75
 ALL = "*"  # every input moved together
@@ -51,12 +53,15 @@ def slice_source_note(
     wrong = [(b, h) for b in range(B) for h in range(H) if bool(bad[b, h].any()) and bool(torch.isfinite(out[b, h]).any())]
     if not wrong or all(inputs[name].shape[0] * inputs[name].shape[1] == 1 for name in names):
         return None
+    # Each wrong slice costs one recomputation per candidate source: search as many as the budget allows.
+    per_slice = sum(inputs[name].shape[0] * inputs[name].shape[1] for name in names) * 2
+    searched_slices = max(1, min(_MAX_SLICES, _MAX_RECOMPUTATIONS // max(per_slice, 1)))
     found: list[tuple[int, int, str, int, int]] = []  # (b, h, input or ALL, source b, source h)
-    for b, h in wrong[:_MAX_SLICES]:
+    for b, h in wrong[:searched_slices]:
         sources = _sources(inputs, names, compute, own, b, h, out[b, h], tolerance.atol, tolerance.rtol)
         if len(sources) == 1:
             found.append((b, h, *sources[0]))
-    searched = min(len(wrong), _MAX_SLICES)
+    searched = min(len(wrong), searched_slices)
     if len(found) < _MIN_SHARE * searched:
         return None
     moved = {entry[2] for entry in found}
