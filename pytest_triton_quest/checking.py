@@ -136,10 +136,9 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         compared.append((name, out, out64, expected, close))
     wrong = tuple(name for name, _, _, _, close in compared if not bool(close.all()))
     unread = unread_inputs(device_inputs, level.needed_inputs(), watch.launches, mode.interpreted, answer_right=not wrong)
-    if unread:
-        # Right values without reading an input can only come from outside the kernels; wrong ones
-        # most likely from another tensor passed in the input's place.
-        return CaseResult(FAILED, reads_message(unread, answer_right=not wrong), [reads_headline(unread, answer_right=not wrong)])
+    if unread and not wrong:
+        # Right values without reading an input can only come from outside the kernels.
+        return CaseResult(FAILED, reads_message(unread, answer_right=True), [reads_headline(unread, answer_right=True)])
     if not wrong:
         beyond = level.check_beyond_values(case, inputs, probe)
         if beyond is not None:
@@ -162,7 +161,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         case, inputs, out64, expected, ~close, tolerance, watch.launches, writers,
         output=name, wrong_outputs=wrong, stores=stores, probe=probe,
         outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
-        handed_to_kernel=handed,
+        handed_to_kernel=handed, unread=unread,
     )
     nan_origin(failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path)
     message, diagnoses = explain_mismatch(level, failure, mode)

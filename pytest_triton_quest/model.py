@@ -276,6 +276,8 @@ class Failure:
     # `likely:` line when a kernel read memory nothing wrote.
     nan_lines: list[str] = field(default_factory=list)
     nan_headline: str | None = None
+    # Inputs the answer needs that no kernel was given, nor a copy of (reads.py).
+    unread: list[str] = field(default_factory=list)
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------

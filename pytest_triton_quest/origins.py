@@ -205,6 +205,10 @@ def _index_text(names: tuple[str, ...], index: tuple[int, ...]) -> str:
 def _cause(names: tuple[str, ...], moved: list[int], relations: list[str | None]) -> str:
     """A short reason, in the terms of the moved axes. Every word rests on the relation found."""
     parts = []
+    if {names[axis] for axis in moved if relations[axis] == "first:0"} >= {"batch", "head"}:
+        # Both at 0: one offset, of the (batch, head) pair, is missing.
+        parts.append("every (batch, head) holds the answer of (batch 0, head 0): the (batch, head) offset, bh * stride, is missing")
+        moved = [axis for axis in moved if names[axis] not in ("batch", "head")]
     for axis in moved:
         name, relation = names[axis], relations[axis] or ""
         if relation.startswith("first:0") and name in ("batch", "head"):

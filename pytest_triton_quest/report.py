@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 from ._lazy import torch
 from .levels.evidence import masked_off_note
 from .origins import axis_names, find_provenance
+from .reads import headline as reads_headline
+from .reads import message as reads_message
 from .origins import describe as describe_provenance
 
 if TYPE_CHECKING:
@@ -26,6 +28,8 @@ MAP_COLS = 48
 
 def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[str, list[str]]:
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure), *failure.nan_lines]
+    if failure.unread:
+        lines.append(reads_message(failure.unread, answer_right=False))
     lines.extend(_where(failure, level.output_rows.get(failure.output, "query rows")))
     if not failure.handed_to_kernel:
         lines.append(
@@ -41,6 +45,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
         or failure.nan_headline
         or one_headline(level.diagnose(failure))
         or masked_off_note(failure.stores, failure.bad)
+        or (reads_headline(failure.unread, answer_right=False) if failure.unread else None)
     )
     if headline is None and failure.stores is None and failure.handed_to_kernel:
         headline = one_headline(_nothing_stored(failure))

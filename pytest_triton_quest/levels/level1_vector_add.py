@@ -80,12 +80,12 @@ class VectorAdd(Level):
         x, y = (inputs[name].to(torch.float64) for name in ("x", "y"))
         tolerance = failure.tolerance
         # Evidence 1: the output is another sum of the inputs (a pointer copied from the line above).
-        for candidate, note in (
-            (x + x, "likely: y is loaded from x_ptr: the kernel adds x to itself; load y from y_ptr"),
-            (y + y, "likely: x is loaded from y_ptr: the kernel adds y to itself; load x from x_ptr"),
-        ):
+        for candidate, twice, other in ((x + x, "x", "y"), (y + y, "y", "x")):
             if x.numel() > 1 and evidence.close_to(out, candidate, tolerance.atol, tolerance.rtol):
-                return [note]
+                # Whether the kernel was given the other input at all tells where the pointer went wrong.
+                if other in failure.unread:
+                    return [f"likely: {twice} is passed to the kernel in place of {other}: it adds {twice} to itself; pass {other}"]
+                return [f"likely: {other} is loaded from {twice}_ptr: the kernel adds {twice} to itself; load {other} from {other}_ptr"]
         if failure.stores is None:
             return []
         return _store_notes(failure)
