@@ -26,6 +26,7 @@ from pytest_triton_quest.registry import level_by_number
 from tests.mistakes import Mistake, all_mistakes, level_module
 from tests.mistakes.level2 import ONE_KERNEL
 from tests.mistakes.level8 import LEARNER_LOADS
+from tests.mistakes.level10 import LEARNER_LOADS as GQA_LEARNER_LOADS
 from tests.mutants import Mutant, edit_problems
 from tests.support import ON_GPU, REPO, SOLUTIONS
 
@@ -36,7 +37,8 @@ pytestmark = pytest.mark.usefixtures("interpreter")
 MEASURE_HEADLINES = os.environ.get("QUEST_CORPUS") == "1"
 
 MODE = Mode("cpu", True, "tests")
-LEVEL_NUMBERS = range(1, 9)
+LEVEL_NUMBERS = range(1, 12)
+SEASON_2 = range(9, 12)
 ALL = all_mistakes()
 IDS = [f"level{number}/{mistake.name}" for number, mistake in ALL]
 # Kernels that are wrong but pass every current case (issue 13, point 12 had two; a case with very
@@ -72,7 +74,9 @@ def first_failure(level: Level, path: Path) -> str | None:
 def test_every_level_has_at_least_six_mistakes() -> None:
     counts = {number: len(level_module(number).MISTAKES) for number in LEVEL_NUMBERS}
     assert all(count >= 6 for count in counts.values()), counts
-    assert sum(counts.values()) >= 48, counts
+    # Season 2 (issue 22): at least eight per level.
+    assert all(counts[number] >= 8 for number in SEASON_2), counts
+    assert sum(counts.values()) >= 48 + 3 * 8, counts
 
 
 def test_the_corpus_holds_the_mistakes_issue_13_reports() -> None:
@@ -90,8 +94,8 @@ def test_mistakes_are_well_formed_and_apply_to_the_current_solution(number: int)
 
 @pytest.mark.parametrize(
     "number, edits",
-    [(2, (ONE_KERNEL,)), (8, LEARNER_LOADS)],
-    ids=["level2/ONE_KERNEL", "level8/LEARNER_LOADS"],
+    [(2, (ONE_KERNEL,)), (8, LEARNER_LOADS), (10, GQA_LEARNER_LOADS)],
+    ids=["level2/ONE_KERNEL", "level8/LEARNER_LOADS", "level10/LEARNER_LOADS"],
 )
 def test_the_shared_learner_edits_alone_keep_the_solution_correct(
     number: int, edits: tuple[tuple[str, str], ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -140,7 +144,7 @@ def test_no_mistake_of_the_level_gets_a_wrong_headline(number: int) -> None:
     verdicts = {}
     wrong = {}
     for mistake in level_module(number).MISTAKES:
-        measured = report.measure((number, mistake))
+        measured = report.measure(report.corpus_subject(number, mistake))
         verdicts[mistake.name] = measured.verdict
         if measured.verdict in ("wrong", "passes"):
             wrong[mistake.name] = (measured.verdict, measured.top or "(no headline)", measured.wrong_hits)

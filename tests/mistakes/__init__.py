@@ -14,8 +14,8 @@ tests/mutants/__init__.py) plus what a good tutor would and would not say about 
   as a tutor would name it; today's engine may not say it yet.
 - `wrong`: phrases that would make a headline WRONG for this bug: the rival diagnoses a learner could
   be misled by (for the overwritten accumulator, "without a mask" names a bug that is not there).
-- `issue`: where the mistake was reported, e.g. "13.1" for issue 13, point 1; "" for mistakes taken
-  from the templates' TODOs.
+- `issue`: where the mistake was reported, e.g. "13.1" for issue 13, point 1; "22" for issue 22's
+  corpus of season 2 (levels 9 to 11); "" for mistakes taken from the templates' TODOs.
 
 The hidden solutions are optimised (tensor descriptors, autotuning, two-stage loops); each mistake's
 edits are written so that the resulting kernel is the one a learner with that misconception would
@@ -37,7 +37,8 @@ class Mistake(Mutant):
     # Headline phrases that would misname this bug. Required: a default only because Mutant's last
     # field has one, so __post_init__ refuses an empty tuple.
     wrong: tuple[str, ...] = ()
-    # Where the mistake was observed: "13.N" is issue 13, point N; "" is from the templates' TODOs.
+    # Where the mistake was observed: "13.N" is issue 13, point N; "22" is issue 22 (season 2); "" is
+    # from the templates' TODOs.
     issue: str = ""
 
     def __post_init__(self) -> None:
@@ -55,4 +56,4 @@ def level_module(number: int) -> ModuleType:
 
 def all_mistakes() -> list[tuple[int, Mistake]]:
     """Every (level number, mistake) of the corpus, in level order."""
-    return [(number, mistake) for number in range(1, 9) for mistake in level_module(number).MISTAKES]
+    return [(number, mistake) for number in range(1, 12) for mistake in level_module(number).MISTAKES]
