@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 from .levels.base import Level
 from .options import BY_KEY
+from .ownership import foreign_passes_line, set_apart_foreign_passes
 from .paths import shown, write_atomically
 from .progress import Progress, ProgressStore
 from .registry import RegistryError, all_levels, span
@@ -138,6 +139,10 @@ def _first_open(progress: Progress, unlock_all: bool) -> Level | None:
 
 def _load(where: dict) -> tuple[ProgressStore, Progress]:
     store = ProgressStore(Path(where["state"]))
+    own = Path(where.get("own_katas", where["katas"]))
+    moved = set_apart_foreign_passes(store, own, _levels())
+    if moved:
+        store.warnings.append(foreign_passes_line(moved, own))
     return store, store.load()
 
 

@@ -237,6 +237,10 @@ class Settings:
     plot: str | None
     watch: bool
     where: bool
+    # The learner's own kata folder (ini, environment or default), and whether this run's results
+    # go into the progress file: only checks of that folder count, unless --quest-state names a file.
+    own_katas: Path = Path("katas")
+    records: bool = True
 
     def timeout_s(self, device: str) -> float:
         return self.timeout or DEFAULT_TIMEOUT_S[device]
@@ -250,9 +254,10 @@ def project_root(config: pytest.Config) -> Path:
     return config.inipath.parent if config.inipath else config.invocation_params.dir
 
 
-def _value(config: pytest.Config, option: Option) -> tuple[Any, str]:
-    """The option's raw value and the source it came from, by precedence."""
-    value = getattr(config.option, option.dest, None)
+def _value(config: pytest.Config, option: Option, command_line: bool = True) -> tuple[Any, str]:
+    """The option's raw value and the source it came from, by precedence (without the command line:
+    what the project itself configures)."""
+    value = getattr(config.option, option.dest, None) if command_line else None
     if value is not None:
         return value, "command line"
     if option.env and os.environ.get(option.env):
@@ -290,6 +295,14 @@ def read_settings(config: pytest.Config) -> Settings:
         # the folder above it, where a run from the project root finds it too.
         home = values["katas"].parent if root.resolve() == values["katas"] else root
         values["state"] = home / STATE_FILE
+    katas_option = next(option for option in OPTIONS if option.key == "katas")
+    configured, _ = _value(config, katas_option, command_line=False)
+    values["own_katas"] = (root / configured).resolve()
+    values["records"] = (
+        sources["state"] != "default"
+        or values["katas"] == values["own_katas"]
+        or values["katas"] == (values["state"].parent / "katas").resolve()
+    )
     values["unlock_all"] = bool(values["unlock_all"])
     values["benchmark"] = bool(values["benchmark"])
     values["watch"] = bool(values["watch"])

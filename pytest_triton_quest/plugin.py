@@ -18,6 +18,7 @@ from .bench import new_storage_folder, remove_if_empty
 from .device import DeviceError, activate, detect_mode
 from .items import KataFile, play_order
 from .options import add_options, adopt_aliases, alias_notice, read_settings, spelling
+from .ownership import foreign_passes_line
 from .progress import ProgressStore
 from .registry import RegistryError, all_levels, span
 from .sanitizer import SanitizerError
@@ -65,7 +66,18 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
     settings = read_settings(config)
     if settings.where:
         taken = config.stash.get(TAKEN_ALIASES_KEY, [])
-        print(json.dumps({"katas": str(settings.katas), "state": str(settings.state), "unlock_all": settings.unlock_all, "device": settings.device, "taken_aliases": taken}))
+        print(
+            json.dumps(
+                {
+                    "katas": str(settings.katas),
+                    "own_katas": str(settings.own_katas),
+                    "state": str(settings.state),
+                    "unlock_all": settings.unlock_all,
+                    "device": settings.device,
+                    "taken_aliases": taken,
+                }
+            )
+        )
         return 0
     if settings.hint is None:
         return None
@@ -103,6 +115,9 @@ def pytest_configure(config: pytest.Config) -> None:
         verbose=config.get_verbosity() > 0,
         sanitizer=sanitizer,
     )
+    moved = session.set_apart_foreign_passes()
+    if moved:
+        store.warnings.append(foreign_passes_line(moved, settings.own_katas))
     if settings.level is not None:
         level = session.level(settings.level)
         if level is None:
@@ -156,6 +171,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"triton-quest: {session.mode.describe()}: {session.mode.reason}",
         f"triton-quest: katas in {session.settings.katas}; progress in {session.settings.state}; {gate}",
     ]
+    if not session.settings.records:
+        lines.append(
+            f"triton-quest: {session.settings.katas} is not your kata folder ({session.settings.own_katas}): this run is "
+            "not recorded and unlocks nothing"
+        )
     if session.mode.interpreted:
         from .guard_selftest import guard_warning  # imports triton: only for a run on the CPU
 

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from .paths import FolderNotWritable, write_atomically
 
@@ -38,6 +38,11 @@ class LevelProgress:
     # the last `triton-quest profile N`.
     traffic: list[str] = field(default_factory=list)
     profile: list[str] = field(default_factory=list)
+    # The kata folder the pass was checked in (absolute). None in files written before it was kept.
+    katas: str | None = None
+    # A pass that did not come from the learner's own kata file (their file is still the template):
+    # kept apart, with its date, and counted for nothing.
+    foreign_passed_at: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -54,6 +59,21 @@ class Progress:
     def is_passed(self, number: int) -> bool:
         entry = self.levels.get(number)
         return entry is not None and entry.passed
+
+    def set_apart_foreign_passes(self, katas: Path, untouched: Callable[[int], bool]) -> list[int]:
+        """Passes recorded from another kata folder while the learner's own file of that level is still
+        the template cannot be the learner's: move them apart (`foreign_passed_at`) and
+        return their levels. A pass whose file the learner did change is adopted as theirs."""
+        moved = []
+        for number, entry in sorted(self.levels.items()):
+            if entry.passed_at is None or entry.katas == str(katas):
+                continue
+            if untouched(number):
+                entry.foreign_passed_at, entry.passed_at = entry.passed_at, None
+                moved.append(number)
+            else:
+                entry.katas = str(katas)
+        return moved
 
     def first_unpassed_before(self, number: int, all_numbers: list[int]) -> int | None:
         """The level that keeps `number` locked, or None when it is unlocked."""
@@ -113,6 +133,8 @@ def _is_lines(value: Any) -> bool:
 def _validate(level: LevelProgress, key: str) -> None:
     checks = [
         level.passed_at is None or isinstance(level.passed_at, str),
+        level.katas is None or isinstance(level.katas, str),
+        level.foreign_passed_at is None or isinstance(level.foreign_passed_at, str),
         _is_count(level.attempts),
         _is_count(level.hints_revealed),
         level.best_speedup is None or _is_number(level.best_speedup),

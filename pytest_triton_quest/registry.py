@@ -7,6 +7,7 @@ import importlib
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pluggy
 
@@ -99,3 +100,23 @@ def span(numbers: list[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"{numbers[0]} to {numbers[-1]}"
     return ", ".join(str(number) for number in numbers)
+
+
+def template_of(level: Level) -> Path | None:
+    """The pristine kata file of a level, as shipped inside the package (None for a level pack)."""
+    candidate = Path(__file__).parent / "templates" / level.kata_file
+    return candidate if candidate.is_file() else None
+
+
+def kata_is_untouched(katas: Path, level: Level) -> bool:
+    """The learner's kata file of the level is still byte for byte its template: whatever passed that
+    level, it was not this file. A missing file or a level pack without a template says nothing."""
+    template = template_of(level)
+    kata = katas / level.kata_file
+    if template is None or not kata.is_file():
+        return False
+    try:
+        return kata.read_bytes() == template.read_bytes()
+    except OSError:
+        return False
+

@@ -19,6 +19,7 @@ from .levels.base import Level
 from .model import PASSED, CaseResult, Mode
 from .options import Settings
 from .progress import Progress, ProgressStore, now
+from .ownership import set_apart_foreign_passes
 from .runner import InProcessRunner, IsolatedRunner, Runner
 from .sanitizer import OFF, SanitizerPlan, find_tool, plan_sanitizer
 from .traffic import TrafficReport
@@ -109,19 +110,32 @@ class QuestSession:
 
     # ----- the end of the run ---------------------------------------------------------------------
     def record_progress(self) -> None:
-        """One locked read-modify-write of the progress file: attempts, passes, benchmark bests."""
+        """One locked read-modify-write of the progress file: attempts, passes, benchmark bests. A run
+        of another folder than the learner's own kata folder records nothing (its header said so)."""
+        if not self.settings.records:
+            return
         with self.store.update() as progress:
             for number, run in sorted(self.runs.items()):
                 entry = progress.level(number)
                 entry.attempts += 1
                 if run.passed and not entry.passed:
                     entry.passed_at = now()
+                    entry.katas = str(self.settings.katas)
+                    entry.foreign_passed_at = None
                     self.newly_passed.append(number)
                 traffic = run.traffic_lines() if run.passed else []
                 if traffic:  # the tutor reads the last run's traffic from here
                     entry.traffic = traffic
             self._record_benchmarks(progress)
             self.progress = progress
+
+    def set_apart_foreign_passes(self) -> list[int]:
+        """Repair a progress file that counted passes of other folders as the learner's (see
+        Progress.set_apart_foreign_passes); the levels set apart, for a warning."""
+        moved = set_apart_foreign_passes(self.store, self.settings.own_katas, self.levels)
+        if moved:
+            self.progress = self.store.load()
+        return moved
 
     def _record_benchmarks(self, progress: Progress) -> None:
         for (number, case_id), rows in self.bench.medians.items():

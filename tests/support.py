@@ -79,6 +79,7 @@ class QuestProject:
         for number in numbers:
             entry = progress.level(number)
             entry.passed_at, entry.attempts, entry.hints_revealed = now(), 1, hints
+            entry.katas = str(self.katas.resolve())
         assert ProgressStore(self.state_path).save(progress)
 
     def backups(self) -> list[Path]:

@@ -7,6 +7,7 @@ the repository's templates or solutions, and the progress file that the quest wr
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import select
@@ -199,6 +200,25 @@ def test_solution_only_after_the_level_is_passed(project: QuestProject) -> None:
     shown = project.quest("solution", "1")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == (SOLUTIONS / "level1_vector_add.py").read_text().strip()
+
+
+def test_overview_and_solution_ignore_a_pass_from_another_folder(project: QuestProject) -> None:
+    """Issue 23: after one run of solutions_hidden the overview said 6 of 11 passed, listed locked
+    levels above passed ones, and `solution 9` printed the reference."""
+    for number in (1, 2):
+        project.template(number)
+    project.mark_passed(1, 2)
+    data = project.state()
+    for entry in data["levels"].values():
+        entry["katas"] = None  # written before the kata folder was kept
+    project.state_path.write_text(json.dumps(data))
+    overview = project.quest()
+    assert overview.returncode == 0, overview.stderr
+    assert "0 of" in overview.stdout.splitlines()[0]
+    assert "counted as passed, but your kata files are still the template" in overview.stdout
+    assert row(overview.stdout, 1).split()[-1] == "open" and row(overview.stdout, 2).split()[-1] == "locked"
+    refused = project.quest("solution", "1")
+    assert refused.returncode == 1 and "opens once you pass it" in refused.stderr
 
 
 # ----- reset -------------------------------------------------------------------------------------------

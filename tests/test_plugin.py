@@ -142,13 +142,46 @@ def test_a_level_that_does_not_exist_is_a_usage_error(project: QuestProject) -> 
     result.stderr.fnmatch_lines(["*level 99 does not exist: the levels are 1 to *"])
 
 
-def test_progress_stays_in_the_project_root_whatever_the_kata_folder(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """Issue 13: the progress file and its lock go where --help says, never among the kata files."""
+def test_a_run_of_another_folder_is_not_recorded_and_says_so(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Issue 23: `--katas solutions_hidden` once, to see passing, unlocked every level. Only checks of
+    the learner's own kata folder count; the header of any other run says it is not recorded. The
+    progress file (and its lock) never goes among the kata files either (issue 13)."""
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     (elsewhere / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
-    project.pytester.runpytest("--level", "1", "--katas", str(elsewhere)).assert_outcomes(passed=8)
-    assert state(project)["levels"]["1"]["passed_at"]
+    result = project.pytester.runpytest("--level", "1", "--katas", str(elsewhere))
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines([f"triton-quest: {elsewhere} is not your kata folder (*katas): this run is not recorded and unlocks nothing"])
+    result.stdout.no_fnmatch_line("*is open*")
+    assert not project.state_path.exists() or "1" not in state(project)["levels"]
     assert sorted(path.name for path in elsewhere.iterdir()) == ["level1_vector_add.py"]
+
+
+def test_a_run_with_its_own_progress_file_is_recorded_there(project: QuestProject, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """--quest-state names where a run of any folder records: the learner chose that file."""
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    (elsewhere / "level1_vector_add.py").write_text((SOLUTIONS / "level1_vector_add.py").read_text())
+    apart = elsewhere.parent / "apart.json"
+    project.pytester.runpytest("--level", "1", "--katas", str(elsewhere), "--quest-state", str(apart)).assert_outcomes(passed=8)
+    assert json.loads(apart.read_text())["levels"]["1"]["passed_at"]
+    assert not project.state_path.exists()
+
+
+def test_a_pass_recorded_from_another_folder_is_set_apart(project: QuestProject) -> None:
+    """A progress file polluted before the rule: level 1 counted as passed while the learner's own
+    level 1 is still the template. That pass is set apart (kept, with its date) and counts for nothing;
+    a pass whose file the learner changed stays theirs."""
+    project.template(1)
+    project.solution(2)
+    project.mark_passed(1, 2)
+    data = state(project)
+    for number in ("1", "2"):
+        data["levels"][number]["katas"] = "/somewhere/else/solutions_hidden"
+    project.state_path.write_text(json.dumps(data))
+    result = project.pytester.runpytest("--level", "1")
+    result.stdout.fnmatch_lines(["*progress: level 1 counted as passed, but your kata file is still the template in *katas: that pass came from another folder. It is kept apart and no longer counts*"])
+    levels = state(project)["levels"]
+    assert levels["1"]["passed_at"] is None and levels["1"]["foreign_passed_at"]
+    assert levels["2"]["passed_at"] and levels["2"]["katas"] == str(project.katas.resolve())
 
 
 def test_run_inside_a_kata_folder_without_an_ini_file_keeps_progress_above_it(project: QuestProject) -> None:
