@@ -111,8 +111,9 @@ def describe(values: Any) -> str:
 
 # ----- what the store map says about the grid and the program -> elements mapping --------------------
 def nothing_stored_note(failure_stores: StoreMap | None, launches: list[LaunchRecord], round_up: str) -> str | None:
-    """No program stored into the output: a grid with no programs, or stores that go elsewhere."""
-    if failure_stores is None or failure_stores.programs:
+    """No program stored into the output: a grid with no programs, or stores that go elsewhere. Not
+    when a store addressed the output with its mask off: it was reached, and its mask is the news."""
+    if failure_stores is None or failure_stores.programs or failure_stores.masked_off:
         return None
     if launches and launched_programs(launches) == 0:
         return (

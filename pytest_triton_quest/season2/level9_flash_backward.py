@@ -248,15 +248,19 @@ _LN2 = math.log(2.0)
 
 def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
-    delta_from_o: bool = True, dv_from_ds: bool = False,
+    delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
 ) -> dict[str, "torch_types.Tensor"]:
-    """The backward pass written out in float64, with switches that replay known bugs."""
+    """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
+    (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's)."""
     scores = _scores64(inputs)
     lse = torch.logsumexp(scores, dim=-1)
+    if seen is not None:
+        q64, k64 = (inputs[name].to(torch.float64) for name in ("q", "k"))
+        scores = ((q64 @ k64.transpose(-1, -2)) * scale_of(inputs)).masked_fill(~seen, float("-inf"))
     p = torch.exp(scores - lse[..., None] * lse_units) if normalise else torch.exp(scores)
     q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
     scale = scale_of(inputs)
-    o = torch.softmax(scores, dim=-1) @ v
+    o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
     delta = (do * o).sum(-1) if delta_from_o else do.sum(-1)
     dp = do @ v.transpose(-1, -2)
     ds = p * (dp - delta[..., None]) if subtract_delta else p * dp
@@ -283,24 +287,32 @@ def diagnose_backward(failure: Failure) -> list[str]:
         return ["likely: dv is multiplied by the scale: only dq and dk carry it (dV = P^T @ dO)"]
     if inputs["q"].shape[-2] == 1:
         return []  # one token: dq and dk vanish whatever the kernel does, so which are wrong says little
-    causal = bool(inputs["causal"])
-    if causal and wrong == ("dq",):
-        return [
-            "likely: only dq is wrong (dk and dv are right), in a causal case: the dq kernel's walk over the key "
-            "tiles, most often its diagonal tile (skipped, or without the causal mask j <= i)"
-        ]
-    if causal and wrong == ("dk", "dv"):
-        return [
-            "likely: dk and dv are wrong but dq is right, in a causal case: the dk/dv kernel's walk over the "
-            "query tiles, most often its diagonal tiles (skipped, or without the causal mask j <= i)"
-        ]
-    if wrong == ("dk",):
-        return [
-            "likely: only dk is wrong (dq and dv are right): in the dk/dv kernel, dS^T = P^T * (dP^T - delta) "
-            "and its sum over every query tile, dk += dS^T @ q"
-        ]
-    if wrong == ("dq", "dk"):
-        return ["likely: dq and dk are wrong but dv is right, so P is right: dS = P * (dP - delta), with dP = dO @ V^T and delta = rowsum(dO * O)"]
-    if wrong == ("dv",):
-        return ["likely: only dv is wrong: dV = P^T @ dO needs the same P as dK, masked (0 for hidden and padded entries) and normalised by lse"]
-    return []
+    return _walk_notes(failure)
+
+
+# Tile sizes a gradient kernel may use; a walk that skips or leaves unmasked the diagonal tile is
+# replayed with each.
+_BLOCK_WIDTHS = (16, 32, 64, 128)
+
+
+def _walk_notes(failure: Failure) -> list[str]:
+    """Which (query, key) pairs the kernel that wrote this output visited, replayed: the causal mask
+    left out, the diagonal tile skipped, or the diagonal tile visited without the mask."""
+    inputs, name = failure.inputs, failure.output
+    S = inputs["q"].shape[-2]
+    kernel = "the dq kernel" if name == "dq" else "the dk/dv kernel"
+    walks: list[tuple["torch_types.Tensor", str]] = []
+    if inputs["causal"]:
+        walks.append((visible(S, "all"), f"likely: {kernel} applies no causal mask: future keys (j > i) get weight"))
+        for width in (w for w in _BLOCK_WIDTHS if w < S):
+            walks.append((
+                visible(S, "below_tile", width),
+                f"likely: {kernel} skips the diagonal tile: the (query, key) tile on the diagonal must be visited, "
+                "with the causal mask j <= i inside it",
+            ))
+            walks.append((
+                visible(S, "whole_tile", width),
+                f"likely: {kernel} visits the diagonal tile without the causal mask: inside it, keys j > i must get P = 0",
+            ))
+    notes = [note for seen, note in walks if matches(failure, _backward64(inputs, seen=seen)[name])]
+    return list(dict.fromkeys(notes))
