@@ -25,7 +25,7 @@ from .reads import headline as reads_headline
 from .reads import message as reads_message
 from .reads import unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
-from .scratch import Allocation, call_with_fill, filled_allocations, scratch_of
+from .scratch import Allocation, call_with_fill, filled_allocations, scratch_of, unstored_text
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -163,7 +163,10 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
         handed_to_kernel=handed, unread=unread,
     )
-    nan_origin(failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path)
+    nan_origin(
+        failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
+        watch if mode.interpreted else None,
+    )
     message, diagnoses = explain_mismatch(level, failure, mode)
     if len(level.outputs) > 1:
         right = [other for other in level.outputs if other not in wrong]
@@ -195,6 +198,7 @@ def nan_origin(
     allocations: list[Allocation],
     outputs: tuple[Any, ...],
     kata_path: Path,
+    watch: KernelWatch | None = None,
 ) -> None:
     """Where the NaN of the output come from, when the reference has none there: memory nobody wrote
     (they change when new memory holds zeros) or the arithmetic (they stay). Fills `failure.nan_lines`
@@ -207,6 +211,9 @@ def nan_origin(
     if again is None or failure.output not in again or again[failure.output].shape != out.shape:
         return
     second = again[failure.output][unexpected]
+    unwritten = torch.zeros_like(unexpected)
+    unwritten[unexpected] = second == 0
+    failure.unwritten = unwritten
     count = int(unexpected.sum())
     stayed = int(torch.isnan(second).sum())
     zeros = int((second == 0).sum())
@@ -228,6 +235,14 @@ def nan_origin(
             f"{computed} NaN come from memory nobody wrote: they change when new memory holds zeros instead of "
             f"NaN (memory from torch.empty at {where})"
         )
+        if watch is not None:
+            for allocation in scratch[:3]:
+                tensor = allocation.tensor
+                if tensor.is_contiguous():
+                    owner, _ = watch.last_writers(tensor.data_ptr(), tensor.numel(), tensor.element_size())
+                    text = unstored_text(allocation, owner)
+                    if text:
+                        failure.nan_lines.append(f"the buffer of shape {list(tensor.shape)} made at {allocation.where(name)}: {text}")
         if computed >= count // 2:
             failure.nan_headline = (
                 f"likely: a kernel reads memory that nothing wrote first: the buffer made by torch.empty at {where} "

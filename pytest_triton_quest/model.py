@@ -276,6 +276,9 @@ class Failure:
     # `likely:` line when a kernel read memory nothing wrote.
     nan_lines: list[str] = field(default_factory=list)
     nan_headline: str | None = None
+    # Where the output's NaN became exactly 0 when new memory held zeros: elements no kernel wrote
+    # (checking.nan_origin); None when that was not tried.
+    unwritten: "torch.Tensor | None" = None
     # Inputs the answer needs that no kernel was given, nor a copy of (reads.py).
     unread: list[str] = field(default_factory=list)
 

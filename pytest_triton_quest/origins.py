@@ -296,15 +296,12 @@ def _unravel(flat: "torch_types.Tensor", shape: tuple[int, ...]) -> "torch_types
 
 
 def _distinct(values: "torch_types.Tensor") -> "torch_types.Tensor":
-    """Segments that can tell where they came from: finite, not constant, and not repeated elsewhere
-    in the same reference (a repeated segment names no single place)."""
+    """Segments that can tell where they came from: finite and not constant."""
     finite = torch.isfinite(values).all(dim=1)
     spread = (values.amax(dim=1) - values.amin(dim=1)) > 0
-    keep = finite & spread
-    if bool(keep.any()):
-        _, inverse, counts = torch.unique(values, dim=0, return_inverse=True, return_counts=True)
-        keep &= counts[inverse] == 1
-    return keep
+    # A segment repeated elsewhere matches a wrong segment twice, and a move needs exactly one match:
+    # repeats need no search of their own.
+    return finite & spread
 
 
 def _informative(values: "torch_types.Tensor", tolerance: Tolerance) -> "torch_types.Tensor":

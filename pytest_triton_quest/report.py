@@ -225,8 +225,11 @@ def _constant_factor(failure: "Failure") -> list[str]:
 def _nothing_stored(failure: "Failure") -> list[str]:
     """Compiled runs only (no store map): an all-zero output where the answer is not."""
     out, ref = failure.out, failure.ref
-    # New memory holds NaN during a check (scratch.py); older allocators' zeros count the same.
-    untouched = (out == 0) | torch.isnan(out)
+    # New memory holds NaN during a check (scratch.py): a NaN counts as unwritten only where the call
+    # with zeroed memory left a 0 there; a NaN the arithmetic made does not.
+    untouched = out == 0
+    if failure.unwritten is not None:
+        untouched = untouched | failure.unwritten
     if bool(untouched[torch.isfinite(ref)].all()) and bool((ref != 0).any()):
         return ["likely: the output is never written (the kernel stores nothing, or stores to the wrong tensor)"]
     return []

@@ -100,3 +100,33 @@ def call_with_fill(function: Callable[..., Any], args: list[Any], kwargs: dict[s
     """The learner's function called once more, new memory filled with `value`."""
     with filled_allocations(kata_path, value):
         return function(*args, **kwargs)
+
+
+def unstored_text(allocation: Allocation, owner: Any) -> str | None:
+    """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
+    program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
+    for a buffer of which only index 0 of axis 1 was written. None when every element was stored."""
+    tensor = allocation.tensor
+    never = torch.as_tensor(owner).reshape(tuple(tensor.shape)) < 0
+    if not bool(never.any()):
+        return None
+    parts = []
+    for axis in range(never.dim()):
+        hit = never.movedim(axis, 0).reshape(never.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()
+        if len(hit) == never.shape[axis]:
+            parts.append(":")
+        else:
+            parts.append(_spans(hit))
+    return f"{int(never.sum())} of its {never.numel()} elements were never stored, at [{', '.join(parts)}]"
+
+
+def _spans(indices: list[int]) -> str:
+    spans: list[tuple[int, int]] = []
+    for index in indices:
+        if spans and index == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], index)
+        else:
+            spans.append((index, index))
+    text = " ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:3])
+    return text + (" ..." if len(spans) > 3 else "")
+

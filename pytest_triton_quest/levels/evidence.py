@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from ..model import LaunchRecord, OutOfBounds, StoreMap
+from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -103,6 +103,17 @@ def close_to(out: "torch_types.Tensor", candidate: "torch_types.Tensor", atol: f
         return False
     mine, theirs = out[finite], candidate[finite]
     return bool(((mine - theirs).abs() <= atol + rtol * theirs.abs()).all())
+
+
+def unwritten(failure: Failure) -> "torch_types.Tensor | None":
+    """Output elements that no kernel wrote, where the record says so: no program stored them (the
+    interpreter's store map) or they kept the value of new memory (checking.nan_origin). Their NaN
+    is memory's, not arithmetic's, so a replay that predicts NaN there proves nothing."""
+    mask = failure.unwritten.clone() if failure.unwritten is not None else None
+    if failure.writers is not None:
+        owner = torch.as_tensor(failure.writers[0]).reshape(failure.out.shape) < 0
+        mask = owner if mask is None else mask | owner
+    return mask
 
 
 def describe(values: Any) -> str:

@@ -9,6 +9,7 @@ kernel is run once more on ordinary inputs (a probe) and the replays are compare
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
@@ -41,8 +42,12 @@ def diagnose_attention(failure: Failure) -> list[str]:
         if stored:
             return stored
     q, k, v = float64(inputs)
-    # Replays run on the (batch, head) slice with the most wrong elements.
+    # Replays run on the (batch, head) slice with the most wrong elements; NaN in memory no kernel
+    # wrote would match any replay that predicts NaN, so such a slice is never replayed.
     B, H = failure.out.shape[:2]
+    missing = evidence.unwritten(failure)
+    if missing is not None and bool((missing & failure.bad).any()):
+        return []
     worst = int(failure.bad.reshape(B * H, -1).sum(dim=1).argmax())
     b, h = divmod(worst, H)
     pick = (slice(b, b + 1), slice(h, h + 1))
@@ -331,6 +336,11 @@ def _replay_notes(
     if explicit_scale:
         add(lambda: attention64(q, k, v, seen, default_scale(D)),
             "likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+    elif D > 1:
+        add(lambda: attention64(q, k, v, seen, 1.0 / D),
+            "likely: the default scale is 1 / D: it is 1 / sqrt(D) (D ** -0.5) when scale is None")
+        add(lambda: attention64(q, k, v, seen, math.sqrt(D)),
+            "likely: the scores are multiplied by sqrt(D): the default scale is 1 / sqrt(D), a division")
     add(lambda: attention64(q, k, v, seen, scale / _LOG2E),
         "likely: exp2 is used without log2(e) folded into the scale: exp(x) = exp2(x * log2(e)), so multiply the "
         "scale by 1.4426950408889634 once")

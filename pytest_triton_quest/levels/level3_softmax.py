@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 # Block widths a learner is likely to use, for the rules that guess how a row was cut into blocks.
 _COMMON_BLOCKS = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+# The most blocks of one row an online-softmax replay walks (it loops in Python, block by block).
+_MAX_REPLAY_BLOCKS = 256
 # Diagnosis rules recompute wrong-but-plausible answers on at most this many rows, to stay cheap on big cases.
 _PROBE_ROWS = 64
 
@@ -237,6 +239,8 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
     for block in _COMMON_BLOCKS:
         if block >= N:
             break
+        if N > _MAX_REPLAY_BLOCKS * block:
+            continue  # a replay in Python over thousands of blocks costs seconds: a wide row has wide blocks
         for bug, note in _ONLINE_BUGS.items():
             if matches(_online_softmax64(x, block, bug)):
                 notes.append(note)

@@ -43,10 +43,17 @@ def slice_source_note(
     names: tuple[str, ...],
     compute: Callable[[Slices], "torch_types.Tensor"],
     own: Callable[[str, int, int], tuple[int, int]] = own_slice,
+    head_rules: dict[str, Callable[[int], int]] | None = None,
+    right_rule: Callable[[str], str] | None = None,
 ) -> str | None:
-    """The `likely:` line when the wrong slices were computed from other slices of the inputs."""
+    """The `likely:` line when the wrong slices were computed from other slices of the inputs.
+    `head_rules`: formulas a head mapping may follow ("h % Hkv": ...), named when one fits every
+    head found; `right_rule`: the formula the level asks for, by the input(s) that moved."""
     inputs = {name: failure.inputs[name].to(device="cpu", dtype=torch.float64) for name in names}
     out, bad, tolerance = failure.out, failure.bad, failure.tolerance
+    missing = evidence.unwritten(failure)
+    if missing is not None and bool((missing & bad).any()):
+        return None  # some results were never stored: the right values may sit in the wrong place
     if out.dim() != 4 or out.shape[-2] > _MAX_S:
         return None
     B, H = out.shape[:2]
@@ -81,6 +88,11 @@ def slice_source_note(
         parts.append("the batch index is wrong")
     if head_rule == "first:0":
         parts.append("every head reads head 0: the head offset is missing")
+    elif head_rule not in ("same", None) and head_rules and (
+        fitting := [text for text, rule in head_rules.items() if all(rule(entry[1]) == entry[4] for entry in found)]
+    ) and len(fitting) == 1:
+        right = right_rule(name) if right_rule is not None else "h, its own"
+        parts.append(f"output head h reads head {fitting[0]}; it must read {right}")
     elif head_rule not in ("same", None):
         pairs = sorted({(entry[1], entry[4]) for entry in found})
         shown = ", ".join(f"{h}->{source}" for h, source in pairs[:8])

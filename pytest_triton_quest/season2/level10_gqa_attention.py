@@ -15,6 +15,7 @@ from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
+from ..levels import evidence
 from ..levels.slice_sources import slice_source_note
 from .replay import matches, wrong_along
 
@@ -238,11 +239,21 @@ def diagnose_gqa(failure: Failure) -> list[str]:
         ("q", "k", "v"),
         lambda s: attention64(s["q"], s["k"], s["v"], seen, scale),
         own=lambda name, b, h: (b, h) if name == "q" else (b, h // group),
+        head_rules={
+            "h // Hkv": lambda h: h // Hkv,
+            "h % Hkv": lambda h: h % Hkv,
+            "h // (Hkv // Hq)": lambda h: h // max(1, Hkv // Hq),
+            "h // (Hq // Hkv)": lambda h: h // group,
+            "0": lambda h: 0,
+        },
+        right_rule=lambda moved: "h, its own" if "`q`" in moved else "h // (Hq // Hkv)",
     )
     if moved:
         return [moved]
     batches = wrong_along(failure, 0)
-    if B > 1 and 0 not in batches and batches == list(range(1, B)):
+    missing = evidence.unwritten(failure)
+    written = missing is None or not bool((missing & failure.bad).any())  # else results may sit elsewhere
+    if B > 1 and written and 0 not in batches and batches == list(range(1, B)):
         return [
             "likely: batch 0 is right and every later batch is wrong: the batch offset into k and v, which hold "
             "Hkv heads per batch (b * Hkv, not b * Hq)"
@@ -269,8 +280,9 @@ def _negative_scale_overflow(failure: Failure) -> list[str]:
     inputs = failure.inputs
     scale = scale_of(inputs)
     broken = ~torch.isfinite(failure.out) & torch.isfinite(failure.ref)
-    if scale >= 0 or not bool(broken.any()):
-        return []
+    missing = evidence.unwritten(failure)
+    if scale >= 0 or not bool(broken.any()) or (missing is not None and bool((missing & broken).any())):
+        return []  # no negative scale, no overflow, or NaN that memory holds: the premise fails
     heads = _kv_heads(inputs, "grouped")
     q, k = inputs["q"].to(torch.float64), inputs["k"].to(torch.float64)[:, heads]
     scores = (q @ k.transpose(-1, -2)) * scale * _LOG2E

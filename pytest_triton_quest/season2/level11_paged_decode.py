@@ -9,7 +9,7 @@ past seq_len or outside the block table cannot go unnoticed.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._lazy import torch
 from ..levels.attention_inputs import LARGE_OFFSET
@@ -17,7 +17,8 @@ from ..levels.attention_reference import scale_of
 from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
-from .replay import matches, never_stored
+from ..levels import evidence
+from .replay import matches, never_stored, one_of
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -169,9 +170,12 @@ class PagedDecode(Level):
         access = stray.stray
         if access.access == "load" and access.numel == stray.inputs["k_cache"].numel():
             # Outside the page pool: the page number was wrong, which no mask on the k/v load fixes.
+            # Past the pool's end: a page, a slot or a kv head index out of its range (the offsets alone
+            # do not say which), never a mask that a k/v load lacks.
             return [
-                "likely: a page number outside the pool: token t of sequence b lives in page block_table[b, t // "
-                "page_size] (the block table), slot t % page_size; look the page up for t < seq_lens[b] only"
+                "likely: an address past the end of the cache: a page, slot or head index out of range. Token t of "
+                "sequence b is in page block_table[b, t // page_size], slot t % page_size, and query head h reads kv "
+                "head h // (Hq // Hkv); look pages up for t < seq_lens[b] only"
             ]
         return []
 
@@ -221,18 +225,20 @@ def _row(
     return Case(id=case_id, dtype=dtype, purpose=purpose, params=params)
 
 
-def _slots(pages: "torch_types.Tensor", page_size: int, n: int) -> "torch_types.Tensor":
-    """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens."""
+def _slots(pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
+    """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens
+    (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot)."""
     tokens = torch.arange(n)
-    return pages[tokens // page_size] * page_size + tokens % page_size
+    return pages[tokens // (page_of or page_size)] * page_size + tokens % (slot_of or page_size)
 
 
-def _sequence(inputs: dict[str, Any], name: str, b: int, n: int) -> "torch_types.Tensor":
+def _sequence(inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
     """Sequence b's first n cached rows of `name`, (n, Hkv, D), found through the block table."""
     cache = inputs[name].to(device="cpu", dtype=torch.float64)
     page = cache.shape[1]
     pages = inputs["block_table"][b].to("cpu").long()
-    return cache.reshape(-1, *cache.shape[2:])[_slots(pages, page, n)]
+    rows = cache.reshape(-1, *cache.shape[2:])
+    return rows[_slots(pages, page, n, page_of, slot_of).clamp(max=rows.shape[0] - 1)]
 
 
 def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
@@ -240,21 +246,32 @@ def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
     return torch.cat([_sequence(inputs, name, b, n) for b, n in enumerate(lens)])
 
 
-def _decode64(inputs: dict[str, Any], lengths: list[int] | None = None, scale_power: int = 1, interleaved: bool = False) -> "torch_types.Tensor":
-    """The answer in float64, or a known wrong one: other lengths, the scale applied twice, query head h
-    served by kv head h % Hkv."""
+def _decode64(
+    inputs: dict[str, Any],
+    lengths: list[int] | None = None,
+    scale_power: int = 1,
+    interleaved: bool = False,
+    heads: list[int] | None = None,
+    scale: float | None = None,
+    page_of: int = 0,
+    slot_of: int = 0,
+) -> "torch_types.Tensor":
+    """The answer in float64, or a known wrong one: other lengths, the scale applied twice (or another
+    scale), query head h served by kv head h % Hkv (or by `heads[h]`). Another block table: pass
+    inputs with it."""
     q = inputs["q"].to(device="cpu", dtype=torch.float64)
     B, Hq, D = q.shape
     Hkv = inputs["k_cache"].shape[2]
     group = Hq // Hkv
-    heads = [h % Hkv if interleaved else h // group for h in range(Hq)]
-    scale = scale_of(inputs) ** scale_power
+    if heads is None:
+        heads = [h % Hkv if interleaved else h // group for h in range(Hq)]
+    scale = (scale_of(inputs) if scale is None else scale) ** scale_power
     out = torch.full((B, Hq, D), math.nan, dtype=torch.float64)
     for b, n in enumerate(lengths if lengths is not None else inputs["seq_lens"].tolist()):
         if n < 1:
             continue
-        keys = _sequence(inputs, "k_cache", b, n)[:, heads]  # (n, Hq, D)
-        values = _sequence(inputs, "v_cache", b, n)[:, heads]
+        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of)[:, heads]  # (n, Hq, D)
+        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of)[:, heads]
         scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale
         out[b] = torch.einsum("hn,nhd->hd", torch.softmax(scores, dim=-1), values)
     return out
@@ -276,29 +293,173 @@ def _gather_sdpa(inputs: dict[str, Any]) -> Any:
 def diagnose_decode(failure: Failure) -> list[str]:
     inputs, out, ref = failure.inputs, failure.out, failure.ref
     lens: list[int] = inputs["seq_lens"].tolist()
-    # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0).
-    Hkv, Hq = inputs["k_cache"].shape[2], inputs["q"].shape[1]
-    if Hkv not in (1, Hq) and matches(failure, _decode64(inputs, interleaved=True)):
-        return ["likely: query head h is served by kv head h % Hkv; it must be kv head h // (Hq // Hkv)"]
-    if abs(scale_of(inputs)) != 1.0 and matches(failure, _decode64(inputs, scale_power=2)):
-        return ["likely: the scale is applied twice (scores multiplied by scale^2)"]
-    shorter = _decode64(inputs, lengths=[n - 1 for n in lens])
-    one_token = torch.tensor([n == 1 for n in lens])
-    shorter[one_token] = out[one_token]  # a sequence of one token has nothing left to compare
-    if any(n > 1 for n in lens) and matches(failure, shorter):
-        return ["likely: the last cached token is left out: sequence b attends to tokens 0 .. seq_lens[b] - 1, all of them"]
+    # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
+    # garbage page read by mistake is NaN in the replay as in the kernel).
+    notes = [note for replay, note in _near_misses(inputs, out) if matches(failure, replay())]
+    if notes:
+        return [one_of(notes)]
+    heads = _kv_heads_read(failure)
+    if heads:
+        return [heads]
     broken = ~torch.isfinite(out) & torch.isfinite(ref)
     if bool(broken.any()):
         return _nan_from_the_cache(failure)
-    wrong = set(failure.bad.reshape(len(lens), -1).any(dim=1).nonzero().flatten().tolist())
-    right = [n for b, n in enumerate(lens) if b not in wrong]
-    if right and wrong and max(right) < min(lens[b] for b in wrong):
-        return [
-            "likely: the short sequences are right and the long ones wrong: look at what only long sequences "
-            "do, most often the merge of the partial results across splits, each rescaled by exp(m_p - M) "
-            "before they are summed (exp2 if m_p was kept in log2 units, i.e. scaled by log2(e))"
-        ]
     return []
+
+
+_LOG2E = 1.4426950408889634
+
+
+def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tuple[Callable[[], "torch_types.Tensor"], str]]:
+    """The level's family of near misses of the reference: another block table, other lengths, another
+    scale, another kv head mapping. Each is named only when it reproduces the output."""
+    lens: list[int] = inputs["seq_lens"].tolist()
+    table = inputs["block_table"]
+    B = table.shape[0]
+    Hkv, Hq = inputs["k_cache"].shape[2], inputs["q"].shape[1]
+    scale = scale_of(inputs)
+    D = inputs["q"].shape[-1]
+    family: list[tuple[Callable[[], torch_types.Tensor], str]] = []
+    if Hkv not in (1, Hq):
+        family.append((lambda: _decode64(inputs, interleaved=True), "likely: query head h is served by kv head h % Hkv; it must be kv head h // (Hq // Hkv)"))
+    logical = torch.arange(table.shape[1], dtype=table.dtype).expand_as(table).contiguous()
+    family.append((
+        lambda: _decode64({**inputs, "block_table": logical}),
+        "likely: the block table is never read: token t's page is block_table[b, t // page_size], not the "
+        "logical block number t // page_size",
+    ))
+    if B > 1:
+        family.append((
+            lambda: _decode64({**inputs, "block_table": table[:1].expand_as(table).contiguous()}),
+            "likely: every sequence looks its pages up in row 0 of the block table: sequence b must read row b, "
+            "which starts at b * block_table.stride(0)",
+        ))
+    if any(n > 1 for n in lens):
+        def shorter() -> "torch_types.Tensor":
+            replay = _decode64(inputs, lengths=[n - 1 for n in lens])
+            one_token = torch.tensor([n == 1 for n in lens])
+            replay[one_token] = out[one_token]  # a sequence of one token has nothing left to compare
+            return replay
+
+        family.append((shorter, "likely: the last cached token is left out: sequence b attends to tokens 0 .. seq_lens[b] - 1, all of them"))
+    pages = table.shape[1] * inputs["k_cache"].shape[1]
+    if all(n < pages for n in lens):
+        family.append((
+            lambda: _decode64(inputs, lengths=[n + 1 for n in lens]),
+            "likely: one token past seq_len is attended to (tokens <= seq_len): mask the tokens with t < seq_lens[b]",
+        ))
+    if abs(scale) != 1.0:
+        family.append((lambda: _decode64(inputs, scale_power=2), "likely: the scale is applied twice (scores multiplied by scale^2)"))
+        family.append((lambda: _decode64(inputs, scale=1.0), "likely: the scale is not applied: multiply the scores by scale (1 / sqrt(D) when it is None)"))
+    if inputs.get("scale") is not None and abs(scale - 1.0 / math.sqrt(D)) > 1e-12:
+        family.append((lambda: _decode64(inputs, scale=1.0 / math.sqrt(D)), "likely: the explicit `scale` is ignored: use 1 / sqrt(D) only when scale is None"))
+    page_size = inputs["k_cache"].shape[1]
+    longest = max(lens)
+    if sum(lens) > _MAX_REPLAY_TOKENS:
+        widths: tuple[int, ...] = ()  # a GPU-sized case: dozens of Python-loop replays would take minutes
+    else:
+        widths = _WIDTHS
+    for width in (w for w in widths if w != page_size):
+        if (longest - 1) // width < table.shape[1]:
+            family.append((
+                lambda width=width: _decode64(inputs, page_of=width),
+                f"likely: the page entry of token t is looked up as t // {width} (a tile width): it is block_table[b, t // page_size]",
+            ))
+        family.append((
+            lambda width=width: _decode64(inputs, slot_of=width),
+            f"likely: the slot inside the page is t % {width} (a tile width): it must be t % page_size",
+        ))
+    for per_split in (w for w in widths if w < longest):
+        for bug, note in _MERGE_BUGS.items():
+            family.append((lambda per_split=per_split, bug=bug: _split_decode64(inputs, per_split, per_split, bug), note))
+        for tile in (w for w in _WIDTHS if w < per_split):
+            for bug, note in _SPLIT_BUGS.items():
+                family.append((lambda per_split=per_split, tile=tile, bug=bug: _split_decode64(inputs, per_split, tile, bug), note))
+    family.append((lambda: _decode64(inputs, scale=scale / _LOG2E), "likely: exp2 is used without log2(e) folded into the scale: multiply the scale by log2(e) once"))
+    family.append((lambda: _decode64(inputs, scale=scale * _LOG2E), "likely: the scores are scaled by log2(e) but exponentiated with exp (or log2(e) is applied twice)"))
+    return family
+
+
+# Widths a kernel's tiles and splits are likely to have, and the most cached tokens (all sequences)
+# a case may have for the tile-shaped replays to run.
+_WIDTHS = (16, 32, 64, 128, 256)
+_MAX_REPLAY_TOKENS = 4096
+_SPLIT_BUGS = {
+    "split_acc": "likely: inside a split, the accumulator is not rescaled when the running max grows: acc = acc * "
+    "exp(m_old - m_new) + p @ v",
+    "split_l": "likely: inside a split, the normaliser is not rescaled when the running max grows: l = l * "
+    "exp(m_old - m_new) + rowsum(p)",
+}
+_MERGE_BUGS = {
+    "merge_acc": "likely: the merge sums the splits' accumulators as they are: each acc_p must be rescaled by "
+    "exp(m_p - M), M the largest m_p",
+    "merge_l": "likely: the merge sums the splits' normalisers as they are: each l_p must be rescaled by "
+    "exp(m_p - M), M the largest m_p",
+    "merge_both": "likely: the merge sums the splits' accumulators and normalisers as they are: each must be "
+    "rescaled by exp(m_p - M), M the largest m_p",
+    "merge_exp": "likely: the merge rescales with exp while the splits' maxima are in log2 units (scaled by "
+    "log2(e)): rescale by exp2(m_p - M) there",
+}
+
+
+def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str) -> "torch_types.Tensor":
+    """Flash-decoding with one known bug: each sequence's tokens in splits of `per_split`, each split an
+    online softmax over tiles of `tile` tokens, then the merge of the splits' (m, l, acc)."""
+    q = inputs["q"].to(device="cpu", dtype=torch.float64)
+    B, Hq, D = q.shape
+    Hkv = inputs["k_cache"].shape[2]
+    heads = [h // (Hq // Hkv) for h in range(Hq)]
+    scale = scale_of(inputs)
+    out = torch.full((B, Hq, D), math.nan, dtype=torch.float64)
+    for b, n in enumerate(inputs["seq_lens"].tolist()):
+        keys = _sequence(inputs, "k_cache", b, n)[:, heads]
+        values = _sequence(inputs, "v_cache", b, n)[:, heads]
+        scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale  # (Hq, n)
+        parts = []
+        for start in range(0, n, per_split):
+            m = torch.full((Hq,), -math.inf, dtype=torch.float64)
+            l = torch.zeros(Hq, dtype=torch.float64)
+            acc = torch.zeros(Hq, D, dtype=torch.float64)
+            for first in range(start, min(start + per_split, n), tile):
+                last = min(first + tile, start + per_split, n)
+                block = scores[:, first:last]
+                m_new = torch.maximum(m, block.amax(dim=1))
+                alpha = torch.exp(m - m_new)
+                p = torch.exp(block - m_new[:, None])
+                l = (l if bug == "split_l" else l * alpha) + p.sum(dim=1)
+                acc = (acc if bug == "split_acc" else acc * alpha[:, None]) + torch.einsum("hn,nhd->hd", p, values[first:last])
+                m = m_new
+            parts.append((m, l, acc))
+        top = torch.stack([m for m, _, _ in parts]).amax(dim=0)
+        units = _LOG2E if bug == "merge_exp" else 1.0  # exp of a difference of log2-unit maxima
+        weights = [torch.exp((m - top) * units) for m, _, _ in parts]
+        total_l = sum((l if bug in ("merge_l", "merge_both") else l * w) for (_, l, _), w in zip(parts, weights))
+        total_acc = sum((acc if bug in ("merge_acc", "merge_both") else acc * w[:, None]) for (_, _, acc), w in zip(parts, weights))
+        out[b] = total_acc / total_l[:, None]
+    return out
+
+
+def _kv_heads_read(failure: Failure) -> str | None:
+    """For each query head whose output is wrong, the one kv head (if any) whose keys and values
+    reproduce it; named when every wrong head has one and they break the contract's h // (Hq // Hkv)."""
+    inputs, out, tolerance = failure.inputs, failure.out, failure.tolerance
+    Hkv, Hq = inputs["k_cache"].shape[2], inputs["q"].shape[1]
+    if Hkv == 1:
+        return None
+    group = Hq // Hkv
+    replays = [_decode64(inputs, heads=[j] * Hq) for j in range(Hkv)]
+    wrong_heads = failure.bad.any(dim=2).any(dim=0).nonzero().flatten().tolist()
+    read: dict[int, int] = {}
+    for h in wrong_heads:
+        sources = [j for j, replay in enumerate(replays) if evidence.close_to(out[:, h], replay[:, h], 2 * tolerance.atol, 2 * tolerance.rtol)]
+        if len(sources) != 1:
+            return None
+        read[h] = sources[0]
+    if not read or all(j == h // group for h, j in read.items()):
+        return None
+    shown = ", ".join(f"{h}->{j}" for h, j in sorted(read.items())[:8])
+    right = ", ".join(f"{h}->{h // group}" for h in sorted(read)[:8])
+    return f"likely: query heads read the wrong kv head (query head -> kv head read: {shown}); they must read h // (Hq // Hkv): {right}"
 
 
 def _nan_from_the_cache(failure: Failure) -> list[str]:

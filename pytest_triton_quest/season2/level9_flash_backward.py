@@ -249,6 +249,7 @@ _LN2 = math.log(2.0)
 def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
+    score_units: float = 1.0,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
     (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's)."""
@@ -257,7 +258,7 @@ def _backward64(
     if seen is not None:
         q64, k64 = (inputs[name].to(torch.float64) for name in ("q", "k"))
         scores = ((q64 @ k64.transpose(-1, -2)) * scale_of(inputs)).masked_fill(~seen, float("-inf"))
-    p = torch.exp(scores - lse[..., None] * lse_units) if normalise else torch.exp(scores)
+    p = torch.exp(scores * score_units - lse[..., None] * lse_units) if normalise else torch.exp(scores)
     q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
     scale = scale_of(inputs)
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
@@ -278,16 +279,42 @@ def diagnose_backward(failure: Failure) -> list[str]:
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
         (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
     ]
+    # P recomputed in mixed units: exp against exp2, log2(e) folded into the scores or the lse or not.
+    units = {1.0: "natural", _LOG2E: "log2(e) times", _LN2: "ln(2) times"}
+    for score_units in units:
+        for lse_units in units:
+            if (score_units, lse_units) in ((1.0, 1.0), (1.0, _LN2)):
+                continue  # the right P, and the lse replay above
+            replays.append((dict(score_units=score_units, lse_units=lse_units), _units_note(score_units, lse_units)))
     for switches, note in replays:
         if matches(failure, _backward64(inputs, **switches)[name]):
             return [note]
-    if name in ("dq", "dk") and scale != 1.0 and matches(failure, failure.ref / scale):
-        return [f"likely: {name} is not multiplied by the scale: {name} = scale * (...)"]
+    for factor, text in ((1.0 / scale if scale else 0.0, "not multiplied by the scale"), (scale, "multiplied by the scale twice"), (_LOG2E, "multiplied by log2(e) (the exp2 scale, qk_scale, instead of the scale)")):
+        if name in ("dq", "dk") and factor not in (0.0, 1.0) and matches(failure, failure.ref * factor):
+            return [f"likely: {name} is {text}: {name} = scale * (dS @ {'k' if name == 'dq' else 'q'})"]
     if name == "dv" and scale != 1.0 and matches(failure, failure.ref * scale):
         return ["likely: dv is multiplied by the scale: only dq and dk carry it (dV = P^T @ dO)"]
     if inputs["q"].shape[-2] == 1:
         return []  # one token: dq and dk vanish whatever the kernel does, so which are wrong says little
     return _walk_notes(failure)
+
+
+_LOG2E = 1.4426950408889634
+
+
+def _units_text(units: float) -> str:
+    return "" if units == 1.0 else ("log2(e) * " if units == _LOG2E else "ln(2) * ")
+
+
+def _units_note(score_units: float, lse_units: float) -> str:
+    """What P = exp(a * s - b * lse) says, for the (a, b) a replay found: which of the two factors,
+    log2(e) for exp2 or none for exp, is off."""
+    found = f"P is recomputed as exp({_units_text(score_units)}s - {_units_text(lse_units)}lse), not exp(s - lse)"
+    if score_units == _LN2:
+        return f"likely: {found}: the scores reach exp2 without log2(e); with exp2, qk_scale must be scale * log2(e)"
+    if score_units == _LOG2E and lse_units == _LOG2E:
+        return f"likely: {found}: s and lse are in log2 units but exponentiated with exp; use exp2 there"
+    return f"likely: {found}: with exp use s - lse; with exp2 multiply both s and lse by log2(e)"
 
 
 # Tile sizes a gradient kernel may use; a walk that skips or leaves unmasked the diagonal tile is
@@ -304,6 +331,7 @@ def _walk_notes(failure: Failure) -> list[str]:
     walks: list[tuple["torch_types.Tensor", str]] = []
     if inputs["causal"]:
         walks.append((visible(S, "all"), f"likely: {kernel} applies no causal mask: future keys (j > i) get weight"))
+        walks.append((visible(S, "strict"), f"likely: in {kernel} the diagonal is masked too (j >= i hidden): query i sees keys 0..i, so hide only j > i"))
         for width in (w for w in _BLOCK_WIDTHS if w < S):
             walks.append((
                 visible(S, "below_tile", width),

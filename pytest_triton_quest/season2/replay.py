@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import torch
+from ..levels import evidence
 from ..model import Failure
 
 if TYPE_CHECKING:
@@ -20,6 +21,9 @@ def matches(failure: Failure, replay: "torch_types.Tensor") -> bool:
     out, ref, tolerance = failure.out, failure.ref, failure.tolerance
     if replay.shape != out.shape:
         return False
+    missing = evidence.unwritten(failure)
+    if missing is not None and bool((missing & failure.bad).any()):
+        return False  # NaN that memory holds would match any replay that predicts NaN there
     slack = 5 * (tolerance.atol + tolerance.rtol * replay.abs())
     finite = torch.isfinite(replay)
     if not bool((replay[finite].abs() > slack[finite]).any()):
@@ -52,3 +56,13 @@ def never_stored(failure: Failure) -> bool:
     for elements in failure.stores.elements:
         stored[elements] = True
     return bool((failure.bad.flatten().numpy() & ~stored).any())
+
+
+def one_of(notes: list[str]) -> str:
+    """The `likely:` line for replays that each reproduce the output: one names its bug; several are
+    all named, since the output cannot tell them apart (and nothing else is)."""
+    distinct = list(dict.fromkeys(notes))
+    if len(distinct) == 1:
+        return distinct[0]
+    bodies = [note.removeprefix("likely: ") for note in distinct[:3]]
+    return "likely, one of these (each reproduces your output): " + "; or ".join(bodies)
