@@ -45,4 +45,6 @@ def reveal_next_hint(number: int, settings: Settings) -> int:
 
 
 def format_hint(index: int, total: int, hint: str) -> str:
-    return textwrap.fill(hint, width=96, initial_indent=f"  {index}/{total}  ", subsequent_indent=" " * 8)
+    first = f"  {index}/{total}  "
+    # Continuation lines start under the hint's first word, whatever the width of "index/total".
+    return textwrap.fill(hint, width=96, initial_indent=first, subsequent_indent=" " * len(first))

@@ -311,7 +311,8 @@ def explain_log(text: str, tensors: list[LaunchedTensor], kata_path: Path | None
         before = located is not None and located[3] < 0
         hint = "Mask the store so that offsets stay in 0..n-1." if before else "Mask the store with offsets < n."
     else:
-        hint = "Mask the load (and give `other=`)."
+        # Compiled, the log does not say whether the load had a mask: both fixes, as the facts allow.
+        hint = "Mask the load (and give `other=`); if it has a mask, that mask does not cover these offsets."
     # No full stop: a summary may go on with "; the rest of the level was not run."
     return f"{where}: {what}; found by {TOOL}\n{hint}"
 

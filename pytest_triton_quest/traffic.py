@@ -28,6 +28,9 @@ from .model import Case, CallTraffic, LaunchRecord, StoreMap, TensorTraffic
 H200 = REFERENCE
 
 
+# Below this share of the minimum the kernels moved less than the answer needs (counting is exact;
+# the slack is for an input a kernel may rightly recompute instead of reading, level 9's lse).
+BELOW_THE_MINIMUM = 0.9
 # Below this the total is not worth a remark: the kernels move about the minimum.
 REMARKABLE_RATIO = 1.2
 
@@ -98,7 +101,14 @@ class TrafficReport:
             return [f"memory traffic: not counted (the guard could not count kernel {', '.join(f'`{name}`' for name in missing)})"]
         first = f"memory traffic: read {megabytes(self.read)}, wrote {megabytes(self.written)}"
         ratio = self.ratio
-        if ratio is not None:
+        if ratio is not None and ratio < BELOW_THE_MINIMUM:
+            # Less than reading every input and writing every output once: not a speed-up, a sign that
+            # some of the answer did not pass through these kernels.
+            first += (
+                f", less than the minimum of {megabytes(self.minimum_bytes)} (every input read and every output "
+                "written once): part of the data never went through these kernels"
+            )
+        elif ratio is not None:
             first += f", {ratio:.1f}x the minimum ({megabytes(self.minimum_bytes)})"
             why = self.why()
             if why and ratio >= REMARKABLE_RATIO:
@@ -125,6 +135,11 @@ class TrafficReport:
         bound = "memory-bound" if memory_s >= compute_s else "compute-bound"
         intensity = self.flops / self.moved if self.moved else 0.0
         ideal = max(self.minimum_bytes / card.copy_bytes_per_s, self.minimum_flops / peak)
+        if max(memory_s, compute_s) < ideal:
+            return (
+                f"arithmetic intensity {intensity:.1f} FLOP/byte; on an {card.name} the minimum work takes >= "
+                f"{duration(ideal)}: what these kernels moved is less than that, so it bounds nothing"
+            )
         return (
             f"arithmetic intensity {intensity:.1f} FLOP/byte; on an {card.name} ({card.copy_bytes_per_s / 1e12:.2f} TB/s, "
             f"{peak / 1e12:.0f} TFLOP/s {self.peak_name()}) this takes >= {duration(max(memory_s, compute_s))}, {bound}; "

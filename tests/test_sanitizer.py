@@ -125,7 +125,7 @@ def test_a_stray_load_is_reported_like_the_cpu_guard_and_names_the_tensor_it_ove
     assert "at least 8 threads read just past the end of `x_ptr` (element offsets 1000..1015 in the 8 reports printed; the tensor has 1000 elements)" in first
     assert first.endswith("; found by compute-sanitizer")
     assert "y_ptr" not in report  # the sanitizer's "nearest allocation" is y for half the lanes
-    assert hint == "Mask the load (and give `other=`)."
+    assert hint == "Mask the load (and give `other=`); if it has a mask, that mask does not cover these offsets."
 
 
 def test_without_the_launch_the_report_says_only_what_the_sanitizer_saw() -> None:

@@ -37,6 +37,8 @@ class BoundsViolation:
     count: int  # active (unmasked) lanes out of bounds in that access
     numel: int | None  # numel of that argument
     program_id: tuple[int, int, int]
+    masked: bool = False  # the access had a mask (which let these lanes through)
+    tile: bool = False  # the pointer was a tile of two or more dimensions
 
     def describe(self) -> str:
         store = self.access == "store"
@@ -56,12 +58,25 @@ class BoundsViolation:
                 f"{where}: {lanes} {verb} outside `{self.argument}` "
                 f"({span}the tensor has {self.numel} element{'' if self.numel == 1 else 's'})."
             )
+        return f"{first}\n{self.hint()}"
+
+    def hint(self) -> str:
+        """The fix the record supports: a missing mask only when the access had none."""
+        store = self.access == "store"
         negative = any(offset < 0 for offset in self.offsets)
-        if store:
-            hint = "Mask the store so that offsets stay in 0..n-1." if negative else "Mask the store with offsets < n."
-        else:
-            hint = "Mask the load (and give `other=`)."
-        return f"{first}\n{hint}"
+        if self.masked:
+            return (
+                f"The {self.access} has a mask, yet these lanes were on: the mask does not match the addresses. "
+                "Check that it tests the same offsets the pointer adds, against the right bound for each dimension."
+            )
+        if negative:
+            return f"Mask the {self.access} so that offsets stay in 0..n-1, or fix how the offsets are computed."
+        if self.tile:
+            return (
+                f"Mask the {self.access} with the tile's bounds in every dimension, e.g. (rows[:, None] < M) & "
+                f"(cols[None, :] < N){'' if store else ' (and give `other=`)'}."
+            )
+        return "Mask the store with offsets < n." if store else "Mask the load (and give `other=`)."
 
 
 class OutOfBoundsAccess(Exception):

@@ -15,7 +15,7 @@ def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK_SIZE: tl.constexpr):
 
 
 def vector_add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    buffer = torch.empty(x.shape, dtype=torch.float32)
+    buffer = torch.empty(x.shape, dtype=torch.float32, device=x.device)
     add_kernel[(triton.cdiv(x.numel(), 256),)](x, y, buffer, x.numel(), BLOCK_SIZE=256)
     out = torch.empty_like(x)
     out.copy_(buffer)
