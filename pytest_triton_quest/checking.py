@@ -19,6 +19,7 @@ from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
+from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
 from .reads import headline as reads_headline
@@ -235,19 +236,25 @@ def nan_origin(
             f"{computed} NaN come from memory nobody wrote: they change when new memory holds zeros instead of "
             f"NaN (memory from torch.empty at {where})"
         )
+        unstored = []
         if watch is not None:
+            axes = axis_names(out.dim())
             for allocation in scratch[:3]:
                 tensor = allocation.tensor
                 if tensor.is_contiguous():
                     owner, _ = watch.last_writers(tensor.data_ptr(), tensor.numel(), tensor.element_size())
-                    text = unstored_text(allocation, owner)
+                    # A buffer shaped like the output's leading axes takes their names (batch, head, ...).
+                    names = axes[: tensor.dim()] if tuple(tensor.shape) == tuple(out.shape[: tensor.dim()]) else ()
+                    text = unstored_text(allocation, owner, names)
                     if text:
+                        unstored.append(text)
                         failure.nan_lines.append(f"the buffer of shape {list(tensor.shape)} made at {allocation.where(name)}: {text}")
         if computed >= count // 2:
             failure.nan_headline = (
                 f"likely: a kernel reads memory that nothing wrote first: the buffer made by torch.empty at {where} "
-                "is read before every element of it is stored; store it first, or make it with torch.zeros if "
-                "zeros are what you mean"
+                "is read before every element of it is stored"
+                + (f" ({unstored[0]})" if len(unstored) == 1 else "")
+                + "; store it first, or make it with torch.zeros if zeros are what you mean"
             )
 
 

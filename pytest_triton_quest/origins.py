@@ -156,6 +156,23 @@ def describe(provenance: Provenance, axes: dict[str, tuple[str, ...]]) -> str | 
     return _displaced(moves, names)
 
 
+def observation(provenance: Provenance, axes: dict[str, tuple[str, ...]]) -> str | None:
+    """What the search saw, as a report line, when it explains most wrong elements but no one rule
+    covers the mapping: a fact for the learner to read, not a diagnosis."""
+    if provenance.share < MIN_EXPLAINED or not provenance.moves:
+        return None
+    move = provenance.moves[0]
+    names = axes.get(move.output) or axis_names(len(move.at))
+    where = f"`{move.output}` " if move.output != move.source else ""
+    source = f"`{move.source}` " if move.output != move.source else ""
+    flipped = " (transposed)" if move.transposed else ""
+    more = f" (and {len(provenance.moves) - 1} more like it)" if len(provenance.moves) > 1 else ""
+    return (
+        f"{100 * provenance.share:.0f}% of the wrong elements hold right values of other places: "
+        f"{where}{_index_text(names, move.at)} holds the answer of {source}{_index_text(names, move.source_at)}{flipped}{more}"
+    )
+
+
 def _swapped_outputs(moves: list[Move]) -> str | None:
     pairs = sorted({(move.output, move.source) for move in moves})
     holders = [output for output, _ in pairs]
@@ -178,7 +195,30 @@ def _displaced(moves: list[Move], names: tuple[str, ...]) -> str | None:
     shown = f"{where} holds the answer of {source}"
     if len(moves) > 1:
         shown += f" (and {len(moves) - 1} more like it)"
+    pair = {names[axis] for axis in moved} >= {"batch", "head"}
+    both_first = all(relations[axis] == "first:0" for axis in moved if names[axis] in ("batch", "head"))
+    if pair and not both_first:
+        # Batch and head moved together: one flat index over (batch, head) with the wrong head count
+        # explains that, where axis-by-axis rules would mislead.
+        flat = _flat_count(moves, names)
+        if flat is None:
+            return None  # the fact without a rule: see `observation`
+        return (
+            f"likely: right values in the wrong place: {shown}; results whose b * {flat} + h is the same land on "
+            f"each other: an index over (batch, head) is computed with {flat} heads per batch, not the output's head count"
+        )
     return f"likely: right values in the wrong place: {shown}; {_cause(names, moved, relations)}"
+
+
+def _flat_count(moves: list[Move], names: tuple[str, ...]) -> int | None:
+    """X when every move takes (b, h) to a (b', h') with b * X + h == b' * X + h': a flat (batch, head)
+    index built with X heads per batch (never the true count, which would make every move the identity)."""
+    batch, head = names.index("batch"), names.index("head")
+    heads = 1 + max(max(move.at[head], move.source_at[head]) for move in moves)
+    for count in range(1, 4 * heads + 1):
+        if all(move.at[batch] * count + move.at[head] == move.source_at[batch] * count + move.source_at[head] for move in moves):
+            return count
+    return None
 
 
 def relation(at: list[int], source: list[int]) -> str | None:

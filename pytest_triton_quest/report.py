@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 from ._lazy import torch
 from .levels.evidence import masked_off_note
-from .origins import axis_names, find_provenance
+from .origins import Provenance, axis_names, find_provenance
+from .origins import describe as describe_provenance
+from .origins import observation as provenance_observation
 from .reads import headline as reads_headline
 from .reads import message as reads_message
-from .origins import describe as describe_provenance
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -38,10 +39,17 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
         )
     lines.extend(_writers(failure))
     lines.extend(_constant_factor(failure))
+    provenance = _provenance(failure)
     # Facts read off the outputs outrank every rule: right answers in the wrong place, then NaN that
     # change with what new memory holds.
+    axes = {name: axis_names(out.dim()) for name, out in failure.outputs.items()}
+    traced = describe_provenance(provenance, axes) if provenance is not None else None
+    if provenance is not None and traced is None:
+        seen = provenance_observation(provenance, axes)
+        if seen:
+            lines.append(seen)
     headline = (
-        _provenance_headline(failure)
+        traced
         or failure.nan_headline
         or one_headline(level.diagnose(failure))
         or masked_off_note(failure.stores, failure.bad)
@@ -52,14 +60,11 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     return "\n".join(lines), [headline] if headline else []
 
 
-def _provenance_headline(failure: "Failure") -> str | None:
-    """The `likely:` line of origins.py when most wrong values belong somewhere else, else None."""
+def _provenance(failure: "Failure") -> "Provenance | None":
+    """Where the wrong values came from (origins.py), when the outputs are known."""
     if not failure.outputs:
         return None
-    found = find_provenance(failure.outputs, failure.references, failure.tolerance)
-    if found is None:
-        return None
-    return describe_provenance(found, {name: axis_names(out.dim()) for name, out in failure.outputs.items()})
+    return find_provenance(failure.outputs, failure.references, failure.tolerance)
 
 
 def one_headline(notes: list[str]) -> str | None:

@@ -102,10 +102,11 @@ def call_with_fill(function: Callable[..., Any], args: list[Any], kwargs: dict[s
         return function(*args, **kwargs)
 
 
-def unstored_text(allocation: Allocation, owner: Any) -> str | None:
+def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:
     """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
-    for a buffer of which only index 0 of axis 1 was written. None when every element was stored."""
+    for a buffer of which only index 0 of axis 1 was written, or "at head 1..3" when `names` names
+    the axes. None when every element was stored."""
     tensor = allocation.tensor
     never = torch.as_tensor(owner).reshape(tuple(tensor.shape)) < 0
     if not bool(never.any()):
@@ -113,11 +114,14 @@ def unstored_text(allocation: Allocation, owner: Any) -> str | None:
     parts = []
     for axis in range(never.dim()):
         hit = never.movedim(axis, 0).reshape(never.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()
-        if len(hit) == never.shape[axis]:
-            parts.append(":")
-        else:
-            parts.append(_spans(hit))
-    return f"{int(never.sum())} of its {never.numel()} elements were never stored, at [{', '.join(parts)}]"
+        parts.append(":" if len(hit) == never.shape[axis] else _spans(hit))
+    unstored = int(never.sum())
+    count = f"{unstored} of its {never.numel()} elements {'was' if unstored == 1 else 'were'} never stored"
+    if len(names) == never.dim():
+        narrowed = [f"{name} {part}" for name, part in zip(names, parts) if part != ":"]
+        if narrowed:
+            return f"{count}: those at {', '.join(narrowed)}"
+    return f"{count}, at [{', '.join(parts)}]"
 
 
 def _spans(indices: list[int]) -> str:

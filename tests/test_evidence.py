@@ -74,6 +74,27 @@ def test_outputs_in_another_order_are_named_by_name() -> None:
     assert line is not None and "wrong order" in line and "`dq` holds the answer of `dk`" in line
 
 
+def test_batch_and_head_flattened_with_another_head_count_is_named() -> None:
+    """Level 11's partials stored at b * Hkv + h: (b, h) and (b', h') with the same b * Hkv + h collide."""
+    ref = torch.randn(2, 4, 1, 32, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
+    out = ref.clone()
+    out[0, 2], out[0, 3] = ref[1, 0], ref[1, 1]
+    line = _line(out, ref)
+    assert line is not None and "computed with 2 heads per batch" in line
+
+
+def test_a_mapping_no_rule_covers_is_an_observation_not_a_headline() -> None:
+    from pytest_triton_quest.origins import observation
+
+    ref = torch.randn(64, 32, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    order = torch.randperm(64, generator=torch.Generator().manual_seed(8))
+    out = ref[order]
+    found = find_provenance({"out": out}, {"out": ref}, TIGHT)
+    assert found is not None and describe(found, {"out": axis_names(2)}) is None
+    seen = observation(found, {"out": axis_names(2)})
+    assert seen is not None and seen.startswith("100% of the wrong elements hold right values of other places: (row ")
+
+
 def test_values_that_belong_nowhere_are_not_traced() -> None:
     ref = _attention_shaped()
     out = ref + 0.5 * _attention_shaped(seed=9)
@@ -136,7 +157,7 @@ def test_reading_scratch_nobody_wrote_fails_and_names_the_allocation(tmp_path: P
         assert not passed
         assert "1 NaN come from memory nobody wrote" in message
         if not ON_GPU:  # which elements no program stored is the interpreter's record
-            assert f"the buffer of shape [1000] made at katas/level1_vector_add.py:{line}: 1 of its 1000 elements were never stored, at [999]" in message
+            assert f"the buffer of shape [1000] made at katas/level1_vector_add.py:{line}: 1 of its 1000 elements was never stored: those at element 999" in message
         assert diagnoses and f"torch.empty at katas/level1_vector_add.py:{line} is read" in diagnoses[0], diagnoses
 
 

@@ -82,17 +82,18 @@ def slice_source_note(
     what = "every input" if name == ALL else name
     reads = f"{what} {'are' if ' and ' in what else 'is'} read at the wrong (batch, head)"
     parts = []
+    fitting = [text for text, rule in (head_rules or {}).items() if all(rule(entry[1]) == entry[4] for entry in found)]
+    if head_rule not in ("same", None) and len(fitting) == 1:
+        # A formula that fits every head found says more than "head 0" where both fit.
+        right = right_rule(name) if right_rule is not None else "h, its own"
+        parts.append(f"output head h reads head {fitting[0]}; it must read {right}")
+        head_rule = "same"  # said
     if batch_rule == "first:0":
         parts.append("every batch reads batch 0: the batch offset is missing")
     elif batch_rule not in ("same", None):
         parts.append("the batch index is wrong")
     if head_rule == "first:0":
         parts.append("every head reads head 0: the head offset is missing")
-    elif head_rule not in ("same", None) and head_rules and (
-        fitting := [text for text, rule in head_rules.items() if all(rule(entry[1]) == entry[4] for entry in found)]
-    ) and len(fitting) == 1:
-        right = right_rule(name) if right_rule is not None else "h, its own"
-        parts.append(f"output head h reads head {fitting[0]}; it must read {right}")
     elif head_rule not in ("same", None):
         pairs = sorted({(entry[1], entry[4]) for entry in found})
         shown = ", ".join(f"{h}->{source}" for h, source in pairs[:8])

@@ -244,7 +244,6 @@ def diagnose_gqa(failure: Failure) -> list[str]:
             "h % Hkv": lambda h: h % Hkv,
             "h // (Hkv // Hq)": lambda h: h // max(1, Hkv // Hq),
             "h // (Hq // Hkv)": lambda h: h // group,
-            "0": lambda h: 0,
         },
         right_rule=lambda moved: "h, its own" if "`q`" in moved else "h // (Hq // Hkv)",
     )
