@@ -37,7 +37,7 @@ case "$what" in
             .venv-triton36/bin/python -m pip install -q "triton==3.6.0" numpy "pytest>=8" pytest-benchmark pluggy filelock
             .venv-triton36/bin/python -m pip install -q --no-deps -e .
         fi
-        .venv/bin/python -m pytest tests
+        .venv/bin/python -m pytest tests -n auto
         ;;
     *)
         echo "usage: bash bootstrap.sh [play|test]" >&2

@@ -302,25 +302,26 @@ def _segments(
     last = tensor.shape[-1]
     width = last if last <= SEGMENT else SEGMENT
     rows = tensor.reshape(-1, last)
-    bad_rows = bad.reshape(-1, last) if bad is not None else None
+    bad_rows = bad.reshape(-1, last) if bad is not None else torch.zeros(rows.shape, dtype=torch.bool)
     row_index = _unravel(torch.arange(rows.shape[0]), tuple(tensor.shape[:-1]))
-    values: dict[int, list[torch_types.Tensor]] = {}
-    starts: dict[int, list[torch_types.Tensor]] = {}
-    counts: dict[int, list[torch_types.Tensor]] = {}
-    for begin in range(0, last, width):
-        end = min(begin + width, last)
-        if end - begin < MIN_VALUES:
+    values: dict[int, torch_types.Tensor] = {}
+    starts: dict[int, torch_types.Tensor] = {}
+    counts: dict[int, torch_types.Tensor] = {}
+    full = (last // width) * width
+    pieces = [(0, full, width)] + ([(full, last, last - full)] if last > full else [])
+    for begin, end, size in pieces:
+        if size < MIN_VALUES or end <= begin:
             continue
-        values.setdefault(end - begin, []).append(rows[:, begin:end])
-        column = torch.full((rows.shape[0], 1), begin, dtype=torch.long)
-        starts.setdefault(end - begin, []).append(torch.cat([row_index, column], dim=1))
-        wrong = bad_rows[:, begin:end].sum(dim=1) if bad_rows is not None else torch.zeros(rows.shape[0], dtype=torch.long)
-        counts.setdefault(end - begin, []).append(wrong)
-    return (
-        {w: torch.cat(v) for w, v in values.items()},
-        {w: torch.cat(v) for w, v in starts.items()},
-        {w: torch.cat(v) for w, v in counts.items()},
-    )
+        per_row = (end - begin) // size
+        # (rows, per_row, size) -> (rows * per_row, size): row-major, so each row's runs stay in order.
+        block = rows[:, begin:end].reshape(rows.shape[0] * per_row, size)
+        wrong = bad_rows[:, begin:end].reshape(rows.shape[0] * per_row, size).sum(dim=1)
+        columns = (begin + size * torch.arange(per_row)).repeat(rows.shape[0])[:, None]
+        index = torch.cat([row_index.repeat_interleave(per_row, dim=0), columns], dim=1)
+        values[size] = block if size not in values else torch.cat([values[size], block])
+        starts[size] = index if size not in starts else torch.cat([starts[size], index])
+        counts[size] = wrong if size not in counts else torch.cat([counts[size], wrong])
+    return values, starts, counts
 
 
 def _unravel(flat: "torch_types.Tensor", shape: tuple[int, ...]) -> "torch_types.Tensor":

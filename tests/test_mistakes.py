@@ -1,9 +1,10 @@
 """The corpus of realistic learner mistakes (tests/mistakes/) stays usable as evidence.
 
 Always checked: every mistake is well formed, applies to the current hidden solution, and fails its
-level (the checks see it). With QUEST_CORPUS=1, issue 13's targets for the `likely:` headlines: no
-mistake gets a wrong one (precision 100%), and at least 90% get the right one (recall). That runs
-every case of every mistake, the costliest test here (benchmarks/corpus_report.py prints the table).
+level (the checks see it). With QUEST_CORPUS=1, issue 22's targets for the `likely:` headlines: no
+mistake gets a wrong one (precision 100%), at least 75% get the right one, and at least half of each
+level's (recall). That runs every case of every mistake, the costliest test here
+(benchmarks/corpus_report.py prints the table).
 
 The corpus is scored under the interpreter (its out-of-bounds guard is part of the evidence), so the
 whole module runs on the CPU only.
@@ -132,8 +133,10 @@ def corpus_report() -> ModuleType:
 
 # Verdicts of the measured levels, for the recall test after them (the measurement is the costly part).
 MEASURED: dict[int, dict[str, str]] = {}
-# Issue 13's targets: no wrong headline at all, and the right one for at least 90% of the mistakes.
-RECALL_TARGET = 0.9
+# Issue 22's targets for the corpus: no wrong headline at all, and the right one for at least 75% of
+# the mistakes and half of each level's (issue 13 asked 90% of levels 1 to 8, which they still meet).
+RECALL_TARGET = 0.75
+LEVEL_RECALL_TARGET = 0.5
 
 
 @pytest.mark.skipif(not MEASURE_HEADLINES, reason="QUEST_CORPUS=1 measures the headlines (or run benchmarks/corpus_report.py)")
@@ -153,7 +156,7 @@ def test_no_mistake_of_the_level_gets_a_wrong_headline(number: int) -> None:
 
 
 @pytest.mark.skipif(not MEASURE_HEADLINES, reason="QUEST_CORPUS=1 measures the headlines (or run benchmarks/corpus_report.py)")
-def test_the_right_headline_for_at_least_90_percent_of_the_mistakes() -> None:
+def test_the_right_headline_for_most_mistakes_and_half_of_each_level() -> None:
     """Recall, over the levels measured above in this run."""
     if set(MEASURED) != set(LEVEL_NUMBERS):
         pytest.skip("needs every level measured in this run (run the whole module with QUEST_CORPUS=1)")
@@ -161,3 +164,5 @@ def test_the_right_headline_for_at_least_90_percent_of_the_mistakes() -> None:
     right = verdicts.count("right")
     absent = sorted(f"{number}/{name}" for number, level in MEASURED.items() for name, verdict in level.items() if verdict != "right")
     assert right >= RECALL_TARGET * len(verdicts), f"{right} of {len(verdicts)} right; not right: {absent}"
+    weak = {number: sorted(level.values()) for number, level in MEASURED.items() if list(level.values()).count("right") < LEVEL_RECALL_TARGET * len(level)}
+    assert not weak, f"levels under {LEVEL_RECALL_TARGET:.0%} right: {weak}"

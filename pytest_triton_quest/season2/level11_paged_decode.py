@@ -474,8 +474,8 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     if run.out is None or not bool(torch.isfinite(run.out).all()):
         return []
     return [
-        "likely: NaN from memory a sequence does not own: this case fills the pages outside its first "
-        "ceil(seq_len / page_size) block table entries, and the slots past seq_len, with NaN (with those "
-        "set to 0 your output is finite). Read only a sequence's own tokens, and give the others -inf "
-        "scores with tl.where: NaN * 0 is NaN"
+        "likely: NaN from cache memory outside the sequence's tokens: this case fills the pages outside its "
+        "first ceil(seq_len / page_size) block table entries, and the slots past seq_len, with NaN (with those "
+        "set to 0 your output is finite). A page, slot or head index reaches there, or a load past seq_len "
+        "runs without a mask: give such keys -inf scores with tl.where, since NaN * 0 is NaN"
     ]

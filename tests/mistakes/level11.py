@@ -79,7 +79,7 @@ MISTAKES = [
     Mistake(
         name="partials_indexed_with_hkv",
         bug="The split kernel stores its partials at (b * Hkv + head) instead of (b * Hq + head): the sequences' partials overlap, and the reduction reads slots nobody wrote.",
-        expect="b * Hq",
+        expect="heads per batch",
         wrong=(*RIVALS, NOT_OWNED),
         issue="22",
         edits=(("partial = (b * (H_KV * GROUP) + heads) * num_splits + piece", "partial = (b * H_KV + heads) * num_splits + piece"),),
