@@ -122,7 +122,8 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(reversed(index))
 
 
-def _ranges(indices: list[int], limit: int = 6) -> str:
+def index_ranges(indices: list[int], limit: int = 6) -> str:
+    """Sorted indices as ranges, '0..5, 9, 12..15', the first `limit` of them."""
     spans: list[tuple[int, int]] = []
     for index in indices:
         if spans and index == spans[-1][1] + 1:
@@ -137,7 +138,7 @@ def _where(failure: "Failure", row_name: str) -> list[str]:
     bad = failure.bad
     if bad.dim() == 1:
         indices = bad.nonzero().flatten().tolist()
-        return [f"wrong indices: {_ranges(indices)} (of 0..{bad.numel() - 1})"]
+        return [f"wrong indices: {index_ranges(indices)} (of 0..{bad.numel() - 1})"]
     if bad.dim() == 2:
         return _map(bad, "rows", "cols")
     # (B, H, rows, cols): show the worst (batch, head) slice and say which others are wrong.

@@ -107,6 +107,8 @@ def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = (
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
     for a buffer of which only index 0 of axis 1 was written, or "at head 1..3" when `names` names
     the axes. None when every element was stored."""
+    from .report import index_ranges  # a report is only written on failure
+
     tensor = allocation.tensor
     never = torch.as_tensor(owner).reshape(tuple(tensor.shape)) < 0
     if not bool(never.any()):
@@ -114,7 +116,7 @@ def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = (
     parts = []
     for axis in range(never.dim()):
         hit = never.movedim(axis, 0).reshape(never.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()
-        parts.append(":" if len(hit) == never.shape[axis] else _spans(hit))
+        parts.append(":" if len(hit) == never.shape[axis] else index_ranges(hit, limit=3))
     unstored = int(never.sum())
     count = f"{unstored} of its {never.numel()} elements {'was' if unstored == 1 else 'were'} never stored"
     if len(names) == never.dim():
@@ -122,15 +124,3 @@ def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = (
         if narrowed:
             return f"{count}: those at {', '.join(narrowed)}"
     return f"{count}, at [{', '.join(parts)}]"
-
-
-def _spans(indices: list[int]) -> str:
-    spans: list[tuple[int, int]] = []
-    for index in indices:
-        if spans and index == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], index)
-        else:
-            spans.append((index, index))
-    text = " ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:3])
-    return text + (" ..." if len(spans) > 3 else "")
-
