@@ -346,7 +346,7 @@ def _call(
                 stops_level=True,
                 process_poisoned=True,
             )
-        return CaseResult(FAILED, _describe_exception(error, kata_path))
+        return CaseResult(FAILED, _describe_exception(error, kata_path), _exception_headlines(error))
     portability.extend(watch.portability)
     return out, watch, allocations
 
@@ -363,6 +363,31 @@ def is_cuda_error(error: BaseException) -> bool:
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     return text[0] if text else type(error).__name__
+
+
+# Triton's own words for a tl.dot whose operands do not chain, interpreted and compiled.
+_DOT_SHAPES = ("equal reduction dimensions", "not compatible for matmul", "incompatible dimensions")
+
+
+def _exception_headlines(error: BaseException) -> list[str]:
+    """A likely: line for an exception whose own message names the bug; none otherwise."""
+    text = " ".join(str(part) for part in _chain(error)).lower()
+    if any(words in text for words in _DOT_SHAPES):
+        return [
+            "likely: the operands of tl.dot do not chain: tl.dot(a, b) multiplies a (M, K) by b (K, N), so b's "
+            "first dimension must be a's last; a tile loaded as (N, K) goes in as tl.trans(b)"
+        ]
+    return []
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The exception and those it was raised from (the interpreter wraps the kernel's own)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
 
 
 def _describe_exception(error: BaseException, kata_path: Path) -> str:

@@ -183,3 +183,34 @@ def test_a_mask_one_short_is_not_called_a_small_grid(tmp_path: Path, monkeypatch
     passed, message, diagnoses = _check("edited.py", "fp32-98765", tmp_path / "run", monkeypatch)
     assert not passed
     assert diagnoses and "store mask is too strict" in diagnoses[0] and "grid" not in diagnoses[0].split(":")[1], diagnoses
+
+
+def test_an_exception_about_dot_shapes_names_the_transpose() -> None:
+    """Level 4's tl.dot(q, k) without tl.trans raised and got no headline (issue 13's corpus)."""
+    from pytest_triton_quest.checking import _exception_headlines
+
+    try:
+        try:
+            raise AssertionError("input and other must have equal reduction dimensions")
+        except AssertionError as inner:
+            raise RuntimeError("interpreter error") from inner
+    except RuntimeError as error:
+        assert _exception_headlines(error) and "tl.trans" in _exception_headlines(error)[0]
+    assert _exception_headlines(ValueError("something else")) == []
+
+
+def test_programs_that_store_into_batch_0_are_named() -> None:
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import slice_collision_note
+    from pytest_triton_quest.model import StoreMap
+
+    shape = (2, 2, 4, 8)  # batch, head, rows, columns
+    slice_size = 4 * 8
+    # Four programs, one per (batch, head); those of batch 1 store into batch 0's slices.
+    elements = [np.arange(h * slice_size, (h + 1) * slice_size) for b in range(2) for h in range(2)]
+    stores = StoreMap([("k", (b * 2 + h, 0, 0)) for b in range(2) for h in range(2)], elements, int(np.prod(shape)))
+    line = slice_collision_note(stores, shape)
+    assert line is not None and line.startswith("likely: every batch's results land in batch 0")
+    assert "batch offset is missing or too small" in line
+

@@ -167,6 +167,43 @@ def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str |
     )
 
 
+def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str | None:
+    """(batch, head) outputs: whole slices that no program stored while other slices were stored more
+    than once. Programs land on each other's slice: the store's batch or head offset is wrong. Named
+    by axis when the unstored slices are exactly those past index 0 of one axis."""
+    if stores is None or len(shape) < 3:
+        return None
+    counts = store_counts(stores).reshape(shape).reshape(shape[0], shape[1], -1)
+    unstored = (counts == 0).all(dim=2)
+    twice = (counts > 1).any(dim=2)
+    if not bool(unstored.any()) or not bool(twice.any()) or bool(unstored.all()):
+        return None
+    B, H = unstored.shape
+    past_batch_0 = torch.zeros(B, H, dtype=torch.bool)
+    past_batch_0[1:] = True
+    past_head_0 = torch.zeros(B, H, dtype=torch.bool)
+    past_head_0[:, 1:] = True
+    # What is seen is where the results landed; why (an offset left out, a stride too small, or the
+    # batch or head worked out wrong from the program id) the record cannot tell apart, so all are named.
+    if B > 1 and bool((unstored == past_batch_0).all()):
+        return (
+            "likely: every batch's results land in batch 0: its slices are stored more than once, no later batch's "
+            "at all; the output's batch offset is missing or too small (one batch is H * S * D elements), or the "
+            "batch is worked out wrong from the program id"
+        )
+    if H > 1 and bool((unstored == past_head_0).all()):
+        return (
+            "likely: every head's results land in head 0: its slices are stored more than once, no later head's at "
+            "all; the output's head offset is missing or too small (one head is S * D elements), or the head is "
+            "worked out wrong from the program id"
+        )
+    missing = [tuple(index) for index in unstored.nonzero().tolist()][:3]
+    return (
+        f"likely: some (batch, head) slices are stored more than once while others, e.g. {describe(missing)}, are never "
+        "stored: programs write to each other's slice; check how the store's (batch, head) offset follows from the program id"
+    )
+
+
 def unstored_were_addressed(stores: StoreMap) -> bool:
     """Some element that no program stored was addressed by a store with its mask off: the grid and
     the offsets do reach it, so a claim that the grid is too small would be false."""

@@ -62,7 +62,7 @@ MISTAKES = [
     Mistake(
         name="q_offset_without_batch",
         bug="q and out are offset by the query head h only (h * stride_bh), not by bhq = b * Hq + h: every batch reads and writes batch 0's rows.",
-        expect="q and out",
+        expect="output's batch offset",
         wrong=(*KV_READ_RIVALS, "h % Hkv", "causal mask", "alpha is inverted"),
         issue="22",
         edits=(*LEARNER_LOADS, (Q_HEAD, "head = h.to(tl.int64) * stride_bh")),
@@ -70,7 +70,7 @@ MISTAKES = [
     Mistake(
         name="q_read_at_kv_row",
         bug="One offset for all: q and out are read and written at the kv head's row (kv_row * stride_bh) instead of the query head's (bhq).",
-        expect="q and out",
+        expect="worked out wrong",
         wrong=(*MAPPING_RIVALS, *KV_READ_RIVALS, "causal mask", "reads memory that nothing wrote", "alpha is inverted"),
         issue="22",
         edits=(*LEARNER_LOADS, (Q_HEAD, "head = kv_row.to(tl.int64) * stride_bh")),
