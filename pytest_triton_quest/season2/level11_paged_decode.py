@@ -83,6 +83,8 @@ class PagedDecode(Level):
             _row("fp16", 2, 2, 16, 8, (23, 64), 8, "large logits in half precision, many small pages", large=True),
             _row("fp16", 4, 2, 128, 16, (30, 100), 7, "D = 128, pages of 16"),
             _row("fp32", 2, 1, 16, 32, (300, 7, 129), 10, "a long sequence over ten pages: several splits to merge"),
+            _row("fp32", 4, 2, 16, 16, (40, 150), 10, "very negative scores (about -1000) over several splits: a max that "
+                 "starts at 0, or an unused split's max read as 0, leaves exp(s - 0) = 0 and 0 / 0", scale=-0.25, large=True),
         ]
         if mode.on_gpu:
             rows += [

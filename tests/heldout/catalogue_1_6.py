@@ -152,6 +152,8 @@ ENTRIES = [
     dict(
         level=3,
         file="level3/max_from_first_chunk_only.py",
+        # It passed every check; a case was added for it from its description, so it counts with the corpus.
+        seen=True,
         bug="The maximum is taken from the first chunk only, so a much larger logit in a later chunk of a wide row makes exp overflow (NaN).",
         expect=("first chunk", "first block", "max", "overflow", "whole row"),
         wrong=("mask", "stride", "padding"),
@@ -342,6 +344,14 @@ ENTRIES = [
         bug="The softmax loads padding columns (j >= S) as 0 instead of -inf, so they add exp(0 - m) to each row's sum when S is not a multiple of the chunk width.",
         expect=("padding", "pad", "other", "-inf"),
         wrong=("scale", "causal", "head"),
+        fails_today=True,
+    ),
+    dict(
+        level=3,
+        file="level3/exp2_for_exp.py",
+        bug="Every exponential is tl.exp2 where tl.exp is meant, with no multiplication by log2(e), so each row is a base-2 softmax (logits effectively scaled by ln 2) and the weights come out too flat.",
+        expect=("exp2", "log2", "base 2", "base-2", "ln 2"),
+        wrong=("running sum", "mask", "row stride", "overflow"),
         fails_today=True,
     ),
 ]
