@@ -116,6 +116,12 @@ def unwritten(failure: Failure) -> "torch_types.Tensor | None":
     return mask
 
 
+def unwritten_among(failure: Failure, elements: "torch_types.Tensor") -> bool:
+    """Some of `elements` (a bool mask over the output) were never written, as far as the record says."""
+    missing = unwritten(failure)
+    return missing is not None and bool((missing & elements).any())
+
+
 def describe(values: Any) -> str:
     return ", ".join(str(value) for value in values)
 
@@ -145,21 +151,13 @@ def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str |
     if stores is None or not stores.masked_off:
         return None
     counts = store_counts(stores)
-    never = (bad.flatten() & (counts == 0)).nonzero().flatten()
-    if never.numel() == 0:
+    never = (bad.flatten() & (counts == 0)).nonzero().flatten().numpy()
+    if never.size == 0 or not bool(_addressed_with_mask_off(stores)[never].all()):
         return None
     import numpy as np
 
-    addressed = np.zeros(stores.numel, dtype=bool)
-    owners = []
-    for key, indices in stores.masked_off.items():
-        hit = np.isin(never.numpy(), indices)
-        if hit.any():
-            owners.append(key[1])
-        addressed[indices] = True
-    if not bool(addressed[never.numpy()].all()):
-        return None
-    what = "1 wrong element that no program stored was" if never.numel() == 1 else f"{never.numel()} wrong elements that no program stored were"
+    owners = [key[1] for key, indices in stores.masked_off.items() if np.isin(never, indices).any()]
+    what = "1 wrong element that no program stored was" if never.size == 1 else f"{never.size} wrong elements that no program stored were"
     return (
         f"likely: a store mask is too strict: {what} addressed by "
         f"{programs_text([_short(owner) for owner in owners])} with the mask off; check the store's mask "
@@ -209,13 +207,18 @@ def unstored_were_addressed(stores: StoreMap) -> bool:
     the offsets do reach it, so a claim that the grid is too small would be false."""
     if not stores.masked_off:
         return False
+    unstored = (store_counts(stores) == 0).numpy()
+    return bool((unstored & _addressed_with_mask_off(stores)).any())
+
+
+def _addressed_with_mask_off(stores: StoreMap) -> Any:
+    """numpy bool per output element: some program's store addressed it with the mask off."""
     import numpy as np
 
-    unstored = (store_counts(stores) == 0).numpy()
     addressed = np.zeros(stores.numel, dtype=bool)
     for indices in stores.masked_off.values():
         addressed[indices] = True
-    return bool((unstored & addressed).any())
+    return addressed
 
 
 def _short(program_id: tuple[int, int, int]) -> Any:

@@ -45,8 +45,7 @@ def diagnose_attention(failure: Failure) -> list[str]:
     # Replays run on the (batch, head) slice with the most wrong elements; NaN in memory no kernel
     # wrote would match any replay that predicts NaN, so such a slice is never replayed.
     B, H = failure.out.shape[:2]
-    missing = evidence.unwritten(failure)
-    if missing is not None and bool((missing & failure.bad).any()):
+    if evidence.unwritten_among(failure, failure.bad):
         return []
     worst = int(failure.bad.reshape(B * H, -1).sum(dim=1).argmax())
     b, h = divmod(worst, H)

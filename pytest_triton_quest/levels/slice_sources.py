@@ -51,8 +51,7 @@ def slice_source_note(
     head found; `right_rule`: the formula the level asks for, by the input(s) that moved."""
     inputs = {name: failure.inputs[name].to(device="cpu", dtype=torch.float64) for name in names}
     out, bad, tolerance = failure.out, failure.bad, failure.tolerance
-    missing = evidence.unwritten(failure)
-    if missing is not None and bool((missing & bad).any()):
+    if evidence.unwritten_among(failure, bad):
         return None  # some results were never stored: the right values may sit in the wrong place
     if out.dim() != 4 or out.shape[-2] > _MAX_S:
         return None

@@ -250,8 +250,7 @@ def diagnose_gqa(failure: Failure) -> list[str]:
     if moved:
         return [moved]
     batches = wrong_along(failure, 0)
-    missing = evidence.unwritten(failure)
-    written = missing is None or not bool((missing & failure.bad).any())  # else results may sit elsewhere
+    written = not evidence.unwritten_among(failure, failure.bad)  # else results may sit elsewhere
     if B > 1 and written and 0 not in batches and batches == list(range(1, B)):
         return [
             "likely: batch 0 is right and every later batch is wrong: the batch offset into k and v, which hold "
@@ -279,8 +278,7 @@ def _negative_scale_overflow(failure: Failure) -> list[str]:
     inputs = failure.inputs
     scale = scale_of(inputs)
     broken = ~torch.isfinite(failure.out) & torch.isfinite(failure.ref)
-    missing = evidence.unwritten(failure)
-    if scale >= 0 or not bool(broken.any()) or (missing is not None and bool((missing & broken).any())):
+    if scale >= 0 or not bool(broken.any()) or evidence.unwritten_among(failure, broken):
         return []  # no negative scale, no overflow, or NaN that memory holds: the premise fails
     heads = _kv_heads(inputs, "grouped")
     q, k = inputs["q"].to(torch.float64), inputs["k"].to(torch.float64)[:, heads]

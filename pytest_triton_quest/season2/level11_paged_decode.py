@@ -18,7 +18,7 @@ from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tol
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
 from ..levels import evidence
-from .replay import matches, never_stored, one_of
+from .replay import matches, one_of
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -469,7 +469,7 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     purpose), a tile with no visible token (exp(-inf - (-inf))), scratch or output memory that no
     program wrote. Only a probe tells the first apart: the same call with those slots set to 0 must
     then come out finite. Without a probe (on a GPU), nothing is claimed."""
-    if never_stored(failure) or failure.probe is None or failure.case.params.get("large"):
+    if evidence.unwritten_among(failure, failure.bad) or failure.probe is None or failure.case.params.get("large"):
         return []
     cleaned = {name: value.nan_to_num(nan=0.0) if name in ("k_cache", "v_cache") else value for name, value in failure.inputs.items()}
     run = failure.probe.run(cleaned)

@@ -21,8 +21,7 @@ def matches(failure: Failure, replay: "torch_types.Tensor") -> bool:
     out, ref, tolerance = failure.out, failure.ref, failure.tolerance
     if replay.shape != out.shape:
         return False
-    missing = evidence.unwritten(failure)
-    if missing is not None and bool((missing & failure.bad).any()):
+    if evidence.unwritten_among(failure, failure.bad):
         return False  # NaN that memory holds would match any replay that predicts NaN there
     slack = 5 * (tolerance.atol + tolerance.rtol * replay.abs())
     finite = torch.isfinite(replay)
@@ -43,19 +42,6 @@ def wrong_along(failure: Failure, dim: int) -> list[int]:
     """The indices along `dim` of the output that hold at least one wrong element."""
     bad = failure.bad.movedim(dim, 0).reshape(failure.bad.shape[dim], -1)
     return bad.any(dim=1).nonzero().flatten().tolist()
-
-
-def never_stored(failure: Failure) -> bool:
-    """Some wrong elements were stored by no program (interpreter only; False when unknown): the grid
-    or the store addressing misses them, and their values are whatever torch.empty held."""
-    if failure.stores is None:
-        return False
-    import numpy as np
-
-    stored = np.zeros(failure.stores.numel, dtype=bool)
-    for elements in failure.stores.elements:
-        stored[elements] = True
-    return bool((failure.bad.flatten().numpy() & ~stored).any())
 
 
 def one_of(notes: list[str]) -> str:
