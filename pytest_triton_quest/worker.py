@@ -25,6 +25,9 @@ from typing import Any, Callable, TextIO
 
 # Set by the parent when a tool such as compute-sanitizer starts this worker.
 WRAPPED_VARIABLE = "TRITON_QUEST_WRAPPED"
+# For maintainers: a folder where each case's cProfile statistics are written (LEVEL-CASE.prof), to
+# find where a slow case spends its time (checks, diagnosis, the sanitizer's cost per launch).
+PROFILE_VARIABLE = "TRITON_QUEST_PROFILE_DIR"
 
 
 def _private_streams(results_fd: int) -> tuple[TextIO, TextIO]:
@@ -142,6 +145,22 @@ def _result_for(request: dict[str, Any]) -> Any:
         )
 
 
+def _profiled(request: dict[str, Any], folder: str) -> Any:
+    import cProfile
+    import re
+
+    profile = cProfile.Profile()
+    result = profile.runcall(_result_for, request)
+    level = str(request.get("level", {}).get("qualname", "level")).rsplit(".", 1)[-1]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{level}-{request.get('case', 'case')}")
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        profile.dump_stats(str(Path(folder) / f"{name}.prof"))
+    except OSError:
+        pass  # a maintainer's aid: never the reason a case fails
+    return result
+
+
 def _encode(result: Any) -> str:
     from .model import FAILED, CaseResult
 
@@ -171,11 +190,12 @@ def main() -> int:
     # The pid: under a wrapper the parent's Popen knows only the wrapper's, and "where are you?"
     # must reach this process.
     results.write(json.dumps({"ready": True, "pid": os.getpid()}) + "\n")
+    profile_dir = os.environ.get(PROFILE_VARIABLE, "")
     for line in requests:
         if not line.strip():
             continue
         request = json.loads(line)
-        result = _result_for(request)
+        result = _profiled(request, profile_dir) if profile_dir else _result_for(request)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()  # this case's prints land in the log before its answer
