@@ -11,12 +11,14 @@ import os
 import time
 import warnings
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
+from .levels.evidence import wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .origins import axis_names
@@ -26,7 +28,7 @@ from .reads import headline as reads_headline
 from .reads import message as reads_message
 from .reads import unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
-from .scratch import Allocation, call_with_fill, filled_allocations, scratch_of, unstored_text
+from .scratch import Allocation, call_with_fill, filled_allocations, read_unwritten, scratch_of, unstored_text
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -176,13 +178,26 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
     return CaseResult(FAILED, message, diagnoses)
 
 
-def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> dict[str, Any] | None:
-    """The outputs of the function called again with new memory filled with zeros (float64, CPU), by
-    name; None when that call failed."""
+@dataclass
+class Rerun:
+    """The function called again with new memory filled with zeros: its outputs (float64, CPU, by
+    name), and under the interpreter what its kernels loaded and stored and the memory it made."""
+
+    outputs: dict[str, Any]
+    watch: KernelWatch | None = None
+    allocations: list[Allocation] = field(default_factory=list)
+    returned: tuple[Any, ...] = ()
+
+
+def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> Rerun | None:
+    """None when that call failed."""
     args, kwargs = level.call_arguments(inputs)
+    made: list[Allocation] = []
     try:
-        with watch_kernels(mode.interpreted):
-            returned = call_with_fill(function, args, kwargs, kata_path, 0.0)
+        # Its loads are kept (interpreter only): a kernel that reads what no kernel stored is then
+        # seen reading it, whatever the values make of it (0 / 0 is NaN with zeros too).
+        with watch_kernels(mode.interpreted, record_loads=mode.interpreted) as watch:
+            returned = call_with_fill(function, args, kwargs, kata_path, 0.0, made)
             if mode.device == "cuda":
                 torch.cuda.synchronize()
     except Exception:  # noqa: BLE001 - a probe: its failure only means nothing is claimed
@@ -190,12 +205,13 @@ def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[s
     outputs, problem = _outputs_of(level, returned)
     if problem is not None or not all(_is_tensor(out) for out in outputs):
         return None
-    return {name: out.detach().to(device="cpu", dtype=torch.float64) for name, out in zip(level.outputs, outputs)}
+    named = {name: out.detach().to(device="cpu", dtype=torch.float64) for name, out in zip(level.outputs, outputs)}
+    return Rerun(named, watch if mode.interpreted else None, made, tuple(outputs))
 
 
 def nan_origin(
     failure: Failure,
-    rerun: Callable[[], dict[str, Any] | None],
+    rerun: Callable[[], Rerun | None],
     allocations: list[Allocation],
     outputs: tuple[Any, ...],
     kata_path: Path,
@@ -212,9 +228,13 @@ def nan_origin(
         # The interpreter's store map already shows every such NaN unwritten: no second call needed.
         failure.unwritten = unexpected
         return
-    again = rerun()
-    if again is None or failure.output not in again or again[failure.output].shape != out.shape:
+    rerun_result = rerun()
+    if rerun_result is None:
         return
+    again = rerun_result.outputs
+    if failure.output not in again or again[failure.output].shape != out.shape:
+        return
+    read_note = _read_unwritten_note(rerun_result, kata_path)
     second = again[failure.output][unexpected]
     unwritten = torch.zeros_like(unexpected)
     unwritten[unexpected] = second == 0
@@ -223,7 +243,12 @@ def nan_origin(
     stayed = int(torch.isnan(second).sum())
     zeros = int((second == 0).sum())
     computed = count - stayed - zeros
-    if stayed:
+    if read_note is not None:
+        # Seen directly: a kernel loaded elements no kernel stored. A NaN that stays with zeros may
+        # then be 0 / 0 of that memory, so it is not blamed on the arithmetic.
+        failure.nan_lines.append(read_note[0])
+        failure.nan_headline = read_note[1]
+    if stayed and read_note is None:
         failure.nan_lines.append(
             f"{stayed} of the unexpected NaN stay when new memory holds zeros: your arithmetic makes them "
             "(0 / 0, inf - inf or 0 * inf)"
@@ -253,13 +278,51 @@ def nan_origin(
                     if text:
                         unstored.append(text)
                         failure.nan_lines.append(f"the buffer of shape {list(tensor.shape)} made at {allocation.where(name)}: {text}")
-        if computed >= count // 2:
+        if computed >= count // 2 and read_note is None:
             failure.nan_headline = (
                 f"likely: a kernel reads memory that nothing wrote first: the buffer made by torch.empty at {where} "
                 "is read before every element of it is stored"
                 + (f" ({unstored[0]})" if len(unstored) == 1 else "")
                 + "; store it first, or make it with torch.zeros if zeros are what you mean"
             )
+
+
+def _read_unwritten_note(rerun: Rerun, kata_path: Path) -> tuple[str, str] | None:
+    """(report line, headline) when the rerun's kernels loaded elements of one of the function's own
+    buffers that no kernel stored; None when none did, or nothing was recorded (compiled runs)."""
+    watch = rerun.watch
+    if watch is None or not watch.loads:
+        return None
+    name = shown(kata_path)
+    for allocation in scratch_of(rerun.allocations, rerun.returned)[:4]:
+        tensor = allocation.tensor
+        if not tensor.is_contiguous():
+            continue
+        owner, _ = watch.last_writers(tensor.data_ptr(), tensor.numel(), tensor.element_size())
+        found = read_unwritten(allocation, watch.loads, owner)
+        if found is None:
+            continue
+        count = int(found.read_unstored.sum())
+        readers = ", ".join(f"`{kernel}`" for kernel in found.readers) or "a kernel"
+        # unstored_text's index ranges, applied to the elements read unstored rather than all unstored.
+        where = unstored_text(allocation, torch.where(found.read_unstored.flatten(), -1, 0).numpy())
+        place = where.split(", at ", 1)[1] if where and ", at " in where else ""
+        line = (
+            f"{readers} loaded {count} element{'s' if count != 1 else ''} of the buffer of shape {list(tensor.shape)} "
+            f"made at {allocation.where(name)} that no kernel ever stored" + (f" (at {place})" if place else "")
+        )
+        elsewhere = ""
+        if found.stored_unread:
+            line += f"; {found.stored_unread} elements that were stored there are never loaded"
+            elsewhere = ": the kernel that writes it and the kernel that reads it index it differently"
+        headline = (
+            f"likely: {readers} reads memory that nothing wrote: {count} element{'s' if count != 1 else ''} of the buffer "
+            f"made by torch.empty at {allocation.where(name)}" + (f" (at {place})" if place else "")
+            + (elsewhere or "; compare the elements the writing kernel stores with those the reading kernel loads, "
+               "or make the buffer with torch.zeros if zeros are what you mean")
+        )
+        return line, headline
+    return None
 
 
 def _traffic(level: Level, case: Case, watch: KernelWatch, inputs: dict[str, Any], outputs: tuple[Any, ...]) -> TrafficReport:
@@ -334,7 +397,11 @@ def _call(
             portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
             stray = OutOfBounds(case, {name: _to_cpu(value) for name, value in inputs.items()}, watch.violation, watch.launches, probe)
-            return CaseResult(FAILED, watch.violation.describe(), level.diagnose_out_of_bounds(stray))
+            diagnoses = level.diagnose_out_of_bounds(stray)
+            if not diagnoses:
+                outside = wholly_outside_note(stray)
+                diagnoses = [outside] if outside else []
+            return CaseResult(FAILED, watch.violation.describe(), diagnoses)
         if is_cuda_error(error):
             # Without PyTorch's caching allocator (under compute-sanitizer) freeing a tensor calls
             # cudaFree, which in a poisoned context aborts the process before it can answer: keep

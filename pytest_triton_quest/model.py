@@ -151,6 +151,8 @@ class StrayAccess(Protocol):
     count: int  # active lanes out of bounds in that access
     numel: int | None
     program_id: tuple[int, int, int]
+    lanes: int  # active lanes of the access in all (0: not known)
+    wholly_past_the_end: bool  # every active lane lies after the tensor's end
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import torch
-from .levels.evidence import masked_off_note, slice_collision_note
+from .levels.evidence import masked_off_note, slice_collision_note, unstored_slices_note
 from .origins import Provenance, axis_names, find_provenance
 from .origins import describe as describe_provenance
 from .origins import observation as provenance_observation
@@ -51,6 +51,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     headline = (
         traced
         or failure.nan_headline
+        or unstored_slices_note(failure)
         or one_headline(level.diagnose(failure))
         or slice_collision_note(failure.stores, tuple(failure.out.shape))
         or masked_off_note(failure.stores, failure.bad)

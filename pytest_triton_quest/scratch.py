@@ -96,10 +96,56 @@ def scratch_of(made: list[Allocation], outputs: tuple[Any, ...]) -> list[Allocat
     return kept
 
 
-def call_with_fill(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], kata_path: Path, value: float) -> Any:
-    """The learner's function called once more, new memory filled with `value`."""
-    with filled_allocations(kata_path, value):
-        return function(*args, **kwargs)
+def call_with_fill(
+    function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], kata_path: Path, value: float,
+    made: list[Allocation] | None = None,
+) -> Any:
+    """The learner's function called once more, new memory filled with `value`; its allocations are
+    appended to `made` when given."""
+    with filled_allocations(kata_path, value) as allocations:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            if made is not None:
+                made.extend(allocations)
+
+
+@dataclass
+class ReadUnwritten:
+    """Interpreter only: elements of a buffer that some kernel loaded although no kernel ever stored
+    them, and elements that were stored but never loaded (where the writer put them instead)."""
+
+    allocation: Allocation
+    read_unstored: Any  # bool, the buffer's shape
+    stored_unread: int
+    readers: list[str]  # kernels that loaded an unstored element
+
+
+def read_unwritten(allocation: Allocation, loads: list[tuple[str, Any, str, Any]], owner: Any) -> ReadUnwritten | None:
+    """From a watch's recorded loads (byte addresses of active lanes) and the buffer's last writers
+    (-1: never stored): what was read that no kernel wrote. None when nothing was."""
+    import numpy as np
+
+    tensor = allocation.tensor
+    if not tensor.is_contiguous() or tensor.numel() == 0:
+        return None
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    stored = np.asarray(owner) >= 0
+    read = np.zeros(tensor.numel(), dtype=bool)
+    readers: list[str] = []
+    for kernel, _, _, addresses in loads:
+        inside = addresses[(addresses >= low) & (addresses < high)]
+        if not inside.size:
+            continue
+        indices = (inside - low) // size
+        if kernel not in readers and not bool(stored[indices].all()):
+            readers.append(kernel)
+        read[indices] = True
+    bad = read & ~stored
+    if not bad.any():
+        return None
+    return ReadUnwritten(allocation, torch.as_tensor(bad).reshape(tuple(tensor.shape)), int((stored & ~read).sum()), readers)
 
 
 def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:

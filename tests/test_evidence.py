@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -160,7 +161,10 @@ def test_reading_scratch_nobody_wrote_fails_and_names_the_allocation(tmp_path: P
         assert "1 NaN come from memory nobody wrote" in message
         if not ON_GPU:  # which elements no program stored is the interpreter's record
             assert f"the buffer of shape [1000] made at katas/level1_vector_add.py:{line}: 1 of its 1000 elements was never stored: those at element 999" in message
-        assert diagnoses and f"torch.empty at katas/level1_vector_add.py:{line} is read" in diagnoses[0], diagnoses
+        assert diagnoses and "reads memory that nothing wrote" in diagnoses[0], diagnoses
+        assert f"torch.empty at katas/level1_vector_add.py:{line}" in diagnoses[0], diagnoses
+        if not ON_GPU:  # the interpreter records the loads: the element read is named, and who read it
+            assert "`add_kernel` reads memory" in diagnoses[0] and "(at [999])" in diagnoses[0], diagnoses
 
 
 @pytest.mark.usefixtures("interpreter")
@@ -214,3 +218,63 @@ def test_programs_that_store_into_batch_0_are_named() -> None:
     assert line is not None and line.startswith("likely: every batch's results land in batch 0")
     assert "batch offset is missing or too small" in line
 
+
+
+# ----- coverage: whole (batch, head) slices no program stored ------------------------------------------
+def _coverage_failure(stored_slices: list[int], wrong_in_stored: bool = False) -> Any:
+    """A (2, 4, 8, 16) output whose stored slices (b * 4 + h) are right unless told otherwise."""
+    import numpy as np
+
+    from pytest_triton_quest.model import Case, Failure, LaunchRecord
+
+    shape = (2, 4, 8, 16)
+    ref = torch.randn(*shape, generator=torch.Generator().manual_seed(7), dtype=torch.float64)
+    out = torch.full(shape, float("nan"), dtype=torch.float64)
+    owner = np.full(int(np.prod(shape)), -1, dtype=np.int64)
+    per_slice = 8 * 16
+    table = []
+    for program, index in enumerate(stored_slices):
+        out.view(8, 8, 16)[index] = ref.view(8, 8, 16)[index]
+        owner[index * per_slice:(index + 1) * per_slice] = program
+        table.append(("attention", (0, program, 0)))
+    if wrong_in_stored:
+        out.view(8, 8, 16)[stored_slices[0], 0, 0] += 1.0
+    bad = ~torch.isclose(out, ref)
+    launch = LaunchRecord("attention", (1, len(stored_slices), 1), [])
+    return Failure(Case("c", "fp32", "test"), {}, out, ref, bad, TIGHT, [launch], (owner, table), output="out")
+
+
+def test_slices_no_program_stored_name_the_grid() -> None:
+    from pytest_triton_quest.levels.evidence import unstored_slices_note
+
+    line = unstored_slices_note(_coverage_failure([0, 1, 2, 3]))
+    assert line is not None and line.startswith("likely: no program stored 4 of the 8 (batch, head) slices of `out`")
+    assert "only the first 4 in b * H + h order" in line and "the grid (1, 4, 1) has 4 programs along axis 1" in line
+    line = unstored_slices_note(_coverage_failure([0, 1, 4, 5]))
+    assert line is not None and "only heads 0, 1 of every batch were stored" in line
+
+
+def test_coverage_is_not_claimed_when_stored_slices_are_wrong_too() -> None:
+    from pytest_triton_quest.levels.evidence import unstored_slices_note
+
+    assert unstored_slices_note(_coverage_failure([0, 1, 2, 3], wrong_in_stored=True)) is None
+    assert unstored_slices_note(_coverage_failure(list(range(8)))) is None  # nothing unstored
+
+
+# ----- a tile wholly past the end of a tensor ------------------------------------------------------------
+def test_a_tile_wholly_past_the_end_is_placed_in_the_tensors_index_space() -> None:
+    from pytest_triton_quest.guard import BoundsViolation
+    from pytest_triton_quest.levels.evidence import wholly_outside_note
+    from pytest_triton_quest.model import Case, LaunchRecord, OutOfBounds, TensorArg
+
+    k = torch.zeros(1, 1, 17, 32)
+    arg = TensorArg("k_ptr", k.numel(), 4, 0, k)
+    launch = LaunchRecord("attention", (1, 2, 1), [arg])
+    whole = BoundsViolation("attention", "load", "k_ptr", (544, 1055), 512, 544, (0, 1, 0), tile=True, lanes=512)
+    assert "a mask would only hide the bug" in whole.hint()
+    line = wholly_outside_note(OutOfBounds(Case("c", "fp32", "test"), {}, whole, [launch]))
+    assert line is not None and "at index [1, 0, 0, 0], past the end of axis 0 (batch), which has 1" in line
+    # A ragged edge (some lanes inside) is a mask's job: neither the note nor the hint says otherwise.
+    edge = BoundsViolation("attention", "load", "k_ptr", (544, 560), 17, 544, (0, 0, 0), tile=True, lanes=512)
+    assert wholly_outside_note(OutOfBounds(Case("c", "fp32", "test"), {}, edge, [launch])) is None
+    assert "Mask the load" in edge.hint()

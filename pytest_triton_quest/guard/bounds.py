@@ -129,7 +129,7 @@ def _find_violation(
     bad = addresses[~fine]
     chosen = _blamed_span(allowed, [int(lanes.sum()) for lanes in inside], origin is not None)
     grid_idx = _grid3(program_id) if program_id is not None else (0, 0, 0)
-    shape = dict(masked=active is not None and not bool(active.all()), tile=pointers.ndim >= 2)
+    shape = dict(masked=active is not None and not bool(active.all()), tile=pointers.ndim >= 2, lanes=int(addresses.size))
     if chosen is None:
         return BoundsViolation(launch.kernel, access, None, (), int(bad.size), None, grid_idx, **shape)
     return BoundsViolation(

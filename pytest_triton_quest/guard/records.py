@@ -39,6 +39,16 @@ class BoundsViolation:
     program_id: tuple[int, int, int]
     masked: bool = False  # the access had a mask (which let these lanes through)
     tile: bool = False  # the pointer was a tile of two or more dimensions
+    lanes: int = 0  # active lanes of the access in all, in bounds or not (0: not known)
+
+    @property
+    def wholly_past_the_end(self) -> bool:
+        """Every active lane lies past the tensor's end: a whole tile outside it, not a ragged edge
+        that a mask would trim, so the address (or the grid, or a loop bound) is what is wrong."""
+        return (
+            self.lanes > 1 and self.count == self.lanes and bool(self.offsets) and self.numel is not None
+            and min(self.offsets) >= self.numel
+        )
 
     def describe(self) -> str:
         store = self.access == "store"
@@ -64,6 +74,12 @@ class BoundsViolation:
         """The fix the record supports: a missing mask only when the access had none."""
         store = self.access == "store"
         negative = any(offset < 0 for offset in self.offsets)
+        if self.wholly_past_the_end:
+            return (
+                f"Every lane of this {self.access} is past the end, so a mask would only hide the bug: the tile's "
+                "start is wrong (a program id, an index or a stride), or the grid or a loop goes further than the "
+                "tensor has tiles."
+            )
         if self.masked:
             return (
                 f"The {self.access} has a mask, yet these lanes were on: the mask does not match the addresses. "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap
+from ..origins import axis_names
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -75,6 +76,45 @@ def grid_of(stray: OutOfBounds) -> tuple[int, int, int] | None:
     return None
 
 
+def wholly_outside_note(stray: OutOfBounds) -> str | None:
+    """A tile that lies entirely past the end of a tensor, placed in that tensor's own index space:
+    where the tile starts says which of the program's indices overshot (a batch, a head, a row block),
+    which the flat offset alone does not."""
+    access = stray.stray
+    if not access.wholly_past_the_end or access.argument is None:
+        return None
+    tensor = next(
+        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
+         for arg in launch.tensors if arg.name == access.argument and isinstance(arg.tensor, torch.Tensor)),
+        None,
+    )
+    if tensor is None or tensor.dim() < 2 or not tensor.is_contiguous() or tensor.numel() != access.numel:
+        return None
+    start = min(access.offsets)
+    shape = list(tensor.shape)
+    # Unravel with the first axis unbounded: the start lies past the end, so its first index is past it too.
+    index = []
+    rest = start
+    for size in reversed(shape[1:]):
+        index.append(rest % size)
+        rest //= size
+    index.append(rest)
+    index.reverse()
+    over = next(axis for axis, (at, size) in enumerate(zip(index, shape)) if at >= size)
+    names = axis_names(len(shape)) if len(shape) == 4 else ()
+    axis = f"axis {over}" + (f" ({names[over]})" if names and access.argument.lstrip("_").split("_")[0] in _BHSD_NAMES else "")
+    program = ", ".join(str(value) for value in access.program_id)
+    return (
+        f"likely: program ({program}) starts its {access.access} of `{access.argument}` at index {index}, past the end of "
+        f"{axis}, which has {shape[over]}: the index that program computes along that axis is too large (from the "
+        "wrong program id, head count or stride), or the grid or a loop goes further than the tensor"
+    )
+
+
+# Names of tensors laid out (batch, head, sequence, head dim) in the attention levels.
+_BHSD_NAMES = frozenset({"q", "k", "v", "o", "out", "do", "dq", "dk", "dv"})
+
+
 def one_lane_past_the_end(stray: OutOfBounds) -> bool:
     """Exactly one stray lane, at the element just after the end: the mark of `<=` where `<` belongs."""
     access = stray.stray
@@ -114,6 +154,53 @@ def unwritten(failure: Failure) -> "torch_types.Tensor | None":
         owner = torch.as_tensor(failure.writers[0]).reshape(failure.out.shape) < 0
         mask = owner if mask is None else mask | owner
     return mask
+
+
+def unstored_slices_note(failure: Failure) -> str | None:
+    """Whole (batch, head) slices of a (batch, head, ...) output that no program stored, while every
+    slice that was stored is right: the programs' coverage is the bug, not their arithmetic. Says how
+    the stored slices sit (the first K in b * H + h order, the first heads of every batch) and which
+    grid axis has as many programs as slices were stored."""
+    out = failure.out
+    if failure.writers is None or out.dim() < 3:
+        return None
+    batches, heads = int(out.shape[0]), int(out.shape[1])
+    total = batches * heads
+    owner = torch.as_tensor(failure.writers[0]).reshape(total, -1)
+    unstored = owner < 0
+    never = unstored.all(dim=1)
+    if not bool(never.any()) or bool((unstored.any(dim=1) & ~never).any()):
+        return None  # every slice stored, or some only in part: not a matter of which slices
+    if bool(failure.bad.reshape(total, -1)[~never].any()):
+        return None  # the stored slices are wrong too: more than coverage is wrong
+    stored = [index for index in range(total) if not bool(never[index])]
+    if not stored:
+        return None  # nothing stored at all: the general "never written" report says it
+    missing = [index for index in range(total) if bool(never[index])]
+    first_missing = missing[0]
+    shape = ""
+    stored_heads = sorted({index % heads for index in stored})
+    if len(stored) == 1:
+        shape = f"only (b={stored[0] // heads}, h={stored[0] % heads}) was stored"
+    elif stored == list(range(len(stored))):
+        shape = f"only the first {len(stored)} in b * H + h order were stored"
+    elif len(stored_heads) < heads and stored == [b * heads + h for b in range(batches) for h in stored_heads]:
+        shape = f"only heads {describe(stored_heads)} of every batch were stored"
+    kernels = {kernel for kernel, _ in failure.writers[1]}
+    grids = {launch.grid for launch in failure.launches if launch.kernel in kernels}
+    axis_note = ""
+    if len(grids) == 1:
+        grid = next(iter(grids))
+        axes = [axis for axis in range(3) if grid[axis] == len(stored) and len(stored) > 1]
+        if len(axes) == 1:
+            axis_note = f"; the grid {grid} has {len(stored)} programs along axis {axes[0]}, one per stored slice"
+    return (
+        f"likely: no program stored {len(missing)} of the {total} (batch, head) slices of `{failure.output}` "
+        f"(the first: b={first_missing // heads}, h={first_missing % heads}), and every slice that was stored is right"
+        + (f": {shape}" if shape else "")
+        + axis_note
+        + f"; the grid, or the (batch, head) a program picks from its id, must reach all B * H = {total}"
+    )
 
 
 def unwritten_among(failure: Failure, elements: "torch_types.Tensor") -> bool:
