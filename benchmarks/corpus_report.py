@@ -53,6 +53,7 @@ from pytest_triton_quest.registry import level_by_number  # noqa: E402
 MODE = Mode("cpu", True, "tests")
 SOLUTIONS = REPO / "solutions_hidden"
 HELDOUT = REPO / "tests" / "heldout"
+BLIND = REPO / "tests" / "blind"
 # A learner's endless loop must not stall the whole report: a case gets this long, then counts as
 # timed out (the plugin's own limit is of the same order).
 CASE_LIMIT_S = 120
@@ -160,22 +161,34 @@ def corpus_subjects() -> list[Subject]:
 def heldout_subjects() -> list[Subject]:
     """tests/heldout/catalogue_*.py: mistakes written blind from the templates and the contract, and
     the same authors' correct solutions (see tests/heldout/README.md)."""
+    return catalogued_subjects(HELDOUT, held_out=True)
+
+
+def blind_subjects() -> list[Subject]:
+    """tests/blind/catalogue_*.py: written the same blind way, but as part of the corpus: the rules
+    may be tuned on them (see tests/blind/README.md)."""
+    return catalogued_subjects(BLIND, held_out=False)
+
+
+def catalogued_subjects(folder: Path, held_out: bool) -> list[Subject]:
     subjects = []
-    for catalogue in sorted(HELDOUT.glob("catalogue_*.py")):
-        spec = importlib.util.spec_from_file_location(catalogue.stem, catalogue)
+    for catalogue in sorted(folder.glob("catalogue_*.py")):
+        spec = importlib.util.spec_from_file_location(f"{folder.name}_{catalogue.stem}", catalogue)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for entry in module.ENTRIES:
-            path = HELDOUT / entry["file"]
+            path = folder / entry["file"]
             # A held-out mistake someone looked at to change a rule counts with the corpus from then on.
-            kind = "corpus" if entry.get("seen") else "held-out"
-            subjects.append(
-                Subject(entry["level"], path.stem, kind, tuple(entry["expect"]), tuple(entry["wrong"]), "held out, seen" if kind == "corpus" else "", file=path)
-            )
+            if held_out and not entry.get("seen"):
+                kind, origin = "held-out", ""
+            else:
+                kind, origin = "corpus", ("held out, seen" if held_out else "blind")
+            subjects.append(Subject(entry["level"], path.stem, kind, tuple(entry["expect"]), tuple(entry["wrong"]), origin, file=path))
         for file in module.CORRECT:
-            path = HELDOUT / file
-            subjects.append(Subject(int(path.parent.name.removeprefix("level")), f"correct ({path.parent.name})", "correct", file=path))
+            path = folder / file
+            label = f"correct ({path.parent.name})" if held_out else f"correct, blind corpus ({path.parent.name})"
+            subjects.append(Subject(int(path.parent.name.removeprefix("level")), label, "correct", file=path))
     return subjects
 
 
@@ -285,7 +298,7 @@ def markdown(rows: list[Measured]) -> str:
         ]
     if corpus:
         out += [
-            "## The corpus (`tests/mistakes/`, which the rules may be tuned on)",
+            "## The corpus (`tests/mistakes/` and `tests/blind/`, which the rules may be tuned on)",
             "",
             "| level | mistake | issue | failed cases | top headline (cases) | headlines | verdict | wrong phrase |",
             "|---|---|---|---|---|---|---|---|",
@@ -353,6 +366,8 @@ def selected(only: list[str], which: str) -> list[Subject]:
     chosen = []
     if which in ("corpus", "all"):
         chosen += corpus_subjects()
+    if which in ("corpus", "blind", "all"):
+        chosen += blind_subjects()
     if which in ("heldout", "all"):
         chosen += heldout_subjects()
     if only:
@@ -364,7 +379,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--only", action="append", default=[], help="N or N/name; may repeat")
-    parser.add_argument("--set", choices=("corpus", "heldout", "all"), default="all", help="which mistakes (default all)")
+    parser.add_argument("--set", choices=("corpus", "blind", "heldout", "all"), default="all",
+                        help="which mistakes (default all; blind: only tests/blind/, part of the corpus)")
     parser.add_argument("--show-heldout", action="store_true", help="print the held-out mistakes' headlines (moves them to the corpus)")
     parser.add_argument("--markdown", type=Path, default=REPO / "benchmarks" / "corpus_report.md")
     parser.add_argument("--json", type=Path, default=None, help="also write every case's outcome and headlines")
