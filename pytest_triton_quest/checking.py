@@ -121,11 +121,14 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
 
     references = _as_tuple(reference)
     outputs, problem = _outputs_of(level, returned)
+    headline = None
     if problem is None:
-        problem = _check_outputs(level, case, outputs, device_inputs, pristine, references)
+        found = _check_outputs(level, case, outputs, device_inputs, pristine, references)
+        if found is not None:
+            problem, headline = found
     if problem is not None:
         site = function_site(function, kata_path)
-        return CaseResult(FAILED, f"{site}: {problem}")
+        return CaseResult(FAILED, f"{site}: {problem}", [headline] if headline else [])
 
     launch_problem = _check_launches(level, function, device_inputs, outputs, mode, watch)
     if launch_problem is not None:
@@ -473,36 +476,50 @@ def _check_outputs(
     inputs: dict[str, Any],
     pristine: dict[str, Any],
     references: tuple[Any, ...],
-) -> str | None:
+) -> tuple[str, str | None] | None:
+    """What is wrong with the outputs before any value is compared: (the report's line, the headline
+    it supports, if any); None when nothing is."""
     several = len(level.outputs) > 1
     device = next((value.device for value in inputs.values() if _is_tensor(value)), None)
     expected_dtype = level.expected_dtype(case)
+    first_input = next((name for name, value in inputs.items() if _is_tensor(value)), None)
     for name, out, reference in zip(level.outputs, outputs, references):
         what = f"`{name}`" if several else "the output"
         if out is None:
-            return f"{what} is None" if several else f"`{level.function}` returned None: return the output tensor"
+            return (f"{what} is None" if several else f"`{level.function}` returned None: return the output tensor"), None
         if not _is_tensor(out):
             kind = type(out).__name__
-            return f"{what} is a {kind}, expected a torch.Tensor" if several else f"`{level.function}` returned a {kind}, expected a torch.Tensor"
+            return (f"{what} is a {kind}, expected a torch.Tensor" if several else f"`{level.function}` returned a {kind}, expected a torch.Tensor"), None
         if tuple(out.shape) != tuple(reference.shape):
             shapes = f"{tuple(out.shape)}, expected {tuple(reference.shape)}"
-            return f"`{name}` has shape {shapes}" if several else f"the output has shape {shapes}"
+            return (f"`{name}` has shape {shapes}" if several else f"the output has shape {shapes}"), None
         if out.dtype != expected_dtype:
             dtypes = f"{out.dtype}, expected {expected_dtype}"
-            return f"`{name}` has dtype {dtypes}" if several else f"the output has dtype {dtypes}"
+            shown_dtype = str(out.dtype).removeprefix("torch.")
+            like = f", e.g. torch.empty_like({first_input})" if first_input and inputs[first_input].dtype == expected_dtype else ""
+            return (f"`{name}` has dtype {dtypes}" if several else f"the output has dtype {dtypes}"), (
+                f"likely: {what} is made (or cast) as {shown_dtype}: make it in "
+                f"{str(expected_dtype).removeprefix('torch.')}, the dtype this case expects{like}"
+            )
         if device is not None and out.device != device:
-            return f"{what} is on {out.device}, expected {device} (where the inputs are)"
+            return f"{what} is on {out.device}, expected {device} (where the inputs are)", None
         for input_name, value in inputs.items():
             if _is_tensor(value) and _same_storage(out, value):
-                return f"{what} shares memory with the input `{input_name}`: return a new tensor"
+                return f"{what} shares memory with the input `{input_name}`: return a new tensor", (
+                    f"likely: {what} is the input `{input_name}` itself (or a view of it), so your kernel writes over "
+                    f"the caller's data: allocate a new tensor for it, e.g. torch.empty_like({input_name})"
+                )
     for index, out in enumerate(outputs):
         for other_name, other in zip(level.outputs[index + 1 :], outputs[index + 1 :]):
             # Slices of one buffer are fine (a packed dq/dk/dv, as flash-attn returns them); overlap is not.
             if _overlap(out, other):
-                return f"`{level.outputs[index]}` and `{other_name}` share memory: return a new tensor for each"
+                return f"`{level.outputs[index]}` and `{other_name}` share memory: return a new tensor for each", None
     for name, original in pristine.items():
         if not _unchanged(inputs[name].cpu(), original):
-            return f"your function changed its input `{name}`: inputs are read-only, write to a new tensor"
+            return f"your function changed its input `{name}`: inputs are read-only, write to a new tensor", (
+                f"likely: something writes into the input `{name}` (a store through its pointer, or an in-place "
+                "PyTorch op on it): inputs are read-only; write every result to a tensor of your own"
+            )
     return None
 
 

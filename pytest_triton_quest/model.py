@@ -151,6 +151,7 @@ class StrayAccess(Protocol):
     count: int  # active lanes out of bounds in that access
     numel: int | None
     program_id: tuple[int, int, int]
+    masked: bool  # the access had a mask (which let the stray lanes through)
     lanes: int  # active lanes of the access in all (0: not known)
     wholly_past_the_end: bool  # every active lane lies after the tensor's end
 

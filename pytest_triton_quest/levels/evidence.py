@@ -121,6 +121,12 @@ def one_lane_past_the_end(stray: OutOfBounds) -> bool:
     return access.count == 1 and access.numel is not None and access.offsets == (access.numel,)
 
 
+def unmasked_note(stray: OutOfBounds, unmasked: str, masked: str) -> str:
+    """The rule's line for an access without a mask, or for one whose mask let the stray lanes
+    through: never 'without a mask' for an access that has one."""
+    return masked if stray.stray.masked else unmasked
+
+
 def off_by_one_note(stray: OutOfBounds, compare: str) -> str:
     access = stray.stray
     return (
@@ -362,6 +368,31 @@ def silent_programs(stores: StoreMap, launches: list[LaunchRecord]) -> list[tupl
                     if (launch.kernel, (x, y, z)) not in stored:
                         silent.append((x, y, z))
     return silent
+
+
+def row_step_note(stores: StoreMap, shape: tuple[int, ...]) -> str | None:
+    """A (M, N) output whose programs (a 1-D grid, one kernel) each start storing k elements after the
+    previous one, with k not the row length N: the row stride handed to the kernel is k. Read off
+    where each program's first store landed, so it holds whatever the values are."""
+    if len(shape) != 2 or len({kernel for kernel, _ in stores.programs}) != 1 or len(stores.programs) < 3:
+        return None
+    if any(program[1:] != (0, 0) for _, program in stores.programs):
+        return None
+    starts = sorted((program[0], int(elements.min())) for (_, program), elements in zip(stores.programs, stores.elements) if len(elements))
+    pids = [pid for pid, _ in starts]
+    if pids != list(range(pids[0], pids[0] + len(pids))):
+        return None
+    step = starts[1][1] - starts[0][1]
+    rows, N = shape
+    if step <= 0 or step == N or any(b - a != step for (_, a), (_, b) in zip(starts, starts[1:])):
+        return None
+    if starts[0][1] != starts[0][0] * step:
+        return None
+    column = " (the column stride, x.stride(1), or no stride at all?)" if step == 1 else ""
+    return (
+        f"likely: program p starts its row at element p * {step}, not p * {N}: its row offset steps by {step}{column}; "
+        f"rows are {N} elements apart: row p starts at p * x.stride(0) in x and p * out.stride(0) in out"
+    )
 
 
 def programs_text(ids: list[Any], limit: int = 4) -> str:

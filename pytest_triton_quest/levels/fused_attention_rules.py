@@ -100,6 +100,11 @@ def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -
     if access.access == "store":
         return [f"likely: the store mask lets query rows past S through: mask the store of `{name}` with rows < S"]
     what = "the last, partial block of keys" if name.lower().startswith(("k", "v")) else "the last, partial block"
+    if access.masked:
+        return [
+            f"likely: `{name}` is loaded with a mask that lets lanes past S through on {what}: they read "
+            "outside it; mask the load with keys < S (other=0.0) and give those keys the score -inf"
+        ]
     return [
         f"likely: `{name}` is loaded without a mask on {what}: its lanes past S read outside it; mask the load "
         "with keys < S (other=0.0) and give those keys the score -inf"
@@ -107,6 +112,14 @@ def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -
 
 
 # ----- replays --------------------------------------------------------------------------------------
+def _zero_filled_attention64(
+    q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", visible: "torch_types.Tensor", scale: float
+) -> "torch_types.Tensor":
+    """Attention whose hidden scores are 0 rather than -inf (after the scale): they keep a weight."""
+    scores = ((q @ k.transpose(-1, -2)) * scale).masked_fill(~visible, 0.0)
+    return torch.softmax(scores, dim=-1) @ v
+
+
 def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor":
     """(S, S) bool: which keys j (columns) query i (rows) sees, for the right mask and for known bugs.
 
@@ -276,6 +289,9 @@ def _replay_notes(
             add(lambda: attention64(q, k, v, _visible(S, "future"), scale),
                 "likely: the tl.where arguments are swapped: each query keeps only its future keys (the last row "
                 "has none: NaN); write tl.where(cols > rows, float('-inf'), s)")
+            add(lambda: _zero_filled_attention64(q, k, v, _visible(S, "causal"), scale),
+                "likely: the hidden (future) scores are set to 0 instead of -inf: softmax still gives them weight "
+                "exp(0 - max); hide them with tl.where(cols > rows, float('-inf'), s)")
         else:
             add(lambda: attention64(q, k, v, _visible(S, "causal"), scale),
                 "likely: the causal mask is applied although causal=False: mask only when causal is True")

@@ -100,8 +100,13 @@ class VectorAdd(Level):
             return [evidence.off_by_one_note(stray, "offsets < n")]
         access = stray.stray
         return [
-            f"likely: the {access.access} of `{access.argument}` runs without a mask of offsets < n: the last "
-            f"block's lanes past the end reach outside it; pass mask=offsets < n to every tl.load and tl.store"
+            evidence.unmasked_note(
+                stray,
+                f"likely: the {access.access} of `{access.argument}` runs without a mask of offsets < n: the last "
+                "block's lanes past the end reach outside it; pass mask=offsets < n to every tl.load and tl.store",
+                f"likely: the {access.access} of `{access.argument}` has a mask, but it does not keep offsets < n: "
+                "the last block's lanes past the end get through; use mask=offsets < n on every tl.load and tl.store",
+            )
         ]
     def benchmark_cases(self) -> list[Case]:
         # 2^27 elements: each tensor is far larger than the 50 MB L2, so this measures HBM bandwidth.

@@ -175,8 +175,13 @@ class Softmax(Level):
         if evidence.one_lane_past_the_end(stray):
             return [evidence.off_by_one_note(stray, "cols < N")]
         return [
-            f"likely: the {access.access} of `{access.argument}` runs without a mask of cols < N: the lanes past "
-            "the end of the last row reach outside it; mask every load and store (loads with other=float('-inf'))"
+            evidence.unmasked_note(
+                stray,
+                f"likely: the {access.access} of `{access.argument}` runs without a mask of cols < N: the lanes past "
+                "the end of the last row reach outside it; mask every load and store (loads with other=float('-inf'))",
+                f"likely: the {access.access} of `{access.argument}` has a mask, but it does not keep cols < N: the "
+                "lanes past the end of the last row get through; mask every load and store with cols < N",
+            )
         ]
 
     # ----- benchmarks ---------------------------------------------------------------------------
@@ -230,13 +235,18 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
         if matches(_zero_padded_softmax(x, padding)):
             notes.append(_ZERO_PADDING)
             break
-    for block in _COMMON_BLOCKS:
-        if block >= N:
-            break
-        if bool(torch.isfinite(out[:, :block]).all()) and matches(torch.softmax(x[:, :block], dim=-1), columns=block):
+    # The columns a loop of N // BLOCK whole blocks covers: the softmax of exactly those, and nothing
+    # of the partial last block, is what "the loop stops before the tail" leaves. Several block sizes
+    # can give the same count, so the note names the columns, not a block size.
+    wholes = sorted({(N // block) * block for block in _COMMON_BLOCKS if block < N} - {N}, reverse=True)
+    for whole in wholes:
+        if bool(torch.isfinite(out[:, :whole]).all()) and matches(torch.softmax(x[:, :whole], dim=-1), columns=whole):
+            one_block = whole in _COMMON_BLOCKS  # also what a kernel with no loop and BLOCK = whole does
             notes.append(
-                f"likely: only the first {block} columns of each row are used: a row wider than one block "
-                "needs a loop over its column blocks (or a block of triton.next_power_of_2(N))"
+                f"likely: only the first {whole} columns of each row are used, a whole number of blocks: the loop over "
+                "column blocks " + ("is missing, or it " if one_block else "") + "stops before the last, partial block "
+                "(N // BLOCK blocks); loop triton.cdiv(N, BLOCK) times and mask the tail"
+                + (" (or use one block of triton.next_power_of_2(N))" if one_block else "")
             )
             break
     if x.shape[0] > 1 and N > 1 and matches(torch.softmax(x, dim=0)):
@@ -318,6 +328,9 @@ def _store_notes(failure: Failure) -> list[str]:
     nothing = evidence.nothing_stored_note(stores, failure.launches, "launch one program per row, grid = (M,)")
     if nothing is not None:
         return [nothing]
+    step = evidence.row_step_note(stores, tuple(failure.out.shape))
+    if step is not None:
+        return [step]
     silent = evidence.silent_programs(stores, failure.launches)
     _, gap = evidence.overlap_and_gap(stores)
     if silent and gap:

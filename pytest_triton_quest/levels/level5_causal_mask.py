@@ -113,8 +113,13 @@ class CausalMask(Level):
                 "(cols[None, :] < S), like the load"
             ]
         return [
-            f"likely: the load of `{access.argument}` runs without a mask on the partial last tiles: mask it with "
-            "(rows[:, None] < S) & (cols[None, :] < S)"
+            evidence.unmasked_note(
+                stray,
+                f"likely: the load of `{access.argument}` runs without a mask on the partial last tiles: mask it with "
+                "(rows[:, None] < S) & (cols[None, :] < S)",
+                f"likely: the load of `{access.argument}` has a mask, but it does not test both rows < S and cols < S on "
+                "the partial last tiles: mask it with (rows[:, None] < S) & (cols[None, :] < S)",
+            )
         ]
 
     def benchmark_cases(self) -> list[Case]:

@@ -174,6 +174,9 @@ class PagedDecode(Level):
             # Outside the page pool: the page number was wrong, which no mask on the k/v load fixes.
             # Past the pool's end: a page, a slot or a kv head index out of its range (the offsets alone
             # do not say which), never a mask that a k/v load lacks.
+            replayed = _near_misses_on_a_larger_pool(stray, self.tolerance(stray.case, Mode("cpu", True)))
+            if replayed:
+                return replayed
             return [
                 "likely: an address past the end of the cache: a page, slot or head index out of range. Token t of "
                 "sequence b is in page block_table[b, t // page_size], slot t % page_size, and query head h reads kv "
@@ -229,9 +232,11 @@ def _row(
 
 def _slots(pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
     """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens
-    (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot)."""
+    (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot, or with
+    slot_of < 0 none: the slot is t itself)."""
     tokens = torch.arange(n)
-    return pages[tokens // (page_of or page_size)] * page_size + tokens % (slot_of or page_size)
+    slots = tokens if slot_of < 0 else tokens % (slot_of or page_size)  # slot_of < 0: no modulo at all
+    return pages[tokens // (page_of or page_size)] * page_size + slots
 
 
 def _sequence(inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
@@ -367,9 +372,16 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
                 lambda width=width: _decode64(inputs, page_of=width),
                 f"likely: the page entry of token t is looked up as t // {width} (a tile width): it is block_table[b, t // page_size]",
             ))
+        if width < longest:  # t % width for every t < longest is t itself: the replay below
+            family.append((
+                lambda width=width: _decode64(inputs, slot_of=width),
+                f"likely: the slot inside the page is t % {width} (a tile width): it must be t % page_size",
+            ))
+    if longest > page_size:
         family.append((
-            lambda width=width: _decode64(inputs, slot_of=width),
-            f"likely: the slot inside the page is t % {width} (a tile width): it must be t % page_size",
+            lambda: _decode64(inputs, slot_of=-1),
+            "likely: the slot inside the page is t itself: token t sits in page block_table[b, t // page_size] at "
+            "slot t % page_size",
         ))
     for per_split in (w for w in widths if w < longest):
         for bug, note in _MERGE_BUGS.items():
@@ -468,16 +480,100 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     """NaN where the answer is finite has several sources: the cache's unused slots (NaN here on
     purpose), a tile with no visible token (exp(-inf - (-inf))), scratch or output memory that no
     program wrote. Only a probe tells the first apart: the same call with those slots set to 0 must
-    then come out finite. Without a probe (on a GPU), nothing is claimed."""
+    then come out finite. Which slots make the difference says more: those that tokens past seq_len
+    address through the block table (a load past seq_len without a mask: of v, of k, or both), or
+    pages no sequence owns (a page, slot or head index reaches there). Without a probe (on a GPU),
+    nothing is claimed."""
     if evidence.unwritten_among(failure, failure.bad) or failure.probe is None or failure.case.params.get("large"):
         return []
-    cleaned = {name: value.nan_to_num(nan=0.0) if name in ("k_cache", "v_cache") else value for name, value in failure.inputs.items()}
-    run = failure.probe.run(cleaned)
-    if run.out is None or not bool(torch.isfinite(run.out).all()):
+    inputs = failure.inputs
+    places = {"past": _past_the_end_slots(inputs), "foreign": ~_owned_page_mask(inputs)[:, None].expand(inputs["k_cache"].shape[:2])}
+
+    def finite_with_zeros(names: tuple[str, ...], where: str) -> bool:
+        cleaned = dict(inputs)
+        for name in names:
+            cache = inputs[name]
+            spots = torch.isnan(cache)
+            if where != "all":
+                spots = spots & places[where][:, :, None, None]
+            cleaned[name] = cache.masked_fill(spots, 0.0)
+        run = failure.probe.run(cleaned)  # type: ignore[union-attr]
+        return run.out is not None and bool(torch.isfinite(run.out).all())
+
+    if not finite_with_zeros(("k_cache", "v_cache"), "all"):
         return []
+    past = "the slots that tokens t >= seq_len address through the block table hold garbage (NaN here; with only those"
+    if finite_with_zeros(("k_cache", "v_cache"), "past"):
+        if finite_with_zeros(("v_cache",), "past"):
+            return [
+                f"likely: the v load runs without a mask past seq_len: {past} v slots set to 0 your output is finite), "
+                "and a probability of 0 does not cancel it, since NaN * 0 is NaN; load v with the token mask and other=0.0"
+            ]
+        if finite_with_zeros(("k_cache",), "past"):
+            return [
+                f"likely: the keys past seq_len are read and scored: {past} k slots set to 0 your output is finite); "
+                "load k with the token mask and set the scores of tokens >= seq_len to -inf with tl.where"
+            ]
+        return [
+            f"likely: loads past seq_len run without a mask: {past} slots set to 0 your output is finite); mask the k "
+            "and v loads with the token mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
+        ]
+    if finite_with_zeros(("k_cache", "v_cache"), "foreign"):
+        return [
+            "likely: a page, slot or head index reaches pages that belong to no sequence (NaN here; with those pages "
+            "set to 0 your output is finite): token t of sequence b is in page block_table[b, t // page_size], slot "
+            "t % page_size"
+        ]
     return [
         "likely: NaN from cache memory outside the sequence's tokens: this case fills the pages outside its "
         "first ceil(seq_len / page_size) block table entries, and the slots past seq_len, with NaN (with those "
         "set to 0 your output is finite). A page, slot or head index reaches there, or a load past seq_len "
         "runs without a mask: give such keys -inf scores with tl.where, since NaN * 0 is NaN"
     ]
+
+
+def _near_misses_on_a_larger_pool(stray: OutOfBounds, tolerance: Tolerance) -> list[str]:
+    """A load past the end of the cache: the same call on a pool grown by NaN pages (so that no lane
+    strays), and the near misses that reproduce what it returns. Nothing when it still strays."""
+    if stray.probe is None:
+        return []
+    inputs = stray.inputs
+    page_size = inputs["k_cache"].shape[1]
+    extra = math.ceil(int(inputs["seq_lens"].max()) / page_size) + 1
+    grown = dict(inputs)
+    for name in ("k_cache", "v_cache"):
+        cache = inputs[name]
+        grown[name] = torch.cat([cache, torch.full((extra, *cache.shape[1:]), math.nan, dtype=cache.dtype)])
+    run = stray.probe.run(grown)
+    if run.out is None or run.stray is not None:
+        return []
+    ref = _decode64(grown)
+    bad = ~torch.isclose(run.out, ref, rtol=tolerance.rtol, atol=tolerance.atol)
+    if not bool(bad.any()):
+        return []
+    failure = Failure(stray.case, grown, run.out, ref, bad, tolerance, run.launches)
+    notes = [note for replay, note in _near_misses(grown, run.out) if matches(failure, replay())]
+    return [one_of(notes)] if notes else []
+
+
+def _past_the_end_slots(inputs: dict[str, Any]) -> "torch_types.Tensor":
+    """(pool, page_size) bool: the slots that tokens seq_len <= t < max_pages * page_size of each
+    sequence address through its block table row, and slot t of page 0 (what a masked table load
+    with other=0 gives them): where a load past seq_len without a mask reads."""
+    pool, page = inputs["k_cache"].shape[:2]
+    table = inputs["block_table"].long()
+    past = torch.zeros(pool, page, dtype=torch.bool)
+    for b, n in enumerate(inputs["seq_lens"].tolist()):
+        tokens = torch.arange(n, table.shape[1] * page)
+        past[table[b, tokens // page], tokens % page] = True
+        past[0, tokens % page] = True
+    return past
+
+
+def _owned_page_mask(inputs: dict[str, Any]) -> "torch_types.Tensor":
+    """(pool,) bool: the pages some sequence's first ceil(seq_len / page_size) table entries name."""
+    pool, page = inputs["k_cache"].shape[:2]
+    owned = torch.zeros(pool, dtype=torch.bool)
+    for b, n in enumerate(inputs["seq_lens"].tolist()):
+        owned[inputs["block_table"][b, : math.ceil(n / page)].long()] = True
+    return owned
