@@ -146,6 +146,11 @@ def _load(where: dict) -> tuple[ProgressStore, Progress]:
     return store, store.load()
 
 
+def _say(line: str) -> None:
+    """A line the learner must see before a wait: flushed at once."""
+    print(line, flush=True)
+
+
 def _warn(store: ProgressStore) -> None:
     for warning in store.warnings:
         print(f"warning: {warning}")
@@ -342,9 +347,13 @@ def profile(args: argparse.Namespace) -> int:
     activate(mode)  # before any kata imports triton
     from . import profiling
 
+    store = ProgressStore(Path(where["state"]))
     if mode.on_gpu:
+        from .card_rates import the_card
+
+        hand = the_card(store, say=_say)  # measured here if this is the first run on this card
         try:
-            lines, _ = profiling.profile_gpu(level, kata, args.shape, args.ncu, args.nsys)
+            lines, _ = profiling.profile_gpu(level, kata, args.shape, args.ncu, args.nsys, hand)
         except Exception as error:  # noqa: BLE001 - learner code may raise anything; say it in one line
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             raise CliError(f"profiling stopped: {type(error).__name__}: {first} (pytest --level {level.number} shows where)", EXIT_REFUSED) from None
@@ -355,11 +364,50 @@ def profile(args: argparse.Namespace) -> int:
             tools = " and ".join(name for name, asked in (("--ncu", args.ncu), ("--nsys", args.nsys)) if asked)
             lines.append(f"{tools}: Nsight needs a CUDA GPU, and this run is on the CPU")
     print("\n".join(lines))
-    store = ProgressStore(Path(where["state"]))
     with store.update() as progress:  # the tutor reads the last profile from here
         progress.level(level.number).profile = [line for line in lines if line.strip()][:PROFILE_LINES_KEPT]
     _warn(store)
     return EXIT_OK if passed else EXIT_REFUSED
+
+
+def card(args: argparse.Namespace) -> int:
+    """The GPU in front of the learner: its figures as measured on it, beside its datasheet's."""
+    from .card import DATASHEETS, REFERENCE, capability_text, datasheet_for, figure_rows
+    from .device import DeviceError, detect_mode
+
+    where = _where()
+    try:
+        mode = detect_mode(where.get("device", "auto"))
+    except DeviceError as error:
+        raise CliError(str(error)) from None
+    if not mode.on_gpu:
+        print(f"No CUDA GPU here ({mode.reason}): checks run on the CPU, and the memory-traffic line quotes the "
+              f"reference card, the {REFERENCE.name}: {REFERENCE.source}.")
+        print(f"On a GPU, the first run measures its card. Datasheets in card.py: {', '.join(sheet.name for sheet in DATASHEETS)}.")
+        return EXIT_REFUSED if args.measure else EXIT_OK
+    from .card_rates import MEASURE_AGAIN, support_line, the_card
+
+    store = ProgressStore(Path(where["state"]))
+    hand = the_card(store, again=args.measure, say=_say)
+    measured = hand.measured
+    if measured is None or hand.problem:
+        print(hand.line())
+    if measured is not None:
+        when = "measured now" if hand.fresh else f"measured {measured.measured_at[:10]}"
+        print(f"{hand.name}, compute capability {capability_text(hand.capability)}: {when} with torch {measured.torch}, "
+              f"kept in {shown(store.path)} ({MEASURE_AGAIN} measures again)")
+        sheet = datasheet_for(hand.name)
+        print(f"  {'':<24} {'measured':>14} {'datasheet' if sheet else '':>14}")
+        for label, mine, theirs in figure_rows(measured, sheet):
+            print(f"  {label:<24} {mine:>14} {theirs if sheet else '':>14}".rstrip())
+        if sheet is not None:
+            print(f"  (datasheet: {sheet.source}; dense figures, no sparsity)")
+        else:
+            print("  (this card is in no datasheet table of card.py)")
+    support = support_line(_levels(), mode, hand.name, hand.capability)
+    print(support[:1].upper() + support[1:] + "." if support else "Every level runs whole on this card.")
+    _warn(store)
+    return EXIT_OK if measured is not None else EXIT_REFUSED
 
 
 def watch(args: argparse.Namespace) -> int:
@@ -589,6 +637,7 @@ VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "watch": (watch, "re-run a level's checks each time you save its kata file (Ctrl-C stops)"),
     "benchmark": (benchmark, "time your kernels against PyTorch on a GPU (pytest --benchmark)"),
     "profile": (profile, "where level N's bytes and time go: memory traffic on the CPU, kernel times and resources on a GPU"),
+    "card": (card, "the GPU in front of you: its copy and tensor-core rates, measured once and kept, beside its datasheet's"),
     "solution": (solution, "show the reference solution of a level you have passed"),
     "reset": (reset, "restore the kata template(s) and forget the progress, after a backup (all levels, or level N)"),
     "init": (init, "write the katas and a pytest config into DIR (default: here)"),
@@ -642,6 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("--shape", metavar="TEXT", help="on a GPU: only the benchmark shapes whose id contains TEXT")
     one.add_argument("--ncu", action="store_true", help="on a GPU: add Nsight Compute's headline metrics of your kernel")
     one.add_argument("--nsys", action="store_true", help="on a GPU: add Nsight Systems' kernel summary")
+    verb("card").add_argument("--measure", action="store_true", help="measure the card again (the first GPU run on a card measures it)")
     verb("solution").add_argument("level", metavar="N", help="a level you have passed")
     one = verb("reset")
     one.add_argument("level", metavar="N", nargs="?", help="the level to reset (default: every level)")

@@ -32,8 +32,9 @@ class KataFile(pytest.File):
         reason = None if blocker is None else f"locked: pass level {blocker} first (pytest --level {blocker})"
         for case in self.level.cases(session.mode):
             item = QuestItem.from_parent(self, name=f"{self.level.function}[{case.id}]", level=self.level, case=case)
-            if reason is not None:
-                item.add_marker(pytest.mark.skip(reason=reason))
+            skip = reason or session.skip_reason(self.level, case)
+            if skip is not None:
+                item.add_marker(pytest.mark.skip(reason=skip))
             yield item
         if session.settings.benchmark:
             yield from self._benchmark_items(session, reason)
@@ -58,6 +59,9 @@ def _benchmark_row(session: QuestSession, level: Level, case: Case, row: str, lo
             pytest.skip(lock_reason)
         if getattr(benchmark, "disabled", False):
             pytest.skip(BENCHMARK_OFF)
+        cannot = session.skip_reason(level, case)  # a bf16 shape on a card without bf16
+        if cannot is not None:
+            pytest.skip(cannot)
         if row == YOURS:
             run = session.runs.get(level.number)
             if run is None or not run.passed:

@@ -3,7 +3,8 @@
 The first picture has one panel per shape (a level's dtype and every shape parameter except the
 length it sweeps: D and causal for attention), each implementation in the same colour in every
 panel, and faint guides at each tier's fraction of PyTorch. The second places every row that counts
-FLOPs and bytes under the roofs of its GPU's reference card (card.py).
+FLOPs and bytes under the roofs of its GPU: the figures measured on it (card_rates.py), else its
+datasheet's (card.py), else none.
 
 The pure parts (panels, colours, roofline points) need no matplotlib, so the tests run them
 everywhere; matplotlib is imported only to draw.
@@ -16,10 +17,10 @@ import textwrap
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .bench import TIERS, YOURS
-from .card import CARDS, Card, card_for
+from .card import Card, Measured, card_for
 
 # The length a benchmark sweeps, by the first of these names its params have. The names in FOLLOWERS
 # shrink or grow with it (B = 16k tokens / S, M = 2^26 / N, matmul's M = N = K), so they name no panel.
@@ -240,16 +241,16 @@ def run_gpu(rows: list[dict[str, Any]]) -> str | None:
     return names.pop() if len(names) == 1 else None
 
 
-def roof_note(rows: list[dict[str, Any]]) -> tuple[Card | None, str]:
-    """The card whose roofs fit these rows, and a line saying which, or why none is drawn."""
+def roof_note(rows: list[dict[str, Any]], measured: Mapping[str, Measured] | None = None) -> tuple[Card | None, str]:
+    """The card whose roofs fit these rows (its measured figures where `measured` has them, else its
+    datasheet's), and a line saying which, or why none is drawn."""
     gpu = run_gpu(rows)
-    card = card_for(gpu)
+    if gpu is None:
+        return None, "no roof drawn: the rows name no single GPU"
+    card = card_for(gpu, (measured or {}).get(gpu))
     if card is not None:
         return card, f"roofs of the {card.name}: {card.source}"
-    known = ", ".join(known.name for known in CARDS)
-    if gpu is None:
-        return None, f"no roof drawn: the rows name no single GPU (reference cards: {known})"
-    return None, f"no roof drawn: {gpu} is not a reference card (card.py knows {known})"
+    return None, f"no roof drawn: {gpu} is in no datasheet table of card.py and was not measured (the first GPU run on a card measures it)"
 
 
 def roofline_path(path: str) -> str:
@@ -265,8 +266,9 @@ def matplotlib_ticker() -> Any:
     return matplotlib.ticker
 
 
-def plot(rows: list[dict[str, Any]], path: str) -> str:
-    """Both pictures of this run's rows; returns a line for the summary, saying where they are."""
+def plot(rows: list[dict[str, Any]], path: str, measured: Mapping[str, Measured] | None = None) -> str:
+    """Both pictures of this run's rows, under the roofs of its card (`measured`: the progress file's
+    measured cards); returns a line for the summary, saying where they are."""
     try:
         import matplotlib
 
@@ -278,8 +280,8 @@ def plot(rows: list[dict[str, Any]], path: str) -> str:
         return "plot skipped: no benchmark row was timed"
     roof_path = roofline_path(path)
     _draw_panels(plt, rows, path)
-    _, note = roof_note(rows)
-    drawn = _draw_roofline(plt, rows, roof_path)
+    _, note = roof_note(rows, measured)
+    drawn = _draw_roofline(plt, rows, roof_path, measured)
     line = f"plot written to {path}"
     if drawn:
         line += f"; roofline written to {roof_path}" + ("" if note.startswith("roofs") else f" ({note})")
@@ -345,11 +347,11 @@ def _draw_panel(axes: Any, panel: Panel, top: float) -> None:
     axes.set_xlabel(AXIS_LABELS.get(panel.swept, panel.swept))
 
 
-def _draw_roofline(plt: Any, rows: list[dict[str, Any]], path: str) -> bool:
+def _draw_roofline(plt: Any, rows: list[dict[str, Any]], path: str, measured: Mapping[str, Measured] | None) -> bool:
     points = roofline_points(rows)
     if not points:
         return False
-    card, note = roof_note(rows)
+    card, note = roof_note(rows, measured)
     figure, axes = plt.subplots(figsize=(8.2, 5.6), layout="constrained")
     group_of = marker_groups(points)
     groups = list(dict.fromkeys(group_of.values()))
@@ -360,9 +362,10 @@ def _draw_roofline(plt: Any, rows: list[dict[str, Any]], path: str) -> bool:
         low, high = min(low, card.ridge() / 8), max(high, card.ridge() * 4)
         xs = [low * (high / low) ** (step / 200) for step in range(201)]
         axes.plot(xs, [card.roof_tflops(x) for x in xs], color="0.15", linewidth=1.8, zorder=1)
-        axes.annotate(f"memory roof: copy rate {card.copy_gb_per_s:.0f} GB/s", (low * 1.2, card.roof_tflops(low * 1.2)),
+        axes.annotate(f"memory roof: {card.memory_roof}", (low * 1.2, card.roof_tflops(low * 1.2)),
                       xytext=(10, -2), textcoords="offset points", ha="left", va="top", fontsize=8, color="0.15")
-        axes.annotate(f"dense fp16 tensor peak {card.peak_fp16_tflops:g} TFLOP/s", (high, card.peak_fp16_tflops),
+        peak = f"{card.peak_fp16_tflops:g} TFLOP/s" + (", measured" if card.peaks_measured else ", datasheet")
+        axes.annotate(f"dense fp16 tensor peak {peak}", (high, card.peak_fp16_tflops),
                       xytext=(-4, 5), textcoords="offset points", ha="right", fontsize=8, color="0.15")
     for point in points:
         ours = point.row == YOURS

@@ -118,6 +118,9 @@ def pytest_configure(config: pytest.Config) -> None:
     moved = session.set_apart_foreign_passes()
     if moved:
         store.warnings.append(foreign_passes_line(moved, settings.own_katas))
+    if mode.on_gpu:
+        # pytest-xdist's workers start after this process has measured the card, and read its figures.
+        session.meet_the_card(measure=not hasattr(config, "workerinput"))
     if settings.level is not None:
         level = session.level(settings.level)
         if level is None:
@@ -182,6 +185,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         warning = guard_warning()
         if warning:
             lines.append(warning)
+    lines += [f"triton-quest: {line}" for line in session.card_lines()]
     if session.sanitizer.note:
         lines.append(session.sanitizer.note)
     if session.taken_aliases:

@@ -5,7 +5,8 @@ guard counting every load, store and tl.dot (traffic.py), and the report shows e
 totals against the level's minimum, the arithmetic intensity and the bound on the reference card.
 
 On a CUDA GPU it measures: the learner's kernel and PyTorch's run on the level's benchmark shapes
-under `torch.profiler` (per kernel time from CUDA activity records), the compiled kernel's resources
+under `torch.profiler` (per kernel time from CUDA activity records), each against the roofs of the
+card at hand (its measured figures, card_rates.py; else its datasheet's), the compiled kernel's resources
 (registers, spills, shared memory, warps, stages, from the `CompiledKernel` that each launch returns
 in Triton 3.6 and newer), and plain advice where a rule is sure. `--ncu` adds Nsight Compute's
 headline metrics; `--nsys` Nsight Systems' kernel summary. Everything GPU-only is imported inside
@@ -27,9 +28,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from .device import find_cuda_tool
+from .card import Card
+from .card_rates import CardAtHand
 from .levels.base import Level
 from .model import Case, Mode, Work
-from .traffic import H200, Card, TrafficReport, duration
+from .traffic import TrafficReport, duration
 
 REPEATS = 10  # profiled calls per row, after the warm-up
 WARMUP = 3  # compile, autotune, allocator growth
@@ -94,17 +97,24 @@ class RowTiming:
     kernels: list[tuple[str, float]]  # (kernel name, seconds per call), longest first
 
 
-def roofline(work: Work, seconds: float, card: Card = H200, dtype: str = "fp16") -> str:
+def roofline(work: Work, seconds: float, card: Card | None, dtype: str = "fp16") -> str:
     """Achieved TFLOP/s and GB/s against the card: each as a share of its peak, and the share of
-    the roofline's bound (the least time the minimum work can take) that the call reached."""
-    peak = card.tensor_flops_per_s(dtype)
+    the roofline's bound (the least time the minimum work can take) that the call reached. Without a
+    card (one in no table, not measured), the rates alone."""
     parts = []
+    if card is None:
+        if work.flops:
+            parts.append(f"{work.flops / seconds / 1e12:.0f} TFLOP/s")
+        if work.bytes:
+            parts.append(f"{work.bytes / seconds / 1e9:.0f} GB/s")
+        return ", ".join(parts)
+    peak = card.tensor_flops_per_s(dtype)
     if work.flops:
         parts.append(f"{work.flops / seconds / 1e12:.0f} TFLOP/s ({work.flops / seconds / peak:.0%} of {peak / 1e12:.0f})")
     if work.bytes:
         rate = work.bytes / seconds
         copy = card.copy_bytes_per_s
-        share = f"{rate / copy:.0%} of {copy / 1e9:.0f}" if rate / copy < AT_THE_ROOF else f"at or above the {copy / 1e9:.0f} GB/s copy rate"
+        share = f"{rate / copy:.0%} of {copy / 1e9:.0f}" if rate / copy < AT_THE_ROOF else f"at or above the {copy / 1e9:.0f} GB/s {_roof_word(card)}"
         parts.append(f"{rate / 1e9:.0f} GB/s ({share})")
     bound = max(work.bytes / card.copy_bytes_per_s, work.flops / peak)
     if bound:
@@ -112,13 +122,17 @@ def roofline(work: Work, seconds: float, card: Card = H200, dtype: str = "fp16")
     return ", ".join(parts)
 
 
-def memory_bound(work: Work, card: Card = H200, dtype: str = "fp16") -> bool:
+def _roof_word(card: Card) -> str:
+    return "copy rate" if card.copy_measured else "datasheet bandwidth"
+
+
+def memory_bound(work: Work, card: Card, dtype: str = "fp16") -> bool:
     """The minimum work takes longer to move than to compute on the card."""
     return work.bytes / card.copy_bytes_per_s >= work.flops / card.tensor_flops_per_s(dtype)
 
 
-def advice(resources: list[KernelResources], work: Work, seconds: float, card: Card = H200, dtype: str = "fp16") -> list[str]:
-    """Plain advice, only where a rule is sure of its facts."""
+def advice(resources: list[KernelResources], work: Work, seconds: float, card: Card | None, dtype: str = "fp16") -> list[str]:
+    """Plain advice, only where a rule is sure of its facts (the coalescing rule needs the card's roofs)."""
     lines = []
     for kernel in resources:
         if kernel.spills:
@@ -126,14 +140,25 @@ def advice(resources: list[KernelResources], work: Work, seconds: float, card: C
                 f"`{kernel.name}` spills {kernel.spills} bytes of registers to local memory (slow): "
                 "a smaller tile (BLOCK_M / BLOCK_N) or fewer stages (num_stages) frees registers"
             )
-    if work.bytes and seconds > 0 and memory_bound(work, card, dtype):
+    if card is not None and work.bytes and seconds > 0 and memory_bound(work, card, dtype):
         share = work.bytes / seconds / card.copy_bytes_per_s
         if share < LOW_BANDWIDTH_SHARE:
             lines.append(
-                f"this shape is memory-bound and your call moves its minimum bytes at {share:.0%} of the copy rate: "
+                f"this shape is memory-bound and your call moves its minimum bytes at {share:.0%} of the {_roof_word(card)}: "
                 "look for masks or strides that break coalescing (neighbouring lanes should touch neighbouring addresses)"
             )
     return lines
+
+
+def profile_header(level: Level, hand: CardAtHand) -> str:
+    """The GPU profile's first line: the card in front of the learner, and where its figures come from."""
+    card = hand.card
+    if card is not None:
+        against = f"shares of the {card.name}'s roofs: {card.source}"
+    else:
+        against = f"{hand.name} is in no datasheet table of card.py and could not be measured ({hand.problem}), so no shares of a roof"
+    return (f"{level.title} on {hand.name}: time per call from torch.profiler ({REPEATS} calls after {WARMUP} warm-up), "
+            f"work as the level counts it; {against}")
 
 
 def resources_table(resources: list[KernelResources]) -> list[str]:
@@ -287,8 +312,9 @@ def time_row(row: str, call: Callable[[], Any]) -> RowTiming:
     return RowTiming(row, sum(seconds for _, seconds in kernels), kernels)
 
 
-def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: bool) -> tuple[list[str], list[str]]:
-    """(lines to print, kernel names of the learner's call) for every benchmark shape chosen."""
+def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: bool, hand: CardAtHand) -> tuple[list[str], list[str]]:
+    """(lines to print, kernel names of the learner's call) for every benchmark shape chosen, against
+    the roofs of `hand`, the card the run is on."""
     import torch
 
     from .bench import YOURS, benchmark_call
@@ -296,8 +322,8 @@ def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: b
     cases = [case for case in level.benchmark_cases() if shapes is None or shapes in case.id]
     if not cases:
         return [f"level {level.number} has no benchmark shape" + (f" matching {shapes!r}" if shapes else "")], []
-    lines = [f"{level.title} on {torch.cuda.get_device_name()}: time per call from torch.profiler "
-             f"({REPEATS} calls after {WARMUP} warm-up), work as the level counts it; the card: {H200.name} figures", ""]
+    card = hand.card
+    lines = [profile_header(level, hand), ""]
     resources: list[KernelResources] = []  # one entry per distinct compiled kernel (autotune may pick per shape)
     names: list[str] = []
     all_advice: list[str] = []
@@ -319,11 +345,11 @@ def profile_gpu(level: Level, kata: Path, shapes: str | None, ncu: bool, nsys: b
                     if found.name not in names:
                         names.append(found.name)
             timing = time_row(row, call)
-            lines.append(f"  {row:<12} {duration(timing.seconds):>10}  {roofline(work, timing.seconds, dtype=case.dtype)}")
+            lines.append(f"  {row:<12} {duration(timing.seconds):>10}  {roofline(work, timing.seconds, card, case.dtype)}")
             for name, seconds in timing.kernels[:3]:
                 lines.append(f"    {duration(seconds):>10}  {name[:80]}")
             if row == YOURS:
-                for line in advice(resources, work, timing.seconds, dtype=case.dtype):
+                for line in advice(resources, work, timing.seconds, card, case.dtype):
                     if line not in all_advice:
                         all_advice.append(line)
     lines += ["", "Your kernels, as compiled:"] + [f"  {row}" for row in resources_table(resources)]

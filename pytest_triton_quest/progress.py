@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .card import Measured
 from .paths import FolderNotWritable, write_atomically
 
 SCHEMA = 1
@@ -52,6 +53,10 @@ class LevelProgress:
 @dataclass
 class Progress:
     levels: dict[int, LevelProgress] = field(default_factory=dict)
+    # The learner's GPUs as measured on their first run there (card_rates.py), by device name.
+    cards: dict[str, Measured] = field(default_factory=dict)
+    # Why entries of `cards` were dropped while reading: warnings for the store, never saved.
+    dropped: list[str] = field(default_factory=list, compare=False, repr=False)
 
     def level(self, number: int) -> LevelProgress:
         return self.levels.setdefault(number, LevelProgress())
@@ -85,11 +90,14 @@ class Progress:
         return None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "about": ABOUT,
             "schema": SCHEMA,
             "levels": {str(number): asdict(entry) for number, entry in sorted(self.levels.items())},
         }
+        if self.cards:  # a file of a CPU-only learner stays as it was
+            data["cards"] = {name: measured.to_json() for name, measured in sorted(self.cards.items())}
+        return data
 
     @classmethod
     def from_json(cls, data: Any) -> "Progress":
@@ -115,7 +123,21 @@ class Progress:
             level = LevelProgress(**values)
             _validate(level, key)
             progress.levels[int(key)] = level
+        progress._read_cards(data.get("cards", {}))
         return progress
+
+    def _read_cards(self, cards: Any) -> None:
+        """The measured cards: a bad entry is dropped with a note, never the learner's progress (a
+        card's figures are only a cache: the next GPU run on it measures them again)."""
+        again = "the next GPU run on it measures it again"
+        if not isinstance(cards, dict):
+            self.dropped.append(f"the measured cards in the progress file were not an object, so they were dropped; {again}")
+            return
+        for name, entry in cards.items():
+            try:
+                self.cards[name] = Measured.from_json(name, entry)
+            except ValueError as error:
+                self.dropped.append(f"the measured figures of card {name!r} were unreadable ({error}), so they were dropped; {again}")
 
 
 def _is_count(value: Any) -> bool:
@@ -196,7 +218,15 @@ class ProgressStore:
             return Progress()
         except _Unreadable:
             return self._recover()
-        return progress if progress is not None else Progress()
+        return self._noted(progress)
+
+    def _noted(self, progress: Progress | None) -> Progress:
+        """The state read (a fresh one for no file), its dropped entries said as warnings."""
+        if progress is None:
+            return Progress()
+        for note in progress.dropped:
+            self._warn(note)
+        return progress
 
     def _recover(self) -> Progress:
         """Move a bad file aside, under the lock, after reading it once more: another run may have
@@ -213,7 +243,7 @@ class ProgressStore:
                 self._unsaved_bad_file = backup is None  # never write over what could not be kept
                 self._warn(f"{self.path.name} was unreadable ({error}); {kept}, and progress starts fresh")
                 return Progress()
-            return progress if progress is not None else Progress()
+            return self._noted(progress)
 
     def _back_up(self) -> Path | None:
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")

@@ -15,8 +15,9 @@ from typing import Callable
 import pytest
 
 from .bench import YOURS, BenchLog, geometric_mean
+from .card_rates import CardAtHand, gpu_at_hand, skip_reason, support_line, the_card
 from .levels.base import Level
-from .model import PASSED, CaseResult, Mode
+from .model import PASSED, Case, CaseResult, Mode
 from .options import Settings
 from .progress import Progress, ProgressStore, now
 from .ownership import set_apart_foreign_passes
@@ -66,6 +67,7 @@ class QuestSession:
     say: Callable[[str], None] | None = None  # one line on the learner's terminal, mid-run
     verbose: bool = False  # pytest -v: the worker's stack is shown with a crash or a time-out
     sanitizer: SanitizerPlan = OFF  # how compiled kernels' memory accesses are checked
+    card: CardAtHand | None = None  # the GPU of a run on one (meet_the_card); None on the CPU
     _runner: Runner | None = None
 
     @property
@@ -91,7 +93,35 @@ class QuestSession:
         return self.settings.katas / level.kata_file
 
     def run_of(self, level: Level) -> LevelRun:
-        return self.runs.setdefault(level.number, LevelRun({case.id for case in level.cases(self.mode)}))
+        # A case this card cannot run is skipped, so the level passes without it.
+        runnable = {case.id for case in level.cases(self.mode) if self.skip_reason(level, case) is None}
+        return self.runs.setdefault(level.number, LevelRun(runnable))
+
+    # ----- the card ---------------------------------------------------------------------------------
+    def meet_the_card(self, measure: bool) -> None:
+        """On a GPU, before any check: which card this is, measured on the first run on it. Only one
+        process measures (`measure`: pytest-xdist's controller, or a plain run); its workers read the
+        figures it kept."""
+        if measure:
+            self.card = the_card(self.store)
+            if self.card.measured is not None:
+                self.progress.cards[self.card.name] = self.card.measured
+        else:
+            name, capability = gpu_at_hand()
+            self.card = CardAtHand(name, capability, self.progress.cards.get(name))
+
+    def skip_reason(self, level: Level, case: Case) -> str | None:
+        """Why the card at hand cannot run this case (a bf16 case on a T4), or None."""
+        if self.card is None:
+            return None
+        return skip_reason(level, case, self.card.name, self.card.capability)
+
+    def card_lines(self) -> list[str]:
+        """For the run's header: the card and its figures, then which levels it can run."""
+        if self.card is None:
+            return []
+        support = support_line(self.levels, self.mode, self.card.name, self.card.capability)
+        return [self.card.line()] + ([support] if support else [])
 
     def runner(self) -> Runner:
         if self._runner is None:

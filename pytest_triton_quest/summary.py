@@ -120,5 +120,5 @@ def _benchmark_lines(quest: QuestSession) -> list[str]:
             + (f"; your best is {best:.2f}x" if best else "")
         )
     if quest.settings.plot:
-        lines.append(plot(quest.bench.rows, quest.settings.plot))
+        lines.append(plot(quest.bench.rows, quest.settings.plot, quest.progress.cards))
     return lines

@@ -305,21 +305,21 @@ def test_spills_get_the_tile_advice_and_a_clean_kernel_gets_none() -> None:
     spilling = KernelResources("attn", 255, 48, 65536, 8, 3)
     clean = KernelResources("attn", 128, 0, 65536, 8, 3)
     compute_bound = Work(flops=1e12, bytes=1e8)
-    assert any("spills 48 bytes" in line and "smaller tile" in line for line in advice([spilling], compute_bound, 1e-3))
-    assert advice([clean], compute_bound, 1e-3) == []
+    assert any("spills 48 bytes" in line and "smaller tile" in line for line in advice([spilling], compute_bound, 1e-3, H200))
+    assert advice([clean], compute_bound, 1e-3, H200) == []
 
 
 def test_low_bandwidth_advice_only_on_a_memory_bound_shape() -> None:
     copy = Work(flops=1e6, bytes=1e9)  # 1 GB at the copy rate is 0.24 ms
     clean = [KernelResources("add", 32, 0, 0, 4, 1)]
-    assert any("coalescing" in line for line in advice(clean, copy, 1e-3))  # 24% of the copy rate
-    assert advice(clean, copy, 0.3e-3) == []  # 79%: fine
+    assert any("coalescing" in line for line in advice(clean, copy, 1e-3, H200))  # 24% of the copy rate
+    assert advice(clean, copy, 0.3e-3, H200) == []  # 79%: fine
     matmul = Work(flops=2 * 4096**3, bytes=3 * 4096 * 4096 * 2)
-    assert advice(clean, matmul, 1.0) == []  # slow, but compute-bound: coalescing is not the rule to cite
+    assert advice(clean, matmul, 1.0, H200) == []  # slow, but compute-bound: coalescing is not the rule to cite
 
 
 def test_roofline_shares() -> None:
-    line = roofline(Work(flops=989e9, bytes=4.223e9), 1e-3)
+    line = roofline(Work(flops=989e9, bytes=4.223e9), 1e-3, H200)
     assert "989 TFLOP/s (100% of 989)" in line and "4223 GB/s (100% of 4223)" in line and "100% of the roofline" in line
 
 
@@ -361,7 +361,7 @@ def test_a_config_tuned_again_under_nsight_is_named_and_the_same_one_is_not() ->
 
 
 def test_a_rate_past_the_measured_copy_rate_reads_as_at_the_roof() -> None:
-    line = roofline(Work(flops=0, bytes=4.4e9), 1e-3)
+    line = roofline(Work(flops=0, bytes=4.4e9), 1e-3, H200)
     assert "4400 GB/s (at or above the 4223 GB/s copy rate)" in line and "at the roofline" in line and "104%" not in line
 
 

@@ -15,6 +15,7 @@ import abc
 import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..card import DTYPE_NEEDS, FEATURES
 from ..model import Baseline, CallTraffic, Case, CaseResult, Failure, Mode, OutOfBounds, Probe, Tolerance, Work
 
 if TYPE_CHECKING:
@@ -34,6 +35,10 @@ class Level(abc.ABC):
     hints: ClassVar[tuple[str, ...]]  # graded: from the idea to nearly the answer (six in the built-in levels)
     # The dtypes the contract accepts on the CPU (bf16 joins them on a GPU); cases must cover each.
     cpu_dtypes: ClassVar[tuple[str, ...]] = ("fp32", "fp16")
+    # What every case of this level needs from a GPU (names in card.FEATURES), beyond what each case's
+    # dtype needs (a bf16 case needs "bf16"): on a card without it the level is not run there, and
+    # the learner is told before any check. Empty: any CUDA card that Triton runs on.
+    needs: ClassVar[tuple[str, ...]] = ()
     # The most Triton kernel launches one call may make (1 for the fused attention levels); None: any.
     max_launches: ClassVar[int | None] = None
     # What the public function returns: one tensor, or a tuple of tensors with these names, in this
@@ -56,6 +61,10 @@ class Level(abc.ABC):
 
     def needed_inputs(self) -> tuple[str, ...]:
         return self.positional if self.read_inputs is None else self.read_inputs
+
+    def case_needs(self, case: Case) -> tuple[str, ...]:
+        """What a GPU must have to run this case: the level's needs and its dtype's."""
+        return tuple(dict.fromkeys((*self.needs, *DTYPE_NEEDS.get(case.dtype, ()))))
 
     # ----- required -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -175,6 +184,9 @@ def definition_problems(level: Level) -> list[str]:
             problems.append(f"`{name}` must be a tuple of argument names, not {names!r}")
     if not getattr(level, "outputs", None):
         problems.append("`outputs` must name at least one output")
+    needs = getattr(level, "needs", ())
+    if not (isinstance(needs, tuple) and all(name in FEATURES for name in needs)):
+        problems.append(f"`needs` must be a tuple of card features ({', '.join(FEATURES)}), not {needs!r}")
     return problems
 
 
