@@ -278,3 +278,36 @@ def test_a_tile_wholly_past_the_end_is_placed_in_the_tensors_index_space() -> No
     edge = BoundsViolation("attention", "load", "k_ptr", (544, 560), 17, 544, (0, 0, 0), tile=True, lanes=512)
     assert wholly_outside_note(OutOfBounds(Case("c", "fp32", "test"), {}, edge, [launch])) is None
     assert "Mask the load" in edge.hint()
+
+
+# ----- loads of a scratch buffer's unstored elements; programs one wrong stride apart -----------------
+def test_loads_of_elements_no_kernel_stored_are_found_and_the_misplaced_stores_counted() -> None:
+    import numpy as np
+
+    from pytest_triton_quest.scratch import Allocation, read_unwritten
+
+    buffer = torch.zeros(4, 3, dtype=torch.float32)
+    base, size = buffer.data_ptr(), buffer.element_size()
+    owner = np.full(12, -1, dtype=np.int64)
+    owner[:6] = 0  # the writer stored rows 0 and 1
+    loads = [("reduce", (0, 0, 0), "p", np.array([base + index * size for index in (3, 4, 5, 6, 7, 8)], dtype=np.int64))]
+    found = read_unwritten(Allocation(10, (4, 3), "float32", buffer), loads, owner)
+    assert found is not None and found.readers == ["reduce"]
+    assert found.read_unstored.tolist()[2] == [True, True, True] and int(found.read_unstored.sum()) == 3
+    assert found.stored_unread == 3  # row 0 was stored and never read: the two index it differently
+    everything_stored = np.zeros(12, dtype=np.int64)
+    assert read_unwritten(Allocation(10, (4, 3), "float32", buffer), loads, everything_stored) is None
+
+
+def test_programs_one_column_stride_apart_are_named() -> None:
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import row_step_note
+    from pytest_triton_quest.model import StoreMap
+
+    rows, N = 6, 10
+    stores = StoreMap([("softmax", (p, 0, 0)) for p in range(rows)], [np.arange(p, p + N) for p in range(rows)], rows * N)
+    line = row_step_note(stores, (rows, N))
+    assert line is not None and "starts its row at element p * 1, not p * 10" in line and "column stride" in line
+    right = StoreMap([("softmax", (p, 0, 0)) for p in range(rows)], [np.arange(p * N, (p + 1) * N) for p in range(rows)], rows * N)
+    assert row_step_note(right, (rows, N)) is None
