@@ -173,6 +173,10 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
         watch if mode.interpreted else None,
     )
+    if failure.nan_headline is None:
+        precision_origin(
+            failure, lambda: _rerun_promoted(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path, references
+        )
     message, diagnoses = explain_mismatch(level, failure, mode)
     if len(level.outputs) > 1:
         right = [other for other in level.outputs if other not in wrong]
@@ -212,6 +216,53 @@ def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[s
     return Rerun(named, watch if mode.interpreted else None, made, tuple(outputs))
 
 
+def _rerun_promoted(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> tuple[Any, ...] | None:
+    """The outputs of the function called again with every half-precision buffer it makes in float32
+    instead (float64, CPU); None when that call failed."""
+    args, kwargs = level.call_arguments(inputs)
+    try:
+        with watch_kernels(mode.interpreted):
+            returned = call_with_fill(function, args, kwargs, kata_path, float("nan"), promote_half=True)
+            if mode.device == "cuda":
+                torch.cuda.synchronize()
+    except Exception:  # noqa: BLE001 - a probe: its failure only means nothing is claimed
+        return None
+    outputs, problem = _outputs_of(level, returned)
+    if problem is not None or not all(_is_tensor(out) for out in outputs):
+        return None
+    return tuple(out.detach().to(device="cpu", dtype=torch.float64) for out in outputs)
+
+
+def precision_origin(
+    failure: Failure,
+    rerun: Callable[[], tuple[Any, ...] | None],
+    allocations: list[Allocation],
+    outputs: tuple[Any, ...],
+    kata_path: Path,
+    references: tuple[Any, ...],
+) -> None:
+    """A buffer of the function's own made in float16 or bfloat16, when the same call with it in
+    float32 gives the right answer: the precision of what one kernel hands the next is the bug."""
+    half = [allocation for allocation in scratch_of(allocations, outputs) if allocation.dtype in ("float16", "bfloat16")]
+    if not half:
+        return
+    again = rerun()
+    if again is None or len(again) != len(references):
+        return
+    tolerance = failure.tolerance
+    for out, expected in zip(again, references):
+        if out.shape != expected.shape or not bool(torch.isclose(out, expected, rtol=tolerance.rtol, atol=tolerance.atol).all()):
+            return
+    name = shown(kata_path)
+    where = ", ".join(f"{allocation.where(name)} ({allocation.dtype}, shape {list(allocation.shape)})" for allocation in half[:3])
+    one = len(half) == 1
+    failure.precision_headline = (
+        f"likely: {'a buffer' if one else 'buffers'} your kernels hand each other {'is' if one else 'are'} in half "
+        f"precision (made at {where}); with {'it' if one else 'them'} in float32 the same call is right, so rounding "
+        f"the intermediate values costs the digits the answer needs: make {'it' if one else 'them'} float32"
+    )
+
+
 def nan_origin(
     failure: Failure,
     rerun: Callable[[], Rerun | None],
@@ -237,7 +288,7 @@ def nan_origin(
     again = rerun_result.outputs
     if failure.output not in again or again[failure.output].shape != out.shape:
         return
-    read_note = _read_unwritten_note(rerun_result, kata_path)
+    read_note = _read_unwritten_note(rerun_result, kata_path, tuple(out.shape))
     second = again[failure.output][unexpected]
     unwritten = torch.zeros_like(unexpected)
     unwritten[unexpected] = second == 0
@@ -290,7 +341,7 @@ def nan_origin(
             )
 
 
-def _read_unwritten_note(rerun: Rerun, kata_path: Path) -> tuple[str, str] | None:
+def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ...]) -> tuple[str, str] | None:
     """(report line, headline) when the rerun's kernels loaded elements of one of the function's own
     buffers that no kernel stored; None when none did, or nothing was recorded (compiled runs)."""
     watch = rerun.watch
@@ -307,9 +358,12 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path) -> tuple[str, str] | Non
             continue
         count = int(found.read_unstored.sum())
         readers = ", ".join(f"`{kernel}`" for kernel in found.readers) or "a kernel"
-        # unstored_text's index ranges, applied to the elements read unstored rather than all unstored.
-        where = unstored_text(allocation, torch.where(found.read_unstored.flatten(), -1, 0).numpy())
-        place = where.split(", at ", 1)[1] if where and ", at " in where else ""
+        # unstored_text's index ranges, applied to the elements read unstored rather than all unstored;
+        # a buffer shaped like the output's leading axes takes their names (batch, head, ...).
+        dims = tensor.dim()
+        names = axis_names(len(out_shape))[:dims] if tuple(tensor.shape) == out_shape[:dims] else ()
+        where = unstored_text(allocation, torch.where(found.read_unstored.flatten(), -1, 0).numpy(), names) or ""
+        place = where.split("those at ", 1)[1] if "those at " in where else where.split(", at ", 1)[1] if ", at " in where else ""
         line = (
             f"{readers} loaded {count} element{'s' if count != 1 else ''} of the buffer of shape {list(tensor.shape)} "
             f"made at {allocation.where(name)} that no kernel ever stored" + (f" (at {place})" if place else "")
@@ -318,8 +372,11 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path) -> tuple[str, str] | Non
         if found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"
             elsewhere = ": the kernel that writes it and the kernel that reads it index it differently"
+        verb = "reads" if len(found.readers) <= 1 else "read"
+        called = allocation.variable(kata_path)
+        buffer = f"`{called}`, the buffer" if called else "the buffer"
         headline = (
-            f"likely: {readers} reads memory that nothing wrote: {count} element{'s' if count != 1 else ''} of the buffer "
+            f"likely: {readers} {verb} memory that nothing wrote: {count} element{'s' if count != 1 else ''} of {buffer} "
             f"made by torch.empty at {allocation.where(name)}" + (f" (at {place})" if place else "")
             + (elsewhere or "; compare the elements the writing kernel stores with those the reading kernel loads, "
                "or make the buffer with torch.zeros if zeros are what you mean")
@@ -400,11 +457,11 @@ def _call(
             portability.extend(watch.portability)
         if watch is not None and watch.violation is not None:
             stray = OutOfBounds(case, {name: _to_cpu(value) for name, value in inputs.items()}, watch.violation, watch.launches, probe)
-            diagnoses = level.diagnose_out_of_bounds(stray)
-            if not diagnoses:
-                outside = wholly_outside_note(stray)
-                diagnoses = [outside] if outside else []
-            return CaseResult(FAILED, watch.violation.describe(), diagnoses)
+            # Where a tile that lies wholly outside starts, in the tensor's own index space, is a fact
+            # for the report; which index overshot is the level's to say, when it can.
+            outside = wholly_outside_note(stray)
+            message = watch.violation.describe() + (f"\n{outside}" if outside else "")
+            return CaseResult(FAILED, message, level.diagnose_out_of_bounds(stray))
         if is_cuda_error(error):
             # Without PyTorch's caching allocator (under compute-sanitizer) freeing a tensor calls
             # cudaFree, which in a poisoned context aborts the process before it can answer: keep

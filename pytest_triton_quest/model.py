@@ -279,6 +279,9 @@ class Failure:
     # `likely:` line when a kernel read memory nothing wrote.
     nan_lines: list[str] = field(default_factory=list)
     nan_headline: str | None = None
+    # A scratch buffer made in half precision, when the same call with it in float32 is right
+    # (checking.precision_origin).
+    precision_headline: str | None = None
     # Where the output's NaN became exactly 0 when new memory held zeros: elements no kernel wrote
     # (checking.nan_origin); None when that was not tried.
     unwritten: "torch.Tensor | None" = None

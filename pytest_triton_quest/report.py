@@ -51,6 +51,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     headline = (
         traced
         or failure.nan_headline
+        or failure.precision_headline
         or unstored_slices_note(failure)
         or one_headline(level.diagnose(failure))
         or slice_collision_note(failure.stores, tuple(failure.out.shape))

@@ -29,16 +29,29 @@ _FACTORIES = ("empty", "empty_like", "empty_strided")
 class Allocation:
     line: int | None  # the kata file's line that allocated it, when the call came from there
     shape: tuple[int, ...]
-    dtype: str
+    dtype: str  # as the kata asked for it (a promoted buffer is float32 all the same)
     tensor: Any  # kept only while the check runs
 
     def where(self, kata_name: str) -> str:
         return f"{kata_name}:{self.line}" if self.line is not None else "your function"
 
+    def variable(self, kata_path: Path) -> str | None:
+        """The name the kata's line assigns it to (`delta = torch.empty(...)` gives "delta"), if any:
+        a learner knows their buffers by name, not by line number."""
+        if self.line is None:
+            return None
+        import linecache
+        import re
+
+        found = re.match(r"\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]", linecache.getline(str(kata_path), self.line))
+        return found.group(1) if found else None
+
 
 @contextlib.contextmanager
-def filled_allocations(kata_path: Path, value: float = float("nan")) -> Iterator[list[Allocation]]:
-    """Fill new floating-point memory with `value` and record every allocation, until closed."""
+def filled_allocations(kata_path: Path, value: float = float("nan"), promote_half: bool = False) -> Iterator[list[Allocation]]:
+    """Fill new floating-point memory with `value` and record every allocation, until closed. With
+    `promote_half`, memory the kata asks for in float16 or bfloat16 is made float32 instead: whether
+    a half-precision buffer is what makes the answer wrong."""
     made: list[Allocation] = []
     kata = str(kata_path.resolve())
     originals: list[tuple[Any, str, Any]] = []
@@ -50,9 +63,12 @@ def filled_allocations(kata_path: Path, value: float = float("nan")) -> Iterator
             tensor = original(*args, **kwargs)
             if _from_a_library(sys._getframe(1).f_code.co_filename):
                 return tensor  # Triton's launcher and PyTorch itself allocate too: not the learner's memory
+            asked = str(tensor.dtype).removeprefix("torch.") if isinstance(tensor, torch.Tensor) else ""
+            if promote_half and isinstance(tensor, torch.Tensor) and tensor.dtype in (torch.float16, torch.bfloat16):
+                tensor = unpatched_empty_strided(tensor.shape, tensor.stride(), dtype=torch.float32, device=tensor.device)
             if isinstance(tensor, torch.Tensor) and tensor.is_floating_point():
                 tensor.fill_(value)
-                made.append(Allocation(_kata_line(kata), tuple(tensor.shape), str(tensor.dtype).removeprefix("torch."), tensor))
+                made.append(Allocation(_kata_line(kata), tuple(tensor.shape), asked, tensor))
             return tensor
 
         originals.append((owner, name, original))
@@ -60,6 +76,7 @@ def filled_allocations(kata_path: Path, value: float = float("nan")) -> Iterator
 
     import torch as module  # the real module: the lazy proxy's attributes are not what katas call
 
+    unpatched_empty_strided = module.empty_strided
     try:
         for name in _FACTORIES:
             wrap(module, name)
@@ -98,11 +115,11 @@ def scratch_of(made: list[Allocation], outputs: tuple[Any, ...]) -> list[Allocat
 
 def call_with_fill(
     function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], kata_path: Path, value: float,
-    made: list[Allocation] | None = None,
+    made: list[Allocation] | None = None, promote_half: bool = False,
 ) -> Any:
-    """The learner's function called once more, new memory filled with `value`; its allocations are
-    appended to `made` when given."""
-    with filled_allocations(kata_path, value) as allocations:
+    """The learner's function called once more, new memory filled with `value` (and half-precision
+    memory made float32 with `promote_half`); its allocations are appended to `made` when given."""
+    with filled_allocations(kata_path, value, promote_half) as allocations:
         try:
             return function(*args, **kwargs)
         finally:

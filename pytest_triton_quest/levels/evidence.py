@@ -79,7 +79,8 @@ def grid_of(stray: OutOfBounds) -> tuple[int, int, int] | None:
 def wholly_outside_note(stray: OutOfBounds) -> str | None:
     """A tile that lies entirely past the end of a tensor, placed in that tensor's own index space:
     where the tile starts says which of the program's indices overshot (a batch, a head, a row block),
-    which the flat offset alone does not."""
+    which the flat offset alone does not. A line for the report: why it overshot (a program id, a
+    head count, a stride, a grid or loop too long) the record cannot tell."""
     access = stray.stray
     if not access.wholly_past_the_end or access.argument is None:
         return None
@@ -105,9 +106,8 @@ def wholly_outside_note(stray: OutOfBounds) -> str | None:
     axis = f"axis {over}" + (f" ({names[over]})" if names and access.argument.lstrip("_").split("_")[0] in _BHSD_NAMES else "")
     program = ", ".join(str(value) for value in access.program_id)
     return (
-        f"likely: program ({program}) starts its {access.access} of `{access.argument}` at index {index}, past the end of "
-        f"{axis}, which has {shape[over]}: the index that program computes along that axis is too large (from the "
-        "wrong program id, head count or stride), or the grid or a loop goes further than the tensor"
+        f"program ({program}) starts this {access.access} at index {index} of `{access.argument}` (shape {shape}), past the "
+        f"end of {axis}, which has {shape[over]}: the index that program computes along that axis overshoots"
     )
 
 
@@ -179,6 +179,8 @@ def unstored_slices_note(failure: Failure) -> str | None:
         return None  # every slice stored, or some only in part: not a matter of which slices
     if bool(failure.bad.reshape(total, -1)[~never].any()):
         return None  # the stored slices are wrong too: more than coverage is wrong
+    if failure.stores is not None and bool((store_counts(failure.stores) > 1).any()):
+        return None  # programs store over each other: their index collides, which other rules name
     stored = [index for index in range(total) if not bool(never[index])]
     if not stored:
         return None  # nothing stored at all: the general "never written" report says it

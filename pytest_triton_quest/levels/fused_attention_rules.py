@@ -73,6 +73,8 @@ def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -
     access = stray.stray
     if stray.probe is None or access.argument is None or not evidence.past_the_end(stray):
         return []
+    if access.wholly_past_the_end:
+        return []  # a whole tile outside is a wrong start (a batch or head offset), never a ragged edge's mask
     causal: bool = stray.inputs["causal"]
     B, H, S, _ = stray.inputs["q"].shape
     grid = evidence.grid_of(stray)
@@ -112,6 +114,11 @@ def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -
 
 
 # ----- replays --------------------------------------------------------------------------------------
+def _probabilities64(q: "torch_types.Tensor", k: "torch_types.Tensor", visible: "torch_types.Tensor", scale: float) -> "torch_types.Tensor":
+    """softmax(q @ k^T * scale) over the visible keys, in float64."""
+    return torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~visible, float("-inf")), dim=-1)
+
+
 def _zero_filled_attention64(
     q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", visible: "torch_types.Tensor", scale: float
 ) -> "torch_types.Tensor":
@@ -319,6 +326,7 @@ def _replay_notes(
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "too_far", bm, bn), scale),
                     "likely: the unmasked stage runs into the diagonal tile, so future keys leak in: it must stop at "
                     "lo_end = start_m * BLOCK_M, where the masked stage begins")
+            if causal:  # a tile-local comparison is wrong with equal tiles too (every tile but the first)
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "tile_local", bm, bn), scale),
                     "likely: the causal mask compares positions inside the tiles: use the global indices, "
                     "cols <= rows, with rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) and cols = start + offs_n")
@@ -330,6 +338,11 @@ def _replay_notes(
         for bug, note in _ONLINE_NOTES.items():
             if bug != "no_max":
                 add(lambda width=width, bug=bug: _online64(q, k, v, seen, scale, width, bug), note)
+        # P right (normalised over every visible key), then P @ V summed over the key blocks up to the
+        # end of each query tile only: the loop bound of a separate P @ V kernel.
+        add(lambda width=width: _probabilities64(q, k, seen, scale).masked_fill(~_visible(S, "whole_tile", width), 0.0) @ v,
+            "likely: the P @ V loop stops at the end of each query tile: P is right, but the key blocks after the "
+            "query's tile are never summed" + ("" if causal else "; with causal=False every key block, up to S, must be summed"))
         last = ((S - 1) // width) * width
         add(lambda last=last: torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf")), dim=-1)[..., last:] @ v[..., last:, :],
             "likely: only the last block of keys reaches the output: the P @ V accumulator is overwritten at every "

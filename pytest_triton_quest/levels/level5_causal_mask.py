@@ -97,8 +97,8 @@ class CausalMask(Level):
 
     def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
         access = stray.stray
-        if stray.probe is None or access.argument is None or not evidence.past_the_end(stray):
-            return []
+        if stray.probe is None or access.argument is None or not evidence.past_the_end(stray) or access.wholly_past_the_end:
+            return []  # a whole tile outside is a wrong start, never a ragged edge's mask
         # One head of S = 128, a multiple of every block: no ragged edge, so a mask cannot be at fault.
         scores = torch.randn((1, 1, 128, 128), generator=torch.Generator().manual_seed(5))
         run = stray.probe.run({"scores": scores})

@@ -377,6 +377,17 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
                 lambda width=width: _decode64(inputs, slot_of=width),
                 f"likely: the slot inside the page is t % {width} (a tile width): it must be t % page_size",
             ))
+    # Every token from K on never visited (too few splits, or a token loop that stops early): the
+    # answer over each sequence's first min(seq_len, K) tokens, for K a multiple of 8 below the
+    # longest sequence (a kernel's tiles, pages and splits are).
+    cuts = [cut for cut in range(8, longest, 8) if any(n > cut for n in lens)][:_MAX_CUTS] if widths else []
+    for cut in cuts:
+        family.append((
+            lambda cut=cut: _decode64(inputs, lengths=[min(n, cut) for n in lens]),
+            f"likely: tokens from {cut} on are never visited: only each sequence's first {cut} tokens are attended "
+            "to; the splits (or the loop over tokens) must reach seq_lens[b], e.g. num_splits = "
+            "cdiv(longest seq_len, tokens per split)",
+        ))
     if longest > page_size:
         family.append((
             lambda: _decode64(inputs, slot_of=-1),
@@ -398,6 +409,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
 # a case may have for the tile-shaped replays to run.
 _WIDTHS = (16, 32, 64, 128, 256)
 _MAX_REPLAY_TOKENS = 4096
+_MAX_CUTS = 64  # truncation points tried (a replay each)
 _SPLIT_BUGS = {
     "split_acc": "likely: inside a split, the accumulator is not rescaled when the running max grows: acc = acc * "
     "exp(m_old - m_new) + p @ v",
