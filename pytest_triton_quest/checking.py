@@ -21,6 +21,7 @@ from .levels.base import Level
 from .levels.evidence import wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
+from .picture import tile_view
 from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
@@ -182,7 +183,8 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         right = [other for other in level.outputs if other not in wrong]
         heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
         message = f"{heading}\n{message}"
-    return CaseResult(FAILED, message, diagnoses)
+    view = tile_view(failure, message.splitlines()[0] if message else case.id, diagnoses[0] if diagnoses else "")
+    return CaseResult(FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None)
 
 
 @dataclass

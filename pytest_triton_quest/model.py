@@ -320,6 +320,11 @@ class CaseResult:
     # Interpreter only, for the level's representative case: the memory traffic of the call, as a
     # plain dict (traffic.TrafficReport.to_dict) so that it travels from the worker as JSON.
     traffic: dict[str, Any] | None = None
+    # Interpreter only, for a failed comparison: what a picture of it shows (picture.TileView as a
+    # dict), drawn by pytest's process when --quest-picture asks for it.
+    picture: dict[str, Any] | None = None
+    # Lines printed after everything else (where the picture went).
+    footer: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -341,6 +346,7 @@ def format_report(result: CaseResult) -> str:
     """The failure as the learner reads it: the message, the likely causes, then GPU caveats."""
     lines = [*result.message.splitlines(), *result.diagnoses]
     lines += [f"on a GPU: {note}" for note in result.portability]
+    lines += result.footer
     return "\n".join(lines)
 
 

@@ -149,6 +149,13 @@ OPTIONS: tuple[Option, ...] = (
         "--benchmark",
         default=False,
     ),
+    Option(
+        "picture",
+        "write a PNG of each failing case into DIR: the output as tiles, the program id that stored each, the wrong"
+        " ones (interpreter runs; needs matplotlib)",
+        metavar="DIR",
+        parse=str,
+    ),
     Option("plot", "with --quest-benchmark: write a PNG of each shape's throughput against its length, and a roofline beside it (needs matplotlib)", "--plot", "PATH", str),
     Option("watch", "set by `triton-quest watch`: the report says to save the kata file instead of running pytest again", default=False),
     Option("where", "print where the quest's katas and progress file are (JSON, for the triton-quest command) and exit", default=False),
@@ -241,6 +248,7 @@ class Settings:
     # go into the progress file: only checks of that folder count, unless --quest-state names a file.
     own_katas: Path = Path("katas")
     records: bool = True
+    picture: Path | None = None  # --quest-picture DIR: where failing cases' pictures go
 
     def timeout_s(self, device: str) -> float:
         return self.timeout or DEFAULT_TIMEOUT_S[device]
@@ -287,6 +295,8 @@ def read_settings(config: pytest.Config) -> Settings:
     invocation = config.invocation_params.dir
     root = project_root(config)
     values["katas"] = (Path(invocation if sources["katas"] == "command line" else root) / values["katas"]).resolve()
+    if values["picture"] is not None:
+        values["picture"] = Path(invocation, values["picture"])
     state = values["state"]
     if state is not None:
         values["state"] = Path(invocation, state)

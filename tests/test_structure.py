@@ -22,7 +22,7 @@ LAYERS: list[set[str]] = [
     {"options", "bench", "profiling"},
     {"runner", "worker"},
     {"checking", "guard_selftest"},
-    {"report", "probes", "traffic", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer", "reads", "scratch", "ownership", "card_rates"},
+    {"report", "picture", "probes", "traffic", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer", "reads", "scratch", "ownership", "card_rates"},
     {"levels", "season2", "hookspecs"},
     {"paths", "_lazy", "_guard_probe", "origins"},
     {"model", "card"},

@@ -1,0 +1,198 @@
+"""A picture of a failing check: the output as a grid, which program stored each element, which are wrong.
+
+The report's error map says where the wrong values are; this says whose they are. The interpreter's
+store map records, for every output element, the program that stored it last, so a failing case can
+show the output (one 2-D slice of it) with each program's tile outlined and labelled with its
+program id, and every element coloured: right, wrong, or never stored by any program. A store that
+lands in the wrong place then shows as labelled tiles sitting where they do not belong.
+
+Two halves, so the worker never needs matplotlib: `tile_view` (pure, in the worker, from the
+failure's records) makes a small `TileView` that travels with the result as JSON; `draw` (in pytest's
+process, only with --quest-picture) turns it into a PNG.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._lazy import torch
+from .origins import axis_names
+
+if TYPE_CHECKING:
+    from .model import Failure
+
+# One character per element of the shown slice.
+RIGHT, WRONG, UNSTORED, OUTSIDE = ".", "#", " ", "~"
+# One colour per meaning (Okabe-Ito's bluish green and vermillion, readable with the common
+# colour-vision deficiencies), the same in every picture.
+COLOURS = {RIGHT: "#CDEBDD", WRONG: "#D55E00", UNSTORED: "#BBBBBB", OUTSIDE: "#FFFFFF"}
+MEANINGS = {RIGHT: "right", WRONG: "wrong", UNSTORED: "stored by no program"}
+WRAP = 64  # a 1-D output is shown in rows of this many elements
+MOST_ELEMENTS = 512 * 512  # a bigger slice is not drawn element by element (CPU cases are far smaller)
+MOST_LABELS = 64  # more program tiles than this are outlined but not labelled: the labels would overlap
+# Where the grid sits in the figure (fractions): fixed, so a test can find an element's pixel.
+GRID_BOX = (0.08, 0.26, 0.84, 0.64)  # left, bottom, width, height
+FIGURE_INCHES = (8.0, 6.0)
+DPI = 100
+
+
+@dataclass
+class TileView:
+    """What the picture shows, small enough to travel from the worker as JSON."""
+
+    title: str  # the case
+    where: str  # which slice of the output: "`out`, batch 1, head 0"; "`c`"
+    rows: list[str]  # one character per element (RIGHT, WRONG, UNSTORED; OUTSIDE pads a wrapped 1-D output)
+    # Each program's tile in the shown slice: (label, first row, last row + 1, first column, last column + 1).
+    programs: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    headline: str = ""
+    row_name: str = "row"
+    col_name: str = "column"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TileView":
+        fields = dict(data)
+        fields["programs"] = [tuple(program) for program in fields.get("programs", [])]
+        return cls(**fields)
+
+    def counts(self) -> dict[str, int]:
+        text = "".join(self.rows)
+        return {state: text.count(state) for state in MEANINGS}
+
+
+def tile_view(failure: "Failure", title: str, headline: str = "") -> TileView | None:
+    """The slice of the failing output with the most wrong elements, each element's state, and the
+    tile of every program that stored into it; None without a store map (compiled runs) or for an
+    output too large to draw."""
+    if failure.writers is None:
+        return None
+    out = failure.out
+    owner_flat, table = failure.writers
+    owner = torch.as_tensor(owner_flat).reshape(out.shape)
+    bad = failure.bad
+    names = axis_names(out.dim())
+    if out.dim() == 1:
+        width = min(WRAP, max(1, out.numel()))
+        height = -(-out.numel() // width)
+        pad = height * width - out.numel()
+        owner2 = torch.cat([owner, torch.full((pad,), -2, dtype=owner.dtype)]).reshape(height, width)
+        bad2 = torch.cat([bad, torch.zeros(pad, dtype=torch.bool)]).reshape(height, width)
+        where = f"`{failure.output}`, in rows of {width} elements"
+        row_name, col_name = f"elements / {width}", f"elements % {width}"
+    else:
+        flat_owner = owner.reshape(-1, *out.shape[-2:])
+        flat_bad = bad.reshape(-1, *out.shape[-2:])
+        worst = int(flat_bad.reshape(flat_bad.shape[0], -1).sum(dim=1).argmax())
+        owner2, bad2 = flat_owner[worst], flat_bad[worst]
+        where = f"`{failure.output}`"
+        if out.dim() > 2:
+            index = []
+            rest = worst
+            for size in reversed(out.shape[:-2]):
+                index.append(rest % size)
+                rest //= size
+            index.reverse()
+            where += ", " + ", ".join(f"{name} {at}" for name, at in zip(names, index))
+        row_name, col_name = names[-2], names[-1]
+    if owner2.numel() > MOST_ELEMENTS:
+        return None
+    rows = []
+    for r in range(owner2.shape[0]):
+        line = []
+        for c in range(owner2.shape[1]):
+            who = int(owner2[r, c])
+            line.append(OUTSIDE if who == -2 else UNSTORED if who < 0 else WRONG if bool(bad2[r, c]) else RIGHT)
+        rows.append("".join(line))
+    programs = []
+    for who in sorted(set(owner2.flatten().tolist()) - {-1, -2}):
+        spots = (owner2 == who).nonzero()
+        r0, c0 = (int(value) for value in spots.min(dim=0).values)
+        r1, c1 = (int(value) + 1 for value in spots.max(dim=0).values)
+        kernel, program = table[who]
+        programs.append((_program_label(program), r0, r1, c0, c1))
+    return TileView(title, where, rows, programs, headline, row_name, col_name)
+
+
+def _program_label(program: tuple[int, int, int]) -> str:
+    """(3, 0, 0) as "3", the way a 1-D grid's program is named; (1, 2, 0) as "1,2"."""
+    shown = list(program)
+    while len(shown) > 1 and shown[-1] == 0:
+        shown.pop()
+    return ",".join(str(value) for value in shown)
+
+
+def picture_path(folder: Path, level: int, case_id: str) -> Path:
+    """levelN-<case>.png in the folder, the case id made safe for a file name."""
+    return folder / f"level{level}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', case_id)}.png"
+
+
+def element_pixel(view: TileView, row: int, col: int) -> tuple[int, int]:
+    """(x, y) in the PNG, from its top-left corner, of the centre of element (row, col) of the grid."""
+    left, bottom, width, height = GRID_BOX
+    columns, rows_count = len(view.rows[0]), len(view.rows)
+    x = (left + (col + 0.5) / columns * width) * FIGURE_INCHES[0] * DPI
+    y_from_bottom = (bottom + (1 - (row + 0.5) / rows_count) * height) * FIGURE_INCHES[1] * DPI
+    return int(x), int(FIGURE_INCHES[1] * DPI - y_from_bottom)
+
+
+def draw(view: TileView, path: Path) -> Path:
+    """Write the PNG; raises ImportError without matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap, to_rgb
+    from matplotlib.patches import Patch, Rectangle
+
+    states = list(COLOURS)
+    grid = [[states.index(char) for char in row] for row in view.rows]
+    figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
+    axes = figure.add_axes(GRID_BOX)
+    axes.imshow(
+        grid, cmap=ListedColormap([to_rgb(COLOURS[state]) for state in states]), vmin=0, vmax=len(states) - 1,
+        interpolation="nearest", aspect="auto",
+    )
+    labelled = len(view.programs) <= MOST_LABELS
+    for label, r0, r1, c0, c1 in view.programs:
+        axes.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="#0072B2", linewidth=1.0))
+        if labelled:
+            axes.text((c0 + c1 - 1) / 2, (r0 + r1 - 1) / 2, label, ha="center", va="center", fontsize=7, color="#0072B2")
+    axes.set_xlabel(view.col_name)
+    axes.set_ylabel(view.row_name)
+    counts = view.counts()
+    axes.set_title(f"{view.where}: tiles labelled with the program id that stored them", fontsize=9)
+    legend = [Patch(facecolor=COLOURS[state], edgecolor="#555555", label=f"{MEANINGS[state]} ({counts[state]})") for state in MEANINGS]
+    legend.append(Patch(facecolor="none", edgecolor="#0072B2", label="a program's tile"))
+    figure.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.13))
+    caption = view.title + ("\n" + _wrapped(view.headline, 120) if view.headline else "")
+    figure.text(0.5, 0.02, caption, ha="center", va="bottom", fontsize=8, wrap=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+    return path
+
+
+def _wrapped(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)[:3])
+
+
+def picture_line(view: TileView | None, folder: Path | None, level: int, case_id: str) -> str | None:
+    """The report's last line: where the picture went, or how to get one; None when none was asked
+    for or the case has nothing to draw."""
+    if folder is None or view is None:
+        return None
+    try:
+        written = draw(view, picture_path(folder, level, case_id))
+    except ImportError:
+        return "picture: not drawn: it needs matplotlib (pip install matplotlib, or the quest's `plot` extra)"
+    except OSError as error:
+        return f"picture: not written: {error}"
+    return f"picture: {written}"

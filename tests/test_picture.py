@@ -1,0 +1,123 @@
+"""Issue 25, first slice: a failing case's picture (picture.py) shows whose tiles are where.
+
+The view is pure (made from the failure's store map in the worker); the PNG is read back and its
+pixels checked at the elements the view says are right, wrong or never stored. Drawing needs
+matplotlib (the `test` extra installs it); without it the report says how to get the picture.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pytest_triton_quest.checking import check_case
+from pytest_triton_quest.model import Case, Failure, LaunchRecord, Mode, Tolerance
+from pytest_triton_quest.picture import COLOURS, RIGHT, UNSTORED, WRONG, TileView, element_pixel, picture_line, tile_view
+from pytest_triton_quest.registry import level_by_number
+from tests.support import ON_GPU, REPO
+
+CASE = Case("fp32-8x8", "fp32", "test")
+
+
+def _failure(owner: np.ndarray, table: list[tuple[str, tuple[int, int, int]]], bad: torch.Tensor) -> Failure:
+    shape = tuple(bad.shape)
+    ref = torch.zeros(shape, dtype=torch.float64)
+    return Failure(CASE, {}, ref + bad.double(), ref, bad, Tolerance(0.0, 0.0), [LaunchRecord("k", (2, 2, 1), ())], (owner, table), output="c")
+
+
+def _two_by_two_tiles() -> tuple[np.ndarray, list[tuple[str, tuple[int, int, int]]]]:
+    """An 8 x 8 output in four 4 x 4 tiles, stored by programs (0,0), (1,0), (0,1); the last tile by none."""
+    owner = np.full((8, 8), -1, dtype=np.int64)
+    table = [("k", (0, 0, 0)), ("k", (1, 0, 0)), ("k", (0, 1, 0))]
+    owner[:4, :4], owner[4:, :4], owner[:4, 4:] = 0, 1, 2
+    return owner.reshape(-1), table
+
+
+def test_the_view_marks_each_element_and_outlines_each_programs_tile() -> None:
+    owner, table = _two_by_two_tiles()
+    bad = torch.zeros(8, 8, dtype=torch.bool)
+    bad[4:, :4] = True  # program (1, 0)'s tile is wrong
+    view = tile_view(_failure(owner, table, bad), "case fp32-8x8", "likely: something")
+    assert view is not None
+    assert view.rows[0] == RIGHT * 8 and view.rows[5] == WRONG * 4 + UNSTORED * 4
+    assert view.programs == [("0", 0, 4, 0, 4), ("1", 4, 8, 0, 4), ("0,1", 0, 4, 4, 8)]
+    assert view.counts() == {RIGHT: 32, WRONG: 16, UNSTORED: 16}
+    assert TileView.from_dict(view.to_dict()) == view  # it travels from the worker as JSON
+
+
+def test_no_store_map_no_view() -> None:
+    owner, table = _two_by_two_tiles()
+    failure = _failure(owner, table, torch.zeros(8, 8, dtype=torch.bool))
+    failure.writers = None  # a compiled run
+    assert tile_view(failure, "case") is None
+
+
+def _colour_at(png: Path, view: TileView, row: int, col: int) -> tuple[float, float, float]:
+    import matplotlib.image
+
+    image = matplotlib.image.imread(str(png))
+    x, y = element_pixel(view, row, col)
+    return tuple(float(channel) for channel in image[y, x, :3])  # type: ignore[return-value]
+
+
+def _close(rgb: tuple[float, float, float], hex_colour: str) -> bool:
+    from matplotlib.colors import to_rgb
+
+    return all(abs(a - b) < 0.02 for a, b in zip(rgb, to_rgb(hex_colour)))
+
+
+def test_the_png_shows_right_wrong_and_unstored_where_they_are(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    owner, table = _two_by_two_tiles()
+    bad = torch.zeros(8, 8, dtype=torch.bool)
+    bad[4:, :4] = True
+    view = tile_view(_failure(owner, table, bad), "case fp32-8x8")
+    assert view is not None
+    line = picture_line(view, tmp_path, 2, "fp32-8x8")
+    png = tmp_path / "level2-fp32-8x8.png"
+    assert line == f"picture: {png}" and png.exists()
+    assert _close(_colour_at(png, view, 1, 2), COLOURS[RIGHT])
+    assert _close(_colour_at(png, view, 6, 2), COLOURS[WRONG])
+    assert _close(_colour_at(png, view, 6, 6), COLOURS[UNSTORED])
+
+
+def test_without_matplotlib_the_report_says_how_to_get_the_picture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    owner, table = _two_by_two_tiles()
+    view = tile_view(_failure(owner, table, torch.zeros(8, 8, dtype=torch.bool)), "case")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib raises ImportError
+    line = picture_line(view, tmp_path, 2, "fp32-8x8")
+    assert line is not None and "needs matplotlib" in line and not any(tmp_path.iterdir())
+    assert picture_line(view, None, 2, "fp32-8x8") is None  # not asked for
+
+
+@pytest.mark.skipif(ON_GPU, reason="the store map is the interpreter's")
+@pytest.mark.usefixtures("interpreter")
+def test_a_transposed_store_is_drawn_where_its_values_landed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 2 with the store's row and column offsets swapped: on a square case every element off the
+    diagonal holds its mirror's value, so the picture is wrong everywhere but the diagonal."""
+    pytest.importorskip("matplotlib")
+    level = level_by_number(2)
+    assert level is not None
+    source = (REPO / "solutions_hidden" / level.kata_file).read_text()
+    right = "c_ptrs = c_ptr + rows[:, None] * stride_cm + cols[None, :] * stride_cn"
+    assert right in source
+    katas = tmp_path / "katas"
+    katas.mkdir()
+    kata = katas / level.kata_file
+    kata.write_text(source.replace(right, "c_ptrs = c_ptr + cols[None, :] * stride_cm + rows[:, None] * stride_cn"))
+    monkeypatch.chdir(tmp_path)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id("fp32-64x64x64", mode), kata, mode)
+    assert not result.passed and result.picture is not None
+    view = TileView.from_dict(result.picture)
+    assert len(view.rows) == 64 and view.rows[0][0] == RIGHT and view.rows[0][1] == WRONG and view.rows[10][3] == WRONG
+    line = picture_line(view, tmp_path / "pictures", 2, "fp32-64x64x64")
+    assert line is not None and line.startswith("picture: ")
+    png = Path(line.removeprefix("picture: "))
+    assert _close(_colour_at(png, view, 20, 20), COLOURS[RIGHT]) and _close(_colour_at(png, view, 20, 50), COLOURS[WRONG])
+    shutil.rmtree(tmp_path / "pictures")
