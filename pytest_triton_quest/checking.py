@@ -21,7 +21,7 @@ from .levels.base import Level
 from .levels.evidence import wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
-from .picture import tile_view
+from .picture import key_tile_view, tile_view
 from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
@@ -70,9 +70,13 @@ def _kata_function(level: Level, kata_path: Path) -> Callable[..., Any]:
 
 
 # ----- the check ----------------------------------------------------------------------------------
-def check_case(level: Level, case: Case, kata_path: Path, mode: Mode, count_traffic: bool | None = None) -> CaseResult:
+def check_case(
+    level: Level, case: Case, kata_path: Path, mode: Mode, count_traffic: bool | None = None, pictures: bool = False
+) -> CaseResult:
     """`count_traffic`: count the call's memory traffic into `result.traffic` when it passes
-    (interpreter only); None counts it for the level's representative case only (`traffic_case`)."""
+    (interpreter only); None counts it for the level's representative case only (`traffic_case`).
+    `pictures` (--quest-picture): on an attention level, also record which key tiles each query
+    program read, for a failing case and for the representative case when it passes."""
     started = time.perf_counter()
     portability: list[str] = []
     if count_traffic is None:
@@ -82,9 +86,36 @@ def check_case(level: Level, case: Case, kata_path: Path, mode: Mode, count_traf
         # clearly, what the report says about NaN and inf.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"triton\.")
         result = _check(level, case, kata_path, mode, portability, count_traffic and mode.interpreted)
+        if pictures and mode.interpreted and (not result.passed or count_traffic) and result.outcome in (PASSED, FAILED):
+            result.key_picture = _key_tile_picture(level, case, kata_path, mode)
     result.portability = portability
     result.duration_s = time.perf_counter() - started
     return result
+
+
+def _key_tile_picture(level: Level, case: Case, kata_path: Path, mode: Mode) -> dict[str, Any] | None:
+    """The case's inputs run once more with every load recorded: which key tiles of head (0, 0) each
+    query program read (picture.KeyTileView as a dict); None when the level has no such picture or
+    the run tells nothing (it failed, or the keys were copied before the launch)."""
+    name = level.picture_keys
+    if name is None:
+        return None
+    try:
+        function = _kata_function(level, kata_path)
+    except (KataLoadError, NotImplementedError):
+        return None
+    inputs = level.make_inputs(case, torch.Generator().manual_seed(case_seed(level, case)))
+    keys = inputs.get(name)
+    if not _is_tensor(keys) or keys.dim() != 4:
+        return None
+    run = KernelProbe(level, function, mode).run(inputs, record_loads=True)
+    if run.stores is None or run.out is None:
+        return None
+    names = {arg.name for launch in run.launches for arg in launch.tensors if arg.data_ptr == keys.data_ptr()}
+    causal = bool(inputs.get("causal", False))
+    title = f"case {case.id}" + (", causal" if causal else "")
+    view = key_tile_view(run.load_calls, run.stores, keys, tuple(run.out.shape), causal, title, names)
+    return view.to_dict() if view is not None else None
 
 
 def _is_traffic_case(level: Level, case: Case, mode: Mode) -> bool:

@@ -12,7 +12,7 @@ import pytest
 from .bench import BENCHMARK_OFF, NO_GPU, YOURS, cuda_clock, measure
 from .levels.base import Level
 from .model import Case, CaseResult, PortabilityWarning, format_report
-from .picture import TileView, picture_line
+from .picture import pictures_lines
 from .session import QuestSession, session_of
 
 
@@ -98,11 +98,8 @@ class QuestItem(pytest.Item):
             run.stopped_by = result
         for note in result.portability:
             warnings.warn(PortabilityWarning(f"level {self.level.number}: {note}"), stacklevel=1)
+        result.footer += pictures_lines(result, session.settings.picture, self.level.number, self.case.id)
         if not result.passed:
-            view = TileView.from_dict(result.picture) if result.picture else None
-            line = picture_line(view, session.settings.picture, self.level.number, self.case.id)
-            if line:
-                result.footer.append(line)
             raise CaseFailed(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:

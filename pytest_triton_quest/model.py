@@ -227,6 +227,9 @@ class ProbeRun:
     # With run(..., record_loads=True): (kernel, program id, argument) -> how many distinct elements of
     # that argument the program loaded.
     loads: dict[tuple[str, tuple[int, int, int], str], int] = field(default_factory=dict)
+    # With record_loads: every load as it happened, (kernel, program id, argument, the byte addresses
+    # of its active lanes), for a picture of which tiles each program read, and how often.
+    load_calls: list[tuple[str, tuple[int, int, int], str, Any]] = field(default_factory=list)
 
 
 class Probe(Protocol):
@@ -323,6 +326,9 @@ class CaseResult:
     # Interpreter only, for a failed comparison: what a picture of it shows (picture.TileView as a
     # dict), drawn by pytest's process when --quest-picture asks for it.
     picture: dict[str, Any] | None = None
+    # With pictures asked for, on an attention level: which key tiles each query program read
+    # (picture.KeyTileView as a dict).
+    key_picture: dict[str, Any] | None = None
     # Lines printed after everything else (where the picture went).
     footer: list[str] = field(default_factory=list)
 

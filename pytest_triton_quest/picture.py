@@ -35,6 +35,8 @@ MOST_ELEMENTS = 512 * 512  # a bigger slice is not drawn element by element (CPU
 MOST_LABELS = 64  # more program tiles than this are outlined but not labelled: the labels would overlap
 # Where the grid sits in the figure (fractions): fixed, so a test can find an element's pixel.
 GRID_BOX = (0.08, 0.26, 0.84, 0.64)  # left, bottom, width, height
+KEYS_BOX = (0.2, 0.26, 0.76, 0.64)  # the key-tile picture's grid: room on the left for row labels
+MOST_ROW_LABELS = 32
 FIGURE_INCHES = (8.0, 6.0)
 DPI = 100
 
@@ -132,10 +134,11 @@ def picture_path(folder: Path, level: int, case_id: str) -> Path:
     return folder / f"level{level}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', case_id)}.png"
 
 
-def element_pixel(view: TileView, row: int, col: int) -> tuple[int, int]:
-    """(x, y) in the PNG, from its top-left corner, of the centre of element (row, col) of the grid."""
-    left, bottom, width, height = GRID_BOX
-    columns, rows_count = len(view.rows[0]), len(view.rows)
+def element_pixel(view: "TileView | KeyTileView", row: int, col: int) -> tuple[int, int]:
+    """(x, y) in the PNG, from its top-left corner, of the centre of cell (row, col) of the grid."""
+    cells = view.rows if isinstance(view, TileView) else view.states
+    left, bottom, width, height = GRID_BOX if isinstance(view, TileView) else KEYS_BOX
+    columns, rows_count = len(cells[0]), len(cells)
     x = (left + (col + 0.5) / columns * width) * FIGURE_INCHES[0] * DPI
     y_from_bottom = (bottom + (1 - (row + 0.5) / rows_count) * height) * FIGURE_INCHES[1] * DPI
     return int(x), int(FIGURE_INCHES[1] * DPI - y_from_bottom)
@@ -196,3 +199,160 @@ def picture_line(view: TileView | None, folder: Path | None, level: int, case_id
     except OSError as error:
         return f"picture: not written: {error}"
     return f"picture: {written}"
+
+
+# ----- attention: which key tiles each query program read ---------------------------------------------
+READ_NEEDED, READ_SKIPPABLE, MISSED, SKIPPED = "r", "s", "m", "-"
+KEY_COLOURS = {READ_NEEDED: "#56B4E9", READ_SKIPPABLE: "#E69F00", MISSED: "#D55E00", SKIPPED: "#EEEEEE"}
+KEY_MEANINGS = {
+    READ_NEEDED: "read, needed",
+    READ_SKIPPABLE: "read, but the causal mask hides all of it: could be skipped",
+    MISSED: "needed, never read",
+    SKIPPED: "not needed, not read",
+}
+
+
+@dataclass
+class KeyTileView:
+    """For one (batch, head): a row per query program, a column per key tile; each cell's state and how
+    many loads of k touched that tile."""
+
+    title: str
+    causal: bool
+    key_tile: int  # keys per tile (the widest load of k seen)
+    queries: list[tuple[str, int, int]]  # (program label, first query row, last query row + 1), by row
+    states: list[str]  # one character per key tile, one string per query program
+    reads: list[list[int]]  # loads of k touching each (query program, key tile)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "KeyTileView":
+        fields = dict(data)
+        fields["queries"] = [tuple(query) for query in fields.get("queries", [])]
+        return cls(**fields)
+
+    def counts(self) -> dict[str, int]:
+        text = "".join(self.states)
+        return {state: text.count(state) for state in KEY_MEANINGS}
+
+
+def key_tile_view(
+    load_calls: list[tuple[str, tuple[int, int, int], str, Any]],
+    stores: Any,
+    k: Any,
+    out_shape: tuple[int, ...],
+    causal: bool,
+    title: str,
+    k_names: set[str],
+) -> KeyTileView | None:
+    """Head (0, 0)'s picture from a probe run with its loads recorded: `stores` (StoreMap of the
+    output) says which query rows each program computed, the loads of `k` (argument names `k_names`)
+    which key rows it read. None when either is missing (k copied before the launch, say)."""
+    import numpy as np
+
+    S, D = int(out_shape[-2]), int(out_shape[-1])
+    Dk = int(k.shape[-1])
+    base, size = k.data_ptr(), k.element_size()
+    head = S * Dk  # head (0, 0) is the first S rows of k
+    rows_of: dict[tuple[str, tuple[int, int, int]], tuple[int, int]] = {}
+    for (kernel, program), elements in zip(stores.programs, stores.elements):
+        mine = elements[elements < S * D]
+        if mine.size:
+            rows_of[(kernel, program)] = (int(mine.min()) // D, int(mine.max()) // D + 1)
+    if not rows_of:
+        return None
+    touched: dict[tuple[str, tuple[int, int, int]], list[Any]] = {key: [] for key in rows_of}
+    widest = 0
+    for kernel, program, argument, addresses in load_calls:
+        if argument not in k_names or (kernel, program) not in touched:
+            continue
+        index = (np.asarray(addresses) - base) // size
+        index = index[(index >= 0) & (index < head)]
+        if not index.size:
+            continue
+        key_rows = np.unique(index // Dk)
+        widest = max(widest, int(key_rows.size))
+        touched[(kernel, program)].append(key_rows)
+    if widest == 0:
+        return None
+    tile = widest
+    tiles = -(-S // tile)
+    queries, states, reads = [], [], []
+    for key in sorted(rows_of, key=lambda key: rows_of[key]):
+        first, last = rows_of[key]
+        counted = [0] * tiles
+        for key_rows in touched[key]:
+            for t in np.unique(key_rows // tile).tolist():
+                counted[t] += 1
+        line = []
+        for t in range(tiles):
+            needed = not causal or t * tile <= last - 1  # some key of the tile is visible to some query row
+            line.append((READ_NEEDED if needed else READ_SKIPPABLE) if counted[t] else (MISSED if needed else SKIPPED))
+        queries.append((_program_label(key[1]), first, last))
+        states.append("".join(line))
+        reads.append(counted)
+    return KeyTileView(title, causal, tile, queries, states, reads)
+
+
+def draw_key_tiles(view: KeyTileView, path: Path) -> Path:
+    """Write the (query program x key tile) PNG; raises ImportError without matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap, to_rgb
+    from matplotlib.patches import Patch
+
+    order = list(KEY_COLOURS)
+    grid = [[order.index(char) for char in row] for row in view.states]
+    figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
+    axes = figure.add_axes(KEYS_BOX)
+    axes.imshow(
+        grid, cmap=ListedColormap([to_rgb(KEY_COLOURS[state]) for state in order]), vmin=0, vmax=len(order) - 1,
+        interpolation="nearest", aspect="auto",
+    )
+    cells = len(view.states) * len(view.states[0])
+    if cells <= 400:
+        for r, counted in enumerate(view.reads):
+            for c, times in enumerate(counted):
+                if times:
+                    axes.text(c, r, str(times), ha="center", va="center", fontsize=7)
+    step = -(-len(view.queries) // MOST_ROW_LABELS)
+    shown = list(range(0, len(view.queries), step))
+    axes.set_yticks(shown)
+    axes.set_yticklabels([f"program {view.queries[r][0]}: rows {view.queries[r][1]}..{view.queries[r][2] - 1}" for r in shown], fontsize=6)
+    axes.set_xlabel(f"key tile ({view.key_tile} keys each)")
+    axes.set_ylabel("query program")
+    axes.set_title("batch 0, head 0: the key tiles each query program loaded (numbers: loads of k)", fontsize=9)
+    counts = view.counts()
+    legend = [Patch(facecolor=KEY_COLOURS[state], edgecolor="#555555", label=f"{KEY_MEANINGS[state]} ({counts[state]})") for state in KEY_MEANINGS]
+    figure.legend(handles=legend, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.08))
+    figure.text(0.5, 0.02, view.title, ha="center", va="bottom", fontsize=8, wrap=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI)
+    plt.close(figure)
+    return path
+
+
+def pictures_lines(result: Any, folder: Path | None, level: int, case_id: str) -> list[str]:
+    """The report's last lines for a case's pictures (CaseResult.picture and .key_picture): where each
+    went, or how to get them. Nothing when none was asked for."""
+    if folder is None:
+        return []
+    lines = []
+    if not result.passed and result.picture:
+        line = picture_line(TileView.from_dict(result.picture), folder, level, case_id)
+        if line:
+            lines.append(line)
+    if result.key_picture:
+        path = picture_path(folder, level, case_id).with_suffix(".keys.png")
+        try:
+            lines.append(f"picture of the key tiles each query program read: {draw_key_tiles(KeyTileView.from_dict(result.key_picture), path)}")
+        except ImportError:
+            if not lines:
+                lines.append("picture: not drawn: it needs matplotlib (pip install matplotlib, or the quest's `plot` extra)")
+        except OSError as error:
+            lines.append(f"picture: not written: {error}")
+    return lines

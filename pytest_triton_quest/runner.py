@@ -41,14 +41,15 @@ class Runner(Protocol):
 class InProcessRunner:
     """No isolation: faster to start and debuggable with pdb, but a crash takes pytest with it."""
 
-    def __init__(self, mode: Mode) -> None:
+    def __init__(self, mode: Mode, pictures: bool = False) -> None:
         self.mode = mode
+        self.pictures = pictures
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
         from .checking import check_case  # imports the guard, only when cases run here
         from .compat import take_notes
 
-        result = check_case(level, case, kata_path, self.mode)
+        result = check_case(level, case, kata_path, self.mode, pictures=self.pictures)
         result.notes.extend(take_notes())
         return result, ""
 
@@ -391,12 +392,14 @@ class IsolatedRunner:
         say: Callable[[str], None] | None = None,
         verbose: bool = False,
         sanitizer: SanitizerPlan = OFF,
+        pictures: bool = False,
     ) -> None:
         self.mode = mode
         self.timeout_s = timeout_s
         self.say = say
         self.verbose = verbose
         self.sanitizer = sanitizer
+        self.pictures = pictures  # --quest-picture: the worker records what the pictures need
         self._worker: _Worker | None = None
 
     def run(self, level: Level, case: Case, kata_path: Path) -> tuple[CaseResult, str]:
@@ -413,6 +416,7 @@ class IsolatedRunner:
             "case": case.id,
             "kata": str(kata_path),
             "mode": {"device": self.mode.device, "interpreted": self.mode.interpreted, "reason": self.mode.reason},
+            "pictures": self.pictures,
         }
         started = time.monotonic()
         try:

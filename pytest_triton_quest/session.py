@@ -43,7 +43,7 @@ class LevelRun:
         for result in self.results.values():
             if result.passed and result.traffic:
                 try:
-                    return TrafficReport.from_dict(result.traffic).lines()
+                    return TrafficReport.from_dict(result.traffic).lines() + result.footer
                 except (TypeError, KeyError, ValueError):  # a report from another version of the quest
                     return []
         return []
@@ -126,10 +126,11 @@ class QuestSession:
     def runner(self) -> Runner:
         if self._runner is None:
             if self.settings.isolation == "none":
-                self._runner = InProcessRunner(self.mode)
+                self._runner = InProcessRunner(self.mode, self.settings.picture is not None)
             else:
                 self._runner = IsolatedRunner(
-                    self.mode, self.settings.timeout_s(self.mode.device), self.say, self.verbose, self.sanitizer
+                    self.mode, self.settings.timeout_s(self.mode.device), self.say, self.verbose, self.sanitizer,
+                    pictures=self.settings.picture is not None,
                 )
         return self._runner
 

@@ -94,7 +94,7 @@ def handle(request: dict[str, Any]) -> Any:
     mode = Mode(**request["mode"])
     level = LevelRef(**request["level"]).load()
     case = level.case_by_id(request["case"], mode)
-    result = check_case(level, case, Path(request["kata"]), mode)
+    result = check_case(level, case, Path(request["kata"]), mode, pictures=bool(request.get("pictures")))
     result.notes.extend(take_notes())
     return result
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -57,11 +58,13 @@ def test_no_store_map_no_view() -> None:
     assert tile_view(failure, "case") is None
 
 
-def _colour_at(png: Path, view: TileView, row: int, col: int) -> tuple[float, float, float]:
+def _colour_at(png: Path, view: Any, row: int, col: int, nudge: int = 0) -> tuple[float, float, float]:
+    """The pixel at the cell's centre, or `nudge` pixels up and left of it (off a count printed there)."""
     import matplotlib.image
 
     image = matplotlib.image.imread(str(png))
     x, y = element_pixel(view, row, col)
+    x, y = x - nudge, y - nudge
     return tuple(float(channel) for channel in image[y, x, :3])  # type: ignore[return-value]
 
 
@@ -121,3 +124,61 @@ def test_a_transposed_store_is_drawn_where_its_values_landed(tmp_path: Path, mon
     png = Path(line.removeprefix("picture: "))
     assert _close(_colour_at(png, view, 20, 20), COLOURS[RIGHT]) and _close(_colour_at(png, view, 20, 50), COLOURS[WRONG])
     shutil.rmtree(tmp_path / "pictures")
+
+
+# ----- attention: the key tiles each query program read --------------------------------------------------
+def _level8_kata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mistake: str | None) -> Path:
+    from tests.mistakes import all_mistakes
+
+    level = level_by_number(8)
+    assert level is not None
+    solution = REPO / "solutions_hidden" / level.kata_file
+    text = solution.read_text()
+    if mistake is not None:
+        text = next(m for number, m in all_mistakes() if number == 8 and m.name == mistake).apply(text, str(solution))
+    katas = tmp_path / "katas"
+    katas.mkdir()
+    kata = katas / level.kata_file
+    kata.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    return kata
+
+
+@pytest.mark.skipif(ON_GPU, reason="the loads are recorded by the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_a_flash_attention_that_skips_reads_only_the_tiles_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_triton_quest.checking import _key_tile_picture
+    from pytest_triton_quest.picture import KeyTileView, MISSED, READ_NEEDED, READ_SKIPPABLE, SKIPPED
+
+    level = level_by_number(8)
+    assert level is not None
+    kata = _level8_kata(tmp_path, monkeypatch, None)
+    mode = Mode("cpu", True, "tests")
+    data = _key_tile_picture(level, level.case_by_id("fp32-1x2x160x32-causal-growing", mode), kata, mode)
+    assert data is not None
+    view = KeyTileView.from_dict(data)
+    counts = view.counts()
+    assert counts[READ_SKIPPABLE] == 0 and counts[MISSED] == 0 and counts[READ_NEEDED] > 0 and counts[SKIPPED] > 0
+    first = next(index for index, (_, start, _) in enumerate(view.queries) if start == 0)
+    assert view.states[first][0] == READ_NEEDED and view.states[first][-1] == SKIPPED  # row 0 needs key tile 0 only
+
+
+@pytest.mark.skipif(ON_GPU, reason="the loads are recorded by the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_one_that_visits_every_key_tile_shows_the_tiles_it_could_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from pytest_triton_quest.checking import _key_tile_picture
+    from pytest_triton_quest.picture import KEY_COLOURS, READ_NEEDED, READ_SKIPPABLE, KeyTileView, draw_key_tiles
+
+    level = level_by_number(8)
+    assert level is not None
+    kata = _level8_kata(tmp_path, monkeypatch, "future_tiles_masked_not_skipped")
+    mode = Mode("cpu", True, "tests")
+    data = _key_tile_picture(level, level.case_by_id("fp32-1x2x160x32-causal-growing", mode), kata, mode)
+    assert data is not None
+    view = KeyTileView.from_dict(data)
+    first = next(index for index, (_, start, _) in enumerate(view.queries) if start == 0)
+    assert view.states[first][0] == READ_NEEDED and view.states[first][-1] == READ_SKIPPABLE
+    png = draw_key_tiles(view, tmp_path / "keys.png")
+    assert _close(_colour_at(png, view, first, len(view.states[first]) - 1, nudge=15), KEY_COLOURS[READ_SKIPPABLE])
+    assert _close(_colour_at(png, view, first, 0, nudge=15), KEY_COLOURS[READ_NEEDED])

@@ -41,6 +41,9 @@ class Level(abc.ABC):
     needs: ClassVar[tuple[str, ...]] = ()
     # The most Triton kernel launches one call may make (1 for the fused attention levels); None: any.
     max_launches: ClassVar[int | None] = None
+    # The input whose tiles `--quest-picture` draws against the query programs that read them (the
+    # keys of an attention level, laid out (batch, head, S, D)); None: no such picture.
+    picture_keys: ClassVar[str | None] = None
     # What the public function returns: one tensor, or a tuple of tensors with these names, in this
     # order (level 9 returns dq, dk, dv). `reference` returns a tensor or a tuple to match.
     outputs: ClassVar[tuple[str, ...]] = ("out",)

@@ -26,6 +26,7 @@ class FusedAttention(Level):
     function = "fused_attention"
     positional = ("q", "k", "v")
     keywords = ("causal", "scale")
+    picture_keys = "k"  # --quest-picture: which key tiles each query program read
     max_launches = 1
     concept = (
         "Fused attention computes softmax(q @ k^T * scale) @ v in ONE kernel that never stores the S x S "

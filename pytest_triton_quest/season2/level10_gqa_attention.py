@@ -35,6 +35,7 @@ class GroupedQueryAttention(Level):
     function = "gqa_attention"
     positional = ("q", "k", "v")
     keywords = ("causal", "scale")
+    picture_keys = "k"  # --quest-picture: which key tiles each query program read
     max_launches = 1
     concept = (
         'Grouped-query attention keeps Hq query heads but only Hkv key/value heads, so the KV cache that '
