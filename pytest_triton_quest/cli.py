@@ -223,6 +223,26 @@ def check(args: argparse.Namespace) -> int:
     return subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), *args.pytest_args))
 
 
+def show(args: argparse.Namespace) -> int:
+    level = _level(args.level)
+    chosen = ["-k", args.case] if args.case else []
+    folder = Path(args.dir)
+    before = {path: path.stat().st_mtime_ns for path in folder.glob("*.png")} if folder.is_dir() else {}
+    # The checks themselves draw (pytest --quest-picture): one engine, whichever way it is asked.
+    code = subprocess.call(_pytest(BY_KEY["level"].flag, str(level.number), BY_KEY["picture"].flag, args.dir, *chosen))
+    drawn = sorted(path for path in folder.glob("*.png") if before.get(path) != path.stat().st_mtime_ns) if folder.is_dir() else []
+    if drawn:
+        print(f"\n{len(drawn)} picture{'s' if len(drawn) != 1 else ''}:")
+        for path in drawn:
+            print(f"  {path}")
+    else:
+        print(
+            "\nNo picture was drawn: pictures are drawn on the CPU, of failing cases (levels 7, 8 and 10 also draw "
+            "the key tiles of the case whose memory traffic is reported), and need matplotlib"
+        )
+    return code
+
+
 def hint(args: argparse.Namespace) -> int:
     level = _level(args.level)
     if not args.again:
@@ -636,6 +656,7 @@ VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "tutor": (tutor, "the ideas of level N and questions to think about, never the kernel (--full: the tutor's notes, which name fixes)"),
     "watch": (watch, "re-run a level's checks each time you save its kata file (Ctrl-C stops)"),
     "benchmark": (benchmark, "time your kernels against PyTorch on a GPU (pytest --benchmark)"),
+    "show": (show, "run level N's checks and draw each failing case (and the passing level's key tiles) as a PNG in pictures/"),
     "profile": (profile, "where level N's bytes and time go: memory traffic on the CPU, kernel times and resources on a GPU"),
     "card": (card, "the GPU in front of you: its copy and tensor-core rates, measured once and kept, beside its datasheet's"),
     "solution": (solution, "show the reference solution of a level you have passed"),
@@ -684,6 +705,10 @@ def build_parser() -> argparse.ArgumentParser:
     one.add_argument("level", metavar="N", nargs="?", help="the level to time (default: every unlocked level)")
     one.add_argument("--compare", action="store_true", help="compare the saved runs instead (pytest-benchmark compare)")
     one.epilog = "Other options go on to pytest: triton-quest benchmark 8 --plot out.png (or --plot=out.png with no N)."
+    one = verb("show")
+    one.add_argument("level", metavar="N", help="the level number")
+    one.add_argument("--case", metavar="ID", help="only the case whose id contains ID, e.g. fp32-2x2x77x32-causal")
+    one.add_argument("--dir", metavar="DIR", default="pictures", help="where the PNGs go (default: pictures)")
     one = verb("profile")
     one.add_argument("level", metavar="N", help="the level number")
     one.add_argument("--katas", metavar="DIR", help="profile the kata file in DIR instead of your katas folder")

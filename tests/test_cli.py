@@ -23,7 +23,7 @@ import pytest
 from pytest_triton_quest.cli import VERBS
 from pytest_triton_quest.options import STATE_FILE
 from pytest_triton_quest.registry import all_levels
-from tests.support import PACKAGE, REPO, SOLUTIONS, TEMPLATES, QuestProject
+from tests.support import ON_GPU, PACKAGE, REPO, SOLUTIONS, TEMPLATES, QuestProject
 
 TUTOR = PACKAGE / "tutor"
 LEVELS = all_levels()
@@ -155,6 +155,17 @@ def test_check_passes_pytest_options_on(project: QuestProject) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "katas/level1_vector_add.py::vector_add[fp32-1000]" in result.stdout
     assert not project.state().get("levels")  # collecting is not an attempt
+
+
+@pytest.mark.skipif(ON_GPU, reason="pictures are drawn from the interpreter's records")
+def test_show_draws_a_failing_case_and_names_the_picture(project: QuestProject) -> None:
+    pytest.importorskip("matplotlib")
+    kata = project.solution(1)
+    kata.write_text(kata.read_text().replace("mask = offsets < n  #", "mask = offsets < n - 1  #"))
+    result = project.quest("show", "1", "--case", "fp32-1000", "--dir", "pics")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "picture: " in result.stdout and "1 picture:" in result.stdout
+    assert (project.root / "pics" / "level1-fp32-1000.png").exists()
 
 
 def test_benchmark_runs_pytest_with_benchmarks(project: QuestProject) -> None:
