@@ -313,3 +313,27 @@ def test_programs_one_column_stride_apart_are_named() -> None:
     assert line is not None and "starts its row at element p * 1, not p * 10" in line and "column stride" in line
     right = StoreMap([("softmax", (p, 0, 0)) for p in range(rows)], [np.arange(p * N, (p + 1) * N) for p in range(rows)], rows * N)
     assert row_step_note(right, (rows, N)) is None
+
+
+# ----- level 9: which range each wrong gradient row sums ----------------------------------------------------
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_a_dkdv_walk_that_starts_at_the_key_tile_is_named_by_its_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Non-causal dK/dV that starts the query walk at the key tile, as the causal case does."""
+    from tests.mistakes import all_mistakes
+
+    level = level_by_number(9)
+    assert level is not None
+    solution = REPO / "solutions_hidden" / level.kata_file
+    mistake = next(m for number, m in all_mistakes() if number == 9 and m.name == "noncausal_dkdv_skips_earlier_queries")
+    katas = tmp_path / "katas"
+    katas.mkdir()
+    kata = katas / level.kata_file
+    kata.write_text(mistake.apply(solution.read_text(), str(solution)))
+    monkeypatch.chdir(tmp_path)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id("fp32-1x2x77x32-full-scale0.3", mode), kata, mode)
+    assert not result.passed and result.diagnoses, result.message
+    line = result.diagnoses[0]
+    assert "the dk/dv kernel walks the wrong queries" in line and "key 32 sums queries 32..76, not 0..76" in line
+    assert "with causal=False every query from 0 is summed" in line

@@ -13,6 +13,7 @@ from .._lazy import torch
 from ..levels.attention_bench import attention_cases
 from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from ..levels import evidence
 from .replay import matches
 
 if TYPE_CHECKING:
@@ -343,4 +344,113 @@ def _walk_notes(failure: Failure) -> list[str]:
                 f"likely: {kernel} visits the diagonal tile without the causal mask: inside it, keys j > i must get P = 0",
             ))
     notes = [note for seen, note in walks if matches(failure, _backward64(inputs, seen=seen)[name])]
-    return list(dict.fromkeys(notes))
+    return list(dict.fromkeys(notes)) or _walk_ranges(failure)
+
+
+_MOST_WALK_S = 256  # the per-pair contributions of a longer sequence take too much memory to replay
+_WALK_STEP = 16  # walk bounds are tried at multiples of this (every tile width a kernel uses is one)
+
+
+def _walk_ranges(failure: Failure) -> list[str]:
+    """Which range of the other axis each wrong row of this gradient sums, found row by row: a row of
+    dk or dv (a key) is a sum over queries, a row of dq (a query) a sum over keys, so a walk that
+    starts or stops elsewhere, or drops the causal mask, gives a row that the sum over another range
+    reproduces exactly. Named only when every wrong row examined has such a range."""
+    inputs, name = failure.inputs, failure.output
+    B, H, S, D = inputs["q"].shape
+    if S < 2 or S > _MOST_WALK_S:
+        return []
+    per_slice = failure.bad.reshape(B * H, S, -1).any(dim=2)
+    worst = int(per_slice.sum(dim=1).argmax())
+    b, h = divmod(worst, H)
+    q, k, v, do = (inputs[key][b, h].to(torch.float64) for key in ("q", "k", "v", "do"))
+    scale = scale_of(inputs)
+    causal = bool(inputs["causal"])
+    allowed = visible(S, "causal" if causal else "all")
+    scores = (q @ k.T) * scale
+    lse = torch.logsumexp(scores.masked_fill(~allowed, float("-inf")), dim=-1)
+    p = torch.exp(scores - lse[:, None])  # P of every pair, visible or not, against the forward's lse
+    o = torch.softmax(scores.masked_fill(~allowed, float("-inf")), dim=-1) @ v
+    ds = p * (do @ v.T - (do * o).sum(-1)[:, None])
+    # contributions[r, x]: what pair (row r of this output, index x of the summed axis) adds to row r.
+    if name == "dq":
+        contributions, pairs = scale * ds[:, :, None] * k[None, :, :], allowed
+    else:
+        weights = p if name == "dv" else scale * ds
+        other = do if name == "dv" else q
+        contributions, pairs = weights.T[:, :, None] * other[None, :, :], allowed.T
+    zero = torch.zeros(S, 1, D, dtype=torch.float64)
+    sums = {
+        "masked": torch.cat([zero, (contributions * pairs[:, :, None]).cumsum(dim=1)], dim=1),
+        "unmasked": torch.cat([zero, contributions.cumsum(dim=1)], dim=1),
+    }
+    out = failure.out[b, h]
+    wrong_rows = per_slice[worst].nonzero().flatten().tolist()[:64]
+    tolerance = failure.tolerance
+    found: list[tuple[int, int, int, str]] = []
+    for r in wrong_rows:
+        bounds = sorted({0, S, r, r + 1, *range(0, S, _WALK_STEP)} & set(range(S + 1)))
+        match = None
+        for mode in (("masked", "unmasked") if causal else ("masked",)):
+            table = sums[mode]
+            for a in bounds:
+                for c in reversed(bounds):
+                    if c <= a:
+                        break
+                    if evidence.close_to(out[r], table[r, c] - table[r, a], 2 * tolerance.atol, 2 * tolerance.rtol):
+                        match = (r, a, c, mode)
+                        break
+                if match:
+                    break
+            if match:
+                break
+        if match is None:
+            return []
+        found.append(match)
+    if not found or len({mode for _, _, _, mode in found}) > 1:
+        return []  # one walk has one mask: rows that need both are explained by something else
+    summed = "keys" if name == "dq" else "queries"
+    row_kind = "query" if name == "dq" else "key"
+    kernel = "the dq kernel" if name == "dq" else "the dk/dv kernel"
+
+    def right_range(r: int) -> str:
+        if not causal:
+            return f"0..{S - 1}"
+        return f"0..{r}" if name == "dq" else f"{r}..{S - 1}"
+
+    def shown(match: tuple[int, int, int, str]) -> str:
+        r, a, c, mode = match
+        if mode == "masked" and causal:  # pairs the mask hides add nothing: show the range that counts
+            a, c = (a, min(c, r + 1)) if name == "dq" else (max(a, r), c)
+        unmasked = " without the causal mask" if mode == "unmasked" else ""
+        return f"{row_kind} {r} sums {summed} {a}..{c - 1}{unmasked}, not {right_range(r)}"
+
+    examples = "; ".join(shown(match) for match in found[:2])
+    return [f"likely: {kernel} walks the wrong {summed} (in batch {b}, head {h}): {examples}{_walk_meaning(found[0], name, S, causal)}"]
+
+
+def _walk_meaning(match: tuple[int, int, int, str], name: str, S: int, causal: bool) -> str:
+    """What the first wrong row's range says about the walk, in the kernel's terms: where it starts
+    or stops against where it must, and whether the causal mask was applied."""
+    r, a, c, mode = match
+    if name == "dq":
+        right_first, right_last = 0, (r if causal else S - 1)
+        what, row = "keys", f"query {r}"
+    else:
+        right_first, right_last = (r if causal else 0), S - 1
+        what, row = "queries", f"key {r}"
+    if mode == "masked" and causal:
+        a, c = (a, min(c, r + 1)) if name == "dq" else (max(a, r), c)
+    if mode == "unmasked":
+        return (
+            f" ({what} {a}..{c - 1} include pairs the causal mask hides: the tile on the diagonal is walked "
+            "without the mask j <= i)"
+        )
+    if a > right_first:
+        start = "the key tile's start" if name != "dq" and a <= r else f"{what[:-1]} {a}"
+        why = " as in the causal case, but with causal=False every query from 0 is summed" if not causal else ""
+        return f" (the walk starts at {start}{why}: {what} {right_first}..{a - 1} never reach {row})"
+    if c - 1 < right_last:
+        missed = f"{what[:-1]} {c}" if c == right_last else f"{what} {c}..{right_last}"
+        return f" (the walk stops too early: {missed} never reach{'es' if c == right_last else ''} {row}; the last tile, the diagonal one when causal, is cut short or never visited)"
+    return ""
