@@ -229,15 +229,17 @@ class Rerun:
     returned: tuple[Any, ...] = ()
 
 
-def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> Rerun | None:
-    """None when that call failed."""
+def _rerun(
+    level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path, fill: float,
+    record_loads: bool = False, promote_half: bool = False,
+) -> Rerun | None:
+    """The function called again, new memory filled with `fill` (and half-precision memory made
+    float32 with `promote_half`); None when that call failed."""
     args, kwargs = level.call_arguments(inputs)
     made: list[Allocation] = []
     try:
-        # Its loads are kept (interpreter only): a kernel that reads what no kernel stored is then
-        # seen reading it, whatever the values make of it (0 / 0 is NaN with zeros too).
-        with watch_kernels(mode.interpreted, record_loads=mode.interpreted) as watch:
-            returned = call_with_fill(function, args, kwargs, kata_path, 0.0, made)
+        with watch_kernels(mode.interpreted, record_loads=record_loads and mode.interpreted) as watch:
+            returned = call_with_fill(function, args, kwargs, kata_path, fill, made, promote_half)
             if mode.device == "cuda":
                 torch.cuda.synchronize()
     except Exception:  # noqa: BLE001 - a probe: its failure only means nothing is claimed
@@ -249,21 +251,17 @@ def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[s
     return Rerun(named, watch if mode.interpreted else None, made, tuple(outputs))
 
 
+def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> Rerun | None:
+    # Its loads are kept (interpreter only): a kernel that reads what no kernel stored is then seen
+    # reading it, whatever the values make of it (0 / 0 is NaN with zeros too).
+    return _rerun(level, function, inputs, mode, kata_path, 0.0, record_loads=True)
+
+
 def _rerun_promoted(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> tuple[Any, ...] | None:
-    """The outputs of the function called again with every half-precision buffer it makes in float32
-    instead (float64, CPU); None when that call failed."""
-    args, kwargs = level.call_arguments(inputs)
-    try:
-        with watch_kernels(mode.interpreted):
-            returned = call_with_fill(function, args, kwargs, kata_path, float("nan"), promote_half=True)
-            if mode.device == "cuda":
-                torch.cuda.synchronize()
-    except Exception:  # noqa: BLE001 - a probe: its failure only means nothing is claimed
-        return None
-    outputs, problem = _outputs_of(level, returned)
-    if problem is not None or not all(_is_tensor(out) for out in outputs):
-        return None
-    return tuple(out.detach().to(device="cpu", dtype=torch.float64) for out in outputs)
+    """The outputs (float64, CPU, in the level's order) with every half-precision buffer the function
+    makes in float32 instead; None when that call failed."""
+    again = _rerun(level, function, inputs, mode, kata_path, float("nan"), promote_half=True)
+    return None if again is None else tuple(again.outputs.values())
 
 
 def precision_origin(

@@ -146,21 +146,9 @@ def element_pixel(view: "TileView | KeyTileView", row: int, col: int) -> tuple[i
 
 def draw(view: TileView, path: Path) -> Path:
     """Write the PNG; raises ImportError without matplotlib."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap, to_rgb
+    plt, figure, axes = _grid_figure(view.rows, COLOURS, GRID_BOX)
     from matplotlib.patches import Patch, Rectangle
 
-    states = list(COLOURS)
-    grid = [[states.index(char) for char in row] for row in view.rows]
-    figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
-    axes = figure.add_axes(GRID_BOX)
-    axes.imshow(
-        grid, cmap=ListedColormap([to_rgb(COLOURS[state]) for state in states]), vmin=0, vmax=len(states) - 1,
-        interpolation="nearest", aspect="auto",
-    )
     labelled = len(view.programs) <= MOST_LABELS
     for label, r0, r1, c0, c1 in view.programs:
         axes.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), c1 - c0, r1 - r0, fill=False, edgecolor="#0072B2", linewidth=1.0))
@@ -175,6 +163,30 @@ def draw(view: TileView, path: Path) -> Path:
     figure.legend(handles=legend, loc="lower center", ncol=4, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.13))
     caption = view.title + ("\n" + _wrapped(view.headline, 120) if view.headline else "")
     figure.text(0.5, 0.02, caption, ha="center", va="bottom", fontsize=8, wrap=True)
+    return _save(plt, figure, path)
+
+
+def _grid_figure(rows: list[str], colours: dict[str, str], box: tuple[float, float, float, float]) -> tuple[Any, Any, Any]:
+    """(pyplot, figure, axes) with `rows` drawn one cell per character, each in its state's colour,
+    in the fixed box that element_pixel knows; raises ImportError without matplotlib."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    states = list(colours)
+    grid = [[states.index(char) for char in row] for row in rows]
+    figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
+    axes = figure.add_axes(box)
+    axes.imshow(
+        grid, cmap=ListedColormap([to_rgb(colours[state]) for state in states]), vmin=0, vmax=len(states) - 1,
+        interpolation="nearest", aspect="auto",
+    )
+    return plt, figure, axes
+
+
+def _save(plt: Any, figure: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=DPI)
     plt.close(figure)
@@ -298,21 +310,9 @@ def key_tile_view(
 
 def draw_key_tiles(view: KeyTileView, path: Path) -> Path:
     """Write the (query program x key tile) PNG; raises ImportError without matplotlib."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.colors import ListedColormap, to_rgb
+    plt, figure, axes = _grid_figure(view.states, KEY_COLOURS, KEYS_BOX)
     from matplotlib.patches import Patch
 
-    order = list(KEY_COLOURS)
-    grid = [[order.index(char) for char in row] for row in view.states]
-    figure = plt.figure(figsize=FIGURE_INCHES, dpi=DPI)
-    axes = figure.add_axes(KEYS_BOX)
-    axes.imshow(
-        grid, cmap=ListedColormap([to_rgb(KEY_COLOURS[state]) for state in order]), vmin=0, vmax=len(order) - 1,
-        interpolation="nearest", aspect="auto",
-    )
     cells = len(view.states) * len(view.states[0])
     if cells <= 400:
         for r, counted in enumerate(view.reads):
@@ -330,10 +330,7 @@ def draw_key_tiles(view: KeyTileView, path: Path) -> Path:
     legend = [Patch(facecolor=KEY_COLOURS[state], edgecolor="#555555", label=f"{KEY_MEANINGS[state]} ({counts[state]})") for state in KEY_MEANINGS]
     figure.legend(handles=legend, loc="lower center", ncol=2, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.08))
     figure.text(0.5, 0.02, view.title, ha="center", va="bottom", fontsize=8, wrap=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI)
-    plt.close(figure)
-    return path
+    return _save(plt, figure, path)
 
 
 def pictures_lines(result: Any, folder: Path | None, level: int, case_id: str) -> list[str]:

@@ -85,3 +85,14 @@ class QuestProject:
     def backups(self) -> list[Path]:
         folder = self.root / BACKUP_FOLDER
         return sorted(folder.glob("*")) if folder.exists() else []
+
+
+def write_kata(level_kata_file: str, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The source as katas/<the level's kata file> in a fresh folder, which becomes the current one
+    (reports then name katas/levelN_x.py, as a learner's run does)."""
+    katas = tmp_path / "katas"
+    katas.mkdir()
+    path = katas / level_kata_file
+    path.write_text(source)
+    monkeypatch.chdir(tmp_path)
+    return path

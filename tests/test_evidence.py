@@ -21,7 +21,7 @@ from pytest_triton_quest.checking import check_case
 from pytest_triton_quest.model import Mode, Tolerance
 from pytest_triton_quest.origins import axis_names, describe, find_provenance
 from pytest_triton_quest.registry import level_by_number
-from tests.support import ON_GPU, REPO
+from tests.support import ON_GPU, REPO, write_kata
 
 KATAS = REPO / "tests" / "evidence_katas"
 TIGHT = Tolerance(atol=1e-6, rtol=1e-6)
@@ -326,11 +326,7 @@ def test_a_dkdv_walk_that_starts_at_the_key_tile_is_named_by_its_range(tmp_path:
     assert level is not None
     solution = REPO / "solutions_hidden" / level.kata_file
     mistake = next(m for number, m in all_mistakes() if number == 9 and m.name == "noncausal_dkdv_skips_earlier_queries")
-    katas = tmp_path / "katas"
-    katas.mkdir()
-    kata = katas / level.kata_file
-    kata.write_text(mistake.apply(solution.read_text(), str(solution)))
-    monkeypatch.chdir(tmp_path)
+    kata = write_kata(level.kata_file, mistake.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)
     mode = Mode("cpu", True, "tests")
     result = check_case(level, level.case_by_id("fp32-1x2x77x32-full-scale0.3", mode), kata, mode)
     assert not result.passed and result.diagnoses, result.message

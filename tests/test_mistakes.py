@@ -30,6 +30,7 @@ from tests.mistakes.level8 import LEARNER_LOADS
 from tests.mistakes.level10 import LEARNER_LOADS as GQA_LEARNER_LOADS
 from tests.mutants import Mutant, edit_problems
 from tests.support import ON_GPU, REPO, SOLUTIONS
+from tests.support import write_kata as support_write_kata
 
 if ON_GPU:
     pytest.skip("the corpus of learner mistakes is measured under the interpreter", allow_module_level=True)
@@ -54,13 +55,7 @@ def level_of(number: int) -> Level:
 
 
 def write_kata(level: Level, source: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The source as katas/<the level's kata file> in a fresh folder, which becomes the current one."""
-    katas = tmp_path / "katas"
-    katas.mkdir()
-    path = katas / level.kata_file
-    path.write_text(source)
-    monkeypatch.chdir(tmp_path)
-    return path
+    return support_write_kata(level.kata_file, source, tmp_path, monkeypatch)
 
 
 def first_failure(level: Level, path: Path) -> str | None:

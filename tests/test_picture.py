@@ -20,7 +20,7 @@ from pytest_triton_quest.checking import check_case
 from pytest_triton_quest.model import Case, Failure, LaunchRecord, Mode, Tolerance
 from pytest_triton_quest.picture import COLOURS, RIGHT, UNSTORED, WRONG, TileView, element_pixel, picture_line, tile_view
 from pytest_triton_quest.registry import level_by_number
-from tests.support import ON_GPU, REPO
+from tests.support import ON_GPU, REPO, write_kata
 
 CASE = Case("fp32-8x8", "fp32", "test")
 
@@ -109,11 +109,8 @@ def test_a_transposed_store_is_drawn_where_its_values_landed(tmp_path: Path, mon
     source = (REPO / "solutions_hidden" / level.kata_file).read_text()
     right = "c_ptrs = c_ptr + rows[:, None] * stride_cm + cols[None, :] * stride_cn"
     assert right in source
-    katas = tmp_path / "katas"
-    katas.mkdir()
-    kata = katas / level.kata_file
-    kata.write_text(source.replace(right, "c_ptrs = c_ptr + cols[None, :] * stride_cm + rows[:, None] * stride_cn"))
-    monkeypatch.chdir(tmp_path)
+    edited = source.replace(right, "c_ptrs = c_ptr + cols[None, :] * stride_cm + rows[:, None] * stride_cn")
+    kata = write_kata(level.kata_file, edited, tmp_path, monkeypatch)
     mode = Mode("cpu", True, "tests")
     result = check_case(level, level.case_by_id("fp32-64x64x64", mode), kata, mode)
     assert not result.passed and result.picture is not None
@@ -136,12 +133,7 @@ def _level8_kata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mistake: str |
     text = solution.read_text()
     if mistake is not None:
         text = next(m for number, m in all_mistakes() if number == 8 and m.name == mistake).apply(text, str(solution))
-    katas = tmp_path / "katas"
-    katas.mkdir()
-    kata = katas / level.kata_file
-    kata.write_text(text)
-    monkeypatch.chdir(tmp_path)
-    return kata
+    return write_kata(level.kata_file, text, tmp_path, monkeypatch)
 
 
 @pytest.mark.skipif(ON_GPU, reason="the loads are recorded by the interpreter")
