@@ -85,7 +85,7 @@ def check_case(
         # numpy's overflow and invalid-value warnings from inside the interpreter only repeat, less
         # clearly, what the report says about NaN and inf.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"triton\.")
-        result = _check(level, case, kata_path, mode, portability, count_traffic and mode.interpreted)
+        result = _check(level, case, kata_path, mode, portability, count_traffic and mode.interpreted, pictures)
         if pictures and mode.interpreted and (not result.passed or count_traffic) and result.outcome in (PASSED, FAILED):
             result.key_picture = _key_tile_picture(level, case, kata_path, mode)
     result.portability = portability
@@ -126,7 +126,9 @@ def _is_traffic_case(level: Level, case: Case, mode: Mode) -> bool:
     return chosen is not None and chosen.id == case.id
 
 
-def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: list[str], count_traffic: bool = False) -> CaseResult:
+def _check(
+    level: Level, case: Case, kata_path: Path, mode: Mode, portability: list[str], count_traffic: bool = False, pictures: bool = False
+) -> CaseResult:
     try:
         function = _kata_function(level, kata_path)
     except NotImplementedError:
@@ -214,7 +216,7 @@ def _check(level: Level, case: Case, kata_path: Path, mode: Mode, portability: l
         right = [other for other in level.outputs if other not in wrong]
         heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
         message = f"{heading}\n{message}"
-    view = tile_view(failure, message.splitlines()[0] if message else case.id, diagnoses[0] if diagnoses else "")
+    view = tile_view(failure, message.splitlines()[0] if message else case.id, diagnoses[0] if diagnoses else "") if pictures else None
     return CaseResult(FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None)
 
 

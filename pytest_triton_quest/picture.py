@@ -104,13 +104,10 @@ def tile_view(failure: "Failure", title: str, headline: str = "") -> TileView | 
         row_name, col_name = names[-2], names[-1]
     if owner2.numel() > MOST_ELEMENTS:
         return None
-    rows = []
-    for r in range(owner2.shape[0]):
-        line = []
-        for c in range(owner2.shape[1]):
-            who = int(owner2[r, c])
-            line.append(OUTSIDE if who == -2 else UNSTORED if who < 0 else WRONG if bool(bad2[r, c]) else RIGHT)
-        rows.append("".join(line))
+    # One state per element, computed on whole tensors, then read off as characters.
+    states = torch.where(owner2 == -2, 3, torch.where(owner2 < 0, 2, torch.where(bad2, 1, 0)))
+    symbols = (RIGHT, WRONG, UNSTORED, OUTSIDE)
+    rows = ["".join(symbols[state] for state in line) for line in states.tolist()]
     programs = []
     for who in sorted(set(owner2.flatten().tolist()) - {-1, -2}):
         spots = (owner2 == who).nonzero()

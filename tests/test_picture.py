@@ -112,7 +112,8 @@ def test_a_transposed_store_is_drawn_where_its_values_landed(tmp_path: Path, mon
     edited = source.replace(right, "c_ptrs = c_ptr + cols[None, :] * stride_cm + rows[:, None] * stride_cn")
     kata = write_kata(level.kata_file, edited, tmp_path, monkeypatch)
     mode = Mode("cpu", True, "tests")
-    result = check_case(level, level.case_by_id("fp32-64x64x64", mode), kata, mode)
+    result = check_case(level, level.case_by_id("fp32-64x64x64", mode), kata, mode, pictures=True)
+    assert check_case(level, level.case_by_id("fp32-64x64x64", mode), kata, mode).picture is None  # only when asked
     assert not result.passed and result.picture is not None
     view = TileView.from_dict(result.picture)
     assert len(view.rows) == 64 and view.rows[0][0] == RIGHT and view.rows[0][1] == WRONG and view.rows[10][3] == WRONG
