@@ -29,7 +29,7 @@ from .reads import headline as reads_headline
 from .reads import message as reads_message
 from .reads import unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
-from .scratch import Allocation, call_with_fill, filled_allocations, read_unwritten, scratch_of, unstored_text
+from .scratch import Allocation, call_with_fill, filled_allocations, place_of, read_unwritten, scratch_of, unstored_text
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -75,8 +75,9 @@ def check_case(
 ) -> CaseResult:
     """`count_traffic`: count the call's memory traffic into `result.traffic` when it passes
     (interpreter only); None counts it for the level's representative case only (`traffic_case`).
-    `pictures` (--quest-picture): on an attention level, also record which key tiles each query
-    program read, for a failing case and for the representative case when it passes."""
+    `pictures` (--quest-picture): a failing case's view of its output and, on an attention level,
+    the key tiles each query program read (the call's loads are recorded), also for the
+    representative case when it passes."""
     started = time.perf_counter()
     portability: list[str] = []
     if count_traffic is None:
@@ -86,35 +87,23 @@ def check_case(
         # clearly, what the report says about NaN and inf.
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"triton\.")
         result = _check(level, case, kata_path, mode, portability, count_traffic and mode.interpreted, pictures)
-        if pictures and mode.interpreted and (not result.passed or count_traffic) and result.outcome in (PASSED, FAILED):
-            result.key_picture = _key_tile_picture(level, case, kata_path, mode)
     result.portability = portability
     result.duration_s = time.perf_counter() - started
     return result
 
 
-def _key_tile_picture(level: Level, case: Case, kata_path: Path, mode: Mode) -> dict[str, Any] | None:
-    """The case's inputs run once more with every load recorded: which key tiles of head (0, 0) each
-    query program read (picture.KeyTileView as a dict); None when the level has no such picture or
-    the run tells nothing (it failed, or the keys were copied before the launch)."""
-    name = level.picture_keys
-    if name is None:
+def _key_tile_picture(level: Level, case: Case, watch: KernelWatch, inputs: dict[str, Any], outputs: tuple[Any, ...]) -> dict[str, Any] | None:
+    """Which key tiles of head (0, 0) each query program read, from the loads the check's own call
+    recorded (picture.KeyTileView as a dict); None when the level has no such picture or the record
+    tells nothing (the keys were copied before the launch, say)."""
+    keys = inputs.get(level.picture_keys) if level.picture_keys is not None else None
+    out = outputs[0] if outputs else None
+    if not _is_tensor(keys) or keys.dim() != 4 or not _is_tensor(out) or not watch.loads:
         return None
-    try:
-        function = _kata_function(level, kata_path)
-    except (KataLoadError, NotImplementedError):
-        return None
-    inputs = level.make_inputs(case, torch.Generator().manual_seed(case_seed(level, case)))
-    keys = inputs.get(name)
-    if not _is_tensor(keys) or keys.dim() != 4:
-        return None
-    run = KernelProbe(level, function, mode).run(inputs, record_loads=True)
-    if run.stores is None or run.out is None:
-        return None
-    names = {arg.name for launch in run.launches for arg in launch.tensors if arg.data_ptr == keys.data_ptr()}
+    names = {arg.name for launch in watch.launches for arg in launch.tensors if arg.data_ptr == keys.data_ptr()}
     causal = bool(inputs.get("causal", False))
     title = f"case {case.id}" + (", causal" if causal else "")
-    view = key_tile_view(run.load_calls, run.stores, keys, tuple(run.out.shape), causal, title, names)
+    view = key_tile_view(watch.loads, store_map(watch, out), keys, tuple(out.shape), causal, title, names)
     return view.to_dict() if view is not None else None
 
 
@@ -148,7 +137,9 @@ def _check(
     pristine = {name: value.clone() for name, value in inputs.items() if _is_tensor(value)}
 
     probe = KernelProbe(level, function, mode) if mode.interpreted else None
-    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic)
+    # --quest-picture on an attention level: the call's own loads say which key tiles each program read.
+    key_tiles = pictures and mode.interpreted and level.picture_keys is not None
+    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic, key_tiles)
     if isinstance(called, CaseResult):
         return called
     returned, watch, allocations = called
@@ -182,10 +173,14 @@ def _check(
     if not wrong:
         beyond = level.check_beyond_values(case, inputs, probe)
         if beyond is not None:
+            if key_tiles:
+                beyond.key_picture = _key_tile_picture(level, case, watch, device_inputs, outputs)
             return beyond
         passed = CaseResult(PASSED)
         if watch.count_traffic:
             passed.traffic = _traffic(level, case, watch, device_inputs, outputs).to_dict()
+        if key_tiles and count_traffic:  # a passing level draws its representative case
+            passed.key_picture = _key_tile_picture(level, case, watch, device_inputs, outputs)
         return passed
     from .report import explain_mismatch  # the report is only needed on failure
 
@@ -217,7 +212,10 @@ def _check(
         heading = f"wrong: {_names(wrong)}" + (f"; right: {_names(right)}" if right else "") + f". `{name}`:"
         message = f"{heading}\n{message}"
     view = tile_view(failure, message.splitlines()[0] if message else case.id, diagnoses[0] if diagnoses else "") if pictures else None
-    return CaseResult(FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None)
+    return CaseResult(
+        FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None,
+        key_picture=_key_tile_picture(level, case, watch, device_inputs, outputs) if key_tiles else None,
+    )
 
 
 @dataclass
@@ -354,14 +352,11 @@ def nan_origin(
         )
         unstored = []
         if watch is not None:
-            axes = axis_names(out.dim())
             for allocation in scratch[:3]:
                 tensor = allocation.tensor
                 if tensor.is_contiguous():
                     owner, _ = watch.last_writers(tensor.data_ptr(), tensor.numel(), tensor.element_size())
-                    # A buffer shaped like the output's leading axes takes their names (batch, head, ...).
-                    names = axes[: tensor.dim()] if tuple(tensor.shape) == tuple(out.shape[: tensor.dim()]) else ()
-                    text = unstored_text(allocation, owner, names)
+                    text = unstored_text(allocation, owner, _buffer_axes(tensor, tuple(out.shape)))
                     if text:
                         unstored.append(text)
                         failure.nan_lines.append(f"the buffer of shape {list(tensor.shape)} made at {allocation.where(name)}: {text}")
@@ -372,6 +367,12 @@ def nan_origin(
                 + (f" ({unstored[0]})" if len(unstored) == 1 else "")
                 + "; store it first, or make it with torch.zeros if zeros are what you mean"
             )
+
+
+def _buffer_axes(tensor: Any, out_shape: tuple[int, ...]) -> tuple[str, ...]:
+    """A buffer shaped like the output's leading axes takes their names (batch, head, ...)."""
+    dims = tensor.dim()
+    return axis_names(len(out_shape))[:dims] if tuple(tensor.shape) == out_shape[:dims] else ()
 
 
 def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ...]) -> tuple[str, str] | None:
@@ -391,12 +392,7 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             continue
         count = int(found.read_unstored.sum())
         readers = ", ".join(f"`{kernel}`" for kernel in found.readers) or "a kernel"
-        # unstored_text's index ranges, applied to the elements read unstored rather than all unstored;
-        # a buffer shaped like the output's leading axes takes their names (batch, head, ...).
-        dims = tensor.dim()
-        names = axis_names(len(out_shape))[:dims] if tuple(tensor.shape) == out_shape[:dims] else ()
-        where = unstored_text(allocation, torch.where(found.read_unstored.flatten(), -1, 0).numpy(), names) or ""
-        place = where.split("those at ", 1)[1] if "those at " in where else where.split(", at ", 1)[1] if ", at " in where else ""
+        place = place_of(found.read_unstored, _buffer_axes(tensor, out_shape))
         line = (
             f"{readers} loaded {count} element{'s' if count != 1 else ''} of the buffer of shape {list(tensor.shape)} "
             f"made at {allocation.where(name)} that no kernel ever stored" + (f" (at {place})" if place else "")
@@ -470,13 +466,14 @@ def _call(
     portability: list[str],
     probe: KernelProbe | None,
     count_traffic: bool = False,
+    record_loads: bool = False,
 ) -> tuple[Any, KernelWatch, list[Allocation]] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
     out = None
     allocations: list[Allocation] = []
     try:
-        with watch_kernels(mode.interpreted, count_traffic=count_traffic) as watch:
+        with watch_kernels(mode.interpreted, record_loads=record_loads, count_traffic=count_traffic) as watch:
             if not mode.interpreted and os.environ.get(LAUNCH_LOG_VARIABLE):
                 watch.on_launch = LaunchLog(Path(os.environ[LAUNCH_LOG_VARIABLE]))
             with filled_allocations(kata_path) as allocations:

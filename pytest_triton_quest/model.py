@@ -227,9 +227,6 @@ class ProbeRun:
     # With run(..., record_loads=True): (kernel, program id, argument) -> how many distinct elements of
     # that argument the program loaded.
     loads: dict[tuple[str, tuple[int, int, int], str], int] = field(default_factory=dict)
-    # With record_loads: every load as it happened, (kernel, program id, argument, the byte addresses
-    # of its active lanes), for a picture of which tiles each program read, and how often.
-    load_calls: list[tuple[str, tuple[int, int, int], str, Any]] = field(default_factory=list)
 
 
 class Probe(Protocol):

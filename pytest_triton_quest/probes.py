@@ -82,9 +82,7 @@ class KernelProbe:
         if not isinstance(out, torch.Tensor):
             return ProbeRun(None, None, False, watch.launches)
         stores = store_map(watch, out) if self.mode.interpreted else None
-        return ProbeRun(
-            out.detach().to(device="cpu", dtype=torch.float64), None, False, watch.launches, stores, _load_counts(watch), list(watch.loads)
-        )
+        return ProbeRun(out.detach().to(device="cpu", dtype=torch.float64), None, False, watch.launches, stores, _load_counts(watch))
 
 
 def _load_counts(watch: KernelWatch) -> dict[tuple[str, tuple[int, int, int], str], int]:

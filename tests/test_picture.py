@@ -125,6 +125,9 @@ def test_a_transposed_store_is_drawn_where_its_values_landed(tmp_path: Path, mon
 
 
 # ----- attention: the key tiles each query program read --------------------------------------------------
+TRAFFIC_CASE = "fp32-2x2x77x32-causal"  # level 8's representative case on the CPU
+
+
 def _level8_kata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mistake: str | None) -> Path:
     from tests.mistakes import all_mistakes
 
@@ -140,14 +143,14 @@ def _level8_kata(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mistake: str |
 @pytest.mark.skipif(ON_GPU, reason="the loads are recorded by the interpreter")
 @pytest.mark.usefixtures("interpreter")
 def test_a_flash_attention_that_skips_reads_only_the_tiles_it_needs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from pytest_triton_quest.checking import _key_tile_picture
     from pytest_triton_quest.picture import KeyTileView, MISSED, READ_NEEDED, READ_SKIPPABLE, SKIPPED
 
     level = level_by_number(8)
     assert level is not None
     kata = _level8_kata(tmp_path, monkeypatch, None)
     mode = Mode("cpu", True, "tests")
-    data = _key_tile_picture(level, level.case_by_id("fp32-1x2x160x32-causal-growing", mode), kata, mode)
+    # The representative case (whose traffic a passing level reports) is the one a pass draws.
+    data = check_case(level, level.case_by_id(TRAFFIC_CASE, mode), kata, mode, pictures=True).key_picture
     assert data is not None
     view = KeyTileView.from_dict(data)
     counts = view.counts()
@@ -160,14 +163,14 @@ def test_a_flash_attention_that_skips_reads_only_the_tiles_it_needs(tmp_path: Pa
 @pytest.mark.usefixtures("interpreter")
 def test_one_that_visits_every_key_tile_shows_the_tiles_it_could_skip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    from pytest_triton_quest.checking import _key_tile_picture
     from pytest_triton_quest.picture import KEY_COLOURS, READ_NEEDED, READ_SKIPPABLE, KeyTileView, draw_key_tiles
 
     level = level_by_number(8)
     assert level is not None
     kata = _level8_kata(tmp_path, monkeypatch, "future_tiles_masked_not_skipped")
     mode = Mode("cpu", True, "tests")
-    data = _key_tile_picture(level, level.case_by_id("fp32-1x2x160x32-causal-growing", mode), kata, mode)
+    # The representative case (whose traffic a passing level reports) is the one a pass draws.
+    data = check_case(level, level.case_by_id(TRAFFIC_CASE, mode), kata, mode, pictures=True).key_picture
     assert data is not None
     view = KeyTileView.from_dict(data)
     first = next(index for index, (_, start, _) in enumerate(view.queries) if start == 0)
