@@ -75,6 +75,24 @@ def axis_names(ndim: int) -> tuple[str, ...]:
     }.get(ndim, tuple(f"axis {index}" for index in range(ndim)))
 
 
+def unravel(flat: int, shape: tuple[int, ...] | list[int]) -> list[int]:
+    """The index of flat position `flat` in `shape`; the first axis is not bounded, so a position
+    past the end gets a first index past its axis (where an out-of-bounds tile would start)."""
+    index = []
+    for size in reversed(tuple(shape)[1:]):
+        index.append(flat % size)
+        flat //= size
+    return [flat, *reversed(index)] if shape else []
+
+
+def worst_slice(bad: "torch_types.Tensor") -> tuple[int, list[int]]:
+    """Of an output of three or more axes, the 2-D slice (over the last two) with the most wrong
+    elements: its flat number and its index over the leading axes."""
+    per_slice = bad.reshape(-1, *bad.shape[-2:]).sum(dim=(1, 2))
+    worst = int(per_slice.argmax())
+    return worst, unravel(worst, tuple(bad.shape[:-2]))
+
+
 def find_provenance(
     outputs: dict[str, "torch_types.Tensor"],
     references: dict[str, "torch_types.Tensor"],
@@ -303,7 +321,7 @@ def _segments(
     width = last if last <= SEGMENT else SEGMENT
     rows = tensor.reshape(-1, last)
     bad_rows = bad.reshape(-1, last) if bad is not None else torch.zeros(rows.shape, dtype=torch.bool)
-    row_index = _unravel(torch.arange(rows.shape[0]), tuple(tensor.shape[:-1]))
+    row_index = _indices_of(torch.arange(rows.shape[0]), tuple(tensor.shape[:-1]))
     values: dict[int, torch_types.Tensor] = {}
     starts: dict[int, torch_types.Tensor] = {}
     counts: dict[int, torch_types.Tensor] = {}
@@ -324,7 +342,7 @@ def _segments(
     return values, starts, counts
 
 
-def _unravel(flat: "torch_types.Tensor", shape: tuple[int, ...]) -> "torch_types.Tensor":
+def _indices_of(flat: "torch_types.Tensor", shape: tuple[int, ...]) -> "torch_types.Tensor":
     """(n, len(shape)) indices of flat positions in `shape` (a (n, 0) tensor for a 1-D output's rows)."""
     columns = []
     rest = flat.clone()

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._lazy import torch
-from .origins import axis_names
+from .origins import axis_names, worst_slice
 
 if TYPE_CHECKING:
     from .model import Failure
@@ -88,19 +88,9 @@ def tile_view(failure: "Failure", title: str, headline: str = "") -> TileView | 
         where = f"`{failure.output}`, in rows of {width} elements"
         row_name, col_name = f"elements / {width}", f"elements % {width}"
     else:
-        flat_owner = owner.reshape(-1, *out.shape[-2:])
-        flat_bad = bad.reshape(-1, *out.shape[-2:])
-        worst = int(flat_bad.reshape(flat_bad.shape[0], -1).sum(dim=1).argmax())
-        owner2, bad2 = flat_owner[worst], flat_bad[worst]
-        where = f"`{failure.output}`"
-        if out.dim() > 2:
-            index = []
-            rest = worst
-            for size in reversed(out.shape[:-2]):
-                index.append(rest % size)
-                rest //= size
-            index.reverse()
-            where += ", " + ", ".join(f"{name} {at}" for name, at in zip(names, index))
+        worst, index = worst_slice(bad) if out.dim() > 2 else (0, [])
+        owner2, bad2 = owner.reshape(-1, *out.shape[-2:])[worst], bad.reshape(-1, *out.shape[-2:])[worst]
+        where = f"`{failure.output}`" + "".join(f", {name} {at}" for name, at in zip(names, index))
         row_name, col_name = names[-2], names[-1]
     if owner2.numel() > MOST_ELEMENTS:
         return None

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ._lazy import torch
 from .levels.evidence import masked_off_note, slice_collision_note, unstored_slices_note
-from .origins import Provenance, axis_names, find_provenance
+from .origins import Provenance, axis_names, find_provenance, unravel, worst_slice
 from .origins import describe as describe_provenance
 from .origins import observation as provenance_observation
 from .reads import headline as reads_headline
@@ -96,12 +96,12 @@ def _error_line(failure: "Failure") -> str:
     if bool(candidates.any()):
         masked = torch.where(candidates, diff, torch.full_like(diff, -1.0))
         flat = int(masked.flatten().argmax())
-        index = _unravel(flat, tuple(diff.shape))
+        index = tuple(unravel(flat, tuple(diff.shape)))
         worst_ref = float(failure.ref.flatten()[flat])
         worst_out = float(failure.out.flatten()[flat])
         line += f"; worst at {list(index)}: got {worst_out:.6g}, expected {worst_ref:.6g}"
     else:
-        first = _unravel(int(bad.flatten().nonzero()[0]), tuple(bad.shape))
+        first = tuple(unravel(int(bad.flatten().nonzero()[0]), tuple(bad.shape)))
         line += f"; first at {list(first)}: got {float(failure.out[first]):.6g}, expected {float(failure.ref[first]):.6g}"
     tol = failure.tolerance
     return line + f" (tolerance atol={tol.atol:g}, rtol={tol.rtol:g})"
@@ -115,14 +115,6 @@ def _special_values(failure: "Failure") -> list[str]:
     }
     parts = [f"{name}: {mine} in yours, {theirs} expected" for name, (mine, theirs) in counts.items() if mine != theirs]
     return ["; ".join(parts)] if parts else []
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return tuple(reversed(index))
 
 
 def index_ranges(indices: list[int], limit: int = 6) -> str:
@@ -145,12 +137,10 @@ def _where(failure: "Failure", row_name: str) -> list[str]:
     if bad.dim() == 2:
         return _map(bad, "rows", "cols")
     # (B, H, rows, cols): show the worst (batch, head) slice and say which others are wrong.
-    leading = bad.shape[:-2]
     per_slice = bad.reshape(-1, *bad.shape[-2:]).sum(dim=(1, 2))
-    worst = int(per_slice.argmax())
+    worst, index = worst_slice(bad)
     wrong_slices = int((per_slice > 0).sum())
-    index = _unravel(worst, tuple(leading))
-    lines = [f"{wrong_slices} of {per_slice.numel()} (batch, head) slices have wrong values; map of slice {list(index)}:"]
+    lines = [f"{wrong_slices} of {per_slice.numel()} (batch, head) slices have wrong values; map of slice {index}:"]
     lines.extend(_map(bad.reshape(-1, *bad.shape[-2:])[worst], row_name, "cols"))
     return lines
 

@@ -170,20 +170,27 @@ def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = (
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
     for a buffer of which only index 0 of axis 1 was written, or "at head 1..3" when `names` names
     the axes. None when every element was stored."""
-    from .report import index_ranges  # a report is only written on failure
-
     tensor = allocation.tensor
     never = torch.as_tensor(owner).reshape(tuple(tensor.shape)) < 0
     if not bool(never.any()):
         return None
-    parts = []
-    for axis in range(never.dim()):
-        hit = never.movedim(axis, 0).reshape(never.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()
-        parts.append(":" if len(hit) == never.shape[axis] else index_ranges(hit, limit=3))
     unstored = int(never.sum())
     count = f"{unstored} of its {never.numel()} elements {'was' if unstored == 1 else 'were'} never stored"
-    if len(names) == never.dim():
+    place = place_of(never, names)
+    return f"{count}: those at {place}" if not place.startswith("[") else f"{count}, at {place}"
+
+
+def place_of(chosen: "torch.Tensor", names: tuple[str, ...] = ()) -> str:
+    """Where the True elements of a bool tensor gather, axis by axis: "head 1" when `names` names the
+    axes and some axis narrows them, else "[2, :, 0..3]" (":" for an axis they span whole)."""
+    from .report import index_ranges  # a report is only written on failure
+
+    parts = []
+    for axis in range(chosen.dim()):
+        hit = chosen.movedim(axis, 0).reshape(chosen.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()
+        parts.append(":" if len(hit) == chosen.shape[axis] else index_ranges(hit, limit=3))
+    if len(names) == chosen.dim():
         narrowed = [f"{name} {part}" for name, part in zip(names, parts) if part != ":"]
         if narrowed:
-            return f"{count}: those at {', '.join(narrowed)}"
-    return f"{count}, at [{', '.join(parts)}]"
+            return ", ".join(narrowed)
+    return f"[{', '.join(parts)}]"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap
-from ..origins import axis_names
+from ..origins import axis_names, unravel
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -91,16 +91,8 @@ def wholly_outside_note(stray: OutOfBounds) -> str | None:
     )
     if tensor is None or tensor.dim() < 2 or not tensor.is_contiguous() or tensor.numel() != access.numel:
         return None
-    start = min(access.offsets)
     shape = list(tensor.shape)
-    # Unravel with the first axis unbounded: the start lies past the end, so its first index is past it too.
-    index = []
-    rest = start
-    for size in reversed(shape[1:]):
-        index.append(rest % size)
-        rest //= size
-    index.append(rest)
-    index.reverse()
+    index = unravel(min(access.offsets), shape)  # the start lies past the end: its first index is past it too
     over = next(axis for axis, (at, size) in enumerate(zip(index, shape)) if at >= size)
     names = axis_names(len(shape)) if len(shape) == 4 else ()
     axis = f"axis {over}" + (f" ({names[over]})" if names and access.argument.lstrip("_").split("_")[0] in _BHSD_NAMES else "")
