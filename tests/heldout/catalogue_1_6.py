@@ -333,6 +333,9 @@ ENTRIES = [
     dict(
         level=6,
         file="level6/torch_softmax_between_kernels.py",
+        # Its summary (one of two wrong kernels that passed) was read to design the check of tensors
+        # that kernels read but no kernel wrote, so it counts with the corpus.
+        seen=True,
         bug="The softmax step is torch.softmax between the two Triton kernels, so part of the answer is computed by PyTorch.",
         expect=("torch", "pytorch", "torch.softmax"),
         wrong=("scale", "causal", "overflow"),
@@ -345,6 +348,15 @@ ENTRIES = [
         expect=("padding", "pad", "other", "-inf"),
         wrong=("scale", "causal", "head"),
         fails_today=True,
+    ),
+    # Written 2026-12-07 to replace torch_softmax_between_kernels, which was seen.
+    dict(
+        level=6,
+        file="level6/softmax_sum_not_rescaled.py",
+        bug="The chunked softmax keeps a running row maximum but never rescales the running sum by exp(old max - new max) when the maximum grows, so rows longer than one chunk get the wrong denominator.",
+        expect=("rescal", "running sum", "exp(m - m_new)", "online softmax", "denominator"),
+        wrong=("causal mask", "scale", "p @ v"),
+        fails_today=False,
     ),
     dict(
         level=3,
