@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
-from .levels.evidence import wholly_outside_note
+from .levels.evidence import program_id_index_note, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .picture import key_tile_view, tile_view
@@ -27,9 +27,9 @@ from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, 
 from .probes import KernelProbe, store_map
 from .reads import headline as reads_headline
 from .reads import message as reads_message
-from .reads import unread_inputs
+from .reads import torch_made_headline, torch_made_message, torch_made_reads, unloaded_inputs, unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
-from .scratch import Allocation, call_with_fill, filled_allocations, place_of, read_unwritten, scratch_of, unstored_text
+from .scratch import Allocation, call_with_fill, filled_allocations, place_of, read_unwritten, scratch_of, shared_stores, unstored_text
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -170,6 +170,10 @@ def _check(
     if unread and not wrong:
         # Right values without reading an input can only come from outside the kernels.
         return CaseResult(FAILED, reads_message(unread, answer_right=True), [reads_headline(unread, answer_right=True)])
+    if not wrong and mode.interpreted:
+        made = torch_made_reads(device_inputs, watch.launches, watch.stores)
+        if made:
+            return CaseResult(FAILED, torch_made_message(made), [torch_made_headline(made)])
     if not wrong:
         beyond = level.check_beyond_values(case, inputs, probe)
         if beyond is not None:
@@ -197,6 +201,7 @@ def _check(
         output=name, wrong_outputs=wrong, stores=stores, probe=probe,
         outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
         handed_to_kernel=handed, unread=unread,
+        unloaded=unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches) if mode.interpreted else [],
     )
     nan_origin(
         failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
@@ -398,7 +403,18 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             f"made at {allocation.where(name)} that no kernel ever stored" + (f" (at {place})" if place else "")
         )
         elsewhere = ""
-        if found.stored_unread:
+        shared = shared_stores(tensor, watch.stores)
+        if shared is not None:
+            # Programs that overwrite each other beside elements nobody stored: the writer's index
+            # leaves out what tells its programs apart, whatever the reader does.
+            writer, most, where = shared
+            at = place_of(where, _buffer_axes(tensor, out_shape))
+            line += f"; up to {most} programs of `{writer}` stored the same elements (at {at})"
+            elsewhere = (
+                f", while programs of `{writer}` overwrite each other at {at}: its store index leaves out "
+                "what tells those programs apart"
+            )
+        elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"
             elsewhere = ": the kernel that writes it and the kernel that reads it index it differently"
         verb = "reads" if len(found.readers) <= 1 else "read"
@@ -491,7 +507,8 @@ def _call(
             # for the report; which index overshot is the level's to say, when it can.
             outside = wholly_outside_note(stray)
             message = watch.violation.describe() + (f"\n{outside}" if outside else "")
-            return CaseResult(FAILED, message, level.diagnose_out_of_bounds(stray))
+            indexed = program_id_index_note(stray)
+            return CaseResult(FAILED, message, level.diagnose_out_of_bounds(stray) or ([indexed] if indexed else []))
         if is_cuda_error(error):
             # Without PyTorch's caching allocator (under compute-sanitizer) freeing a tensor calls
             # cudaFree, which in a poisoned context aborts the process before it can answer: keep

@@ -138,6 +138,9 @@ class LaunchRecord:
     # Interpreter only: the data_ptr of every tensor argument that an active lane of a load read; None
     # when some load's pointer could not be traced to one argument (then nothing is claimed).
     reads: frozenset[int] | None = field(default=None, compare=False)
+    # Interpreter only: the data_ptr of every tensor argument that a load addressed, active lanes or
+    # not; None likewise.
+    loaded: frozenset[int] | None = field(default=None, compare=False)
 
 
 # ----- evidence for diagnosis rules ------------------------------------------------------------------
@@ -287,6 +290,8 @@ class Failure:
     unwritten: "torch.Tensor | None" = None
     # Inputs the answer needs that no kernel was given, nor a copy of (reads.py).
     unread: list[str] = field(default_factory=list)
+    # Inputs a kernel was given that no load addressed (reads.Unloaded, interpreter only).
+    unloaded: list[Any] = field(default_factory=list)
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------

@@ -31,6 +31,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     lines = [_case_line(failure, mode), _error_line(failure), *_special_values(failure), *failure.nan_lines]
     if failure.unread:
         lines.append(reads_message(failure.unread, answer_right=False))
+    lines.extend(unloaded.line() for unloaded in failure.unloaded)
     lines.extend(_where(failure, level.output_rows.get(failure.output, "query rows")))
     if not failure.handed_to_kernel:
         lines.append(
@@ -53,6 +54,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
         or failure.nan_headline
         or failure.precision_headline
         or unstored_slices_note(failure)
+        or next((line for line in (unloaded.headline() for unloaded in failure.unloaded) if line), None)
         or one_headline(level.diagnose(failure))
         or slice_collision_note(failure.stores, tuple(failure.out.shape))
         or masked_off_note(failure.stores, failure.bad)

@@ -165,6 +165,26 @@ def read_unwritten(allocation: Allocation, loads: list[tuple[str, Any, str, Any]
     return ReadUnwritten(allocation, torch.as_tensor(bad).reshape(tuple(tensor.shape)), int((stored & ~read).sum()), readers)
 
 
+def shared_stores(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) -> tuple[str, int, "torch.Tensor"] | None:
+    """Elements of a buffer that two or more programs of one kernel stored: (that kernel, the most
+    programs that stored one element, where those elements are as a bool tensor); None when every
+    element has at most one writer per kernel (interpreter records)."""
+    import numpy as np
+
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    writers: dict[str, Any] = {}
+    for kernel, _, addresses in stores:
+        inside = np.unique(addresses[(addresses >= low) & (addresses < high)])
+        if inside.size:
+            counts = writers.setdefault(kernel, np.zeros(tensor.numel(), dtype=np.int64))
+            counts[(inside - low) // size] += 1
+    for kernel, counts in writers.items():
+        if int(counts.max()) >= 2:
+            return kernel, int(counts.max()), torch.as_tensor(counts >= 2).reshape(tuple(tensor.shape))
+    return None
+
+
 def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:
     """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"

@@ -112,13 +112,13 @@ def test_a_few_traced_segments_among_many_wrong_ones_are_not_reported() -> None:
     assert _line(out, ref) is None
 
 
-# ----- the checks, on small level 1 katas (compiled too: none of this needs the interpreter) ---------
+# ----- the checks, on small katas (compiled too: none of this needs the interpreter) ---------
 needs_interpreter = pytest.mark.skipif(ON_GPU, reason="the store map is the interpreter's")
 MODE = Mode("cuda", False, "QUEST_TEST_DEVICE=cuda") if ON_GPU else Mode("cpu", True, "tests")
 
 
 def _check(kata: str, case_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[bool, str, list[str]]:
-    level = level_by_number(1)
+    level = level_by_number(int(kata.removeprefix("level").split("_")[0]))
     assert level is not None
     katas = tmp_path / "katas"
     katas.mkdir(parents=True)
@@ -148,6 +148,26 @@ def test_an_input_passed_in_place_of_another_is_named(tmp_path: Path, monkeypatc
 @pytest.mark.usefixtures("interpreter")
 def test_inputs_copied_by_a_cast_count_as_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     passed, message, _ = _check("level1_cast_inputs.py", "fp16-1000", tmp_path, monkeypatch)
+    assert passed, message
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_a_tensor_pytorch_computed_between_launches_fails(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every input is read, and the answer is right: what gives it away is a kernel reading a tensor
+    # no kernel stored into that is none of the inputs' values (the row max is, so it is not named).
+    passed, message, diagnoses = _check("level3_torch_row_sums.py", "fp32-20x5", tmp_path, monkeypatch)
+    assert not passed
+    assert message.startswith("kernel `normalise_kernel` reads `sum_ptr` (float32, shape (20,)): no kernel wrote it")
+    assert "max_ptr" not in message
+    assert diagnoses == [
+        "likely: part of the answer is computed with PyTorch: kernel `normalise_kernel` reads `sum_ptr` (float32, shape (20,)), which no kernel wrote"
+    ]
+
+
+@pytest.mark.usefixtures("interpreter")
+def test_inputs_scaled_or_transposed_by_pytorch_count_as_the_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    passed, message, _ = _check("level4_prescaled_inputs.py", "fp16-2x1x150x32-scale2.5", tmp_path, monkeypatch)
     assert passed, message
 
 
@@ -183,9 +203,9 @@ def test_a_mask_one_short_is_not_called_a_small_grid(tmp_path: Path, monkeypatch
     source = (REPO / "solutions_hidden" / "level1_vector_add.py").read_text()
     edited = source.replace("    mask = offsets < n  #", "    mask = offsets < n - 1  #")
     assert edited != source
-    (tmp_path / "edited.py").write_text(edited)
+    (tmp_path / "level1_edited.py").write_text(edited)
     monkeypatch.setattr("tests.test_evidence.KATAS", tmp_path)
-    passed, message, diagnoses = _check("edited.py", "fp32-98765", tmp_path / "run", monkeypatch)
+    passed, message, diagnoses = _check("level1_edited.py", "fp32-98765", tmp_path / "run", monkeypatch)
     assert not passed
     assert diagnoses and "store mask is too strict" in diagnoses[0] and "grid" not in diagnoses[0].split(":")[1], diagnoses
 
@@ -333,3 +353,42 @@ def test_a_dkdv_walk_that_starts_at_the_key_tile_is_named_by_its_range(tmp_path:
     line = result.diagnoses[0]
     assert "the dk/dv kernel walks the wrong queries" in line and "key 32 sums queries 32..76, not 0..76" in line
     assert "with causal=False every query from 0 is summed" in line
+
+
+# ----- blind-written mistakes (tests/blind, corpus): what the record shows, whoever wrote the bug ------------
+def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, list[str]]:
+    source = REPO / "tests" / "blind" / relative
+    level = level_by_number(int(source.parent.name.removeprefix("level")))
+    assert level is not None
+    kata = write_kata(level.kata_file, source.read_text(), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id(case_id, mode), kata, mode)
+    assert not result.passed
+    return result.message, result.diagnoses
+
+
+@pytest.mark.skipif(ON_GPU, reason="what kernels load is recorded under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+@pytest.mark.parametrize(
+    ("relative", "case_id", "expected"),
+    [
+        # v is handed to the kernel and never loaded, while k (its shape and dtype) is.
+        ("level10/v_from_k_pointer.py", "fp32-1x1/1x1x16-causal", "a load meant for `v` uses the wrong pointer"),
+        # The split kernel's programs store to the same scratch elements; the reducer reads the rest.
+        ("level11/partial_store_without_piece.py", "fp32-2/1x16-page8-lens1_17_40",
+         "programs of `paged_split_kernel` overwrite each other at [2, :, 0]"),
+        # One element read past the end of seq_lens, at the program's own id along a longer axis.
+        ("level11/seq_len_by_program.py", "fp32-8/2x32-page16-lens77_5-scale0.3",
+         "`seq_lens_ptr` is indexed with program_id(0), but the grid has 4 programs along axis 0"),
+        # NaN exactly where a float32 softmax with no max subtracted overflows, right elsewhere.
+        ("level11/reduce_without_global_max.py", "fp16-2/2x16-page8-lens23_64-large", "an exp is taken without the max subtracted"),
+        # Reproduced by the answer over the keys before the last, partial tile.
+        ("level10/ragged_tail_skipped.py", "fp16-1x8/1x33x16-full", "the last, partial tile of keys is never visited: key 32 gets"),
+        # A k tile wholly past the end, started at row b * Hq + 0 by the program of batch 1.
+        ("level10/kv_row_batch_times_hq.py", "fp16-2x6/3x64x16-full-scale-0.5-wide",
+         "the program of batch 1, query head 0 starts its load of `k_ptr` at (batch, head) row 6 = 1 * Hq + 0"),
+    ],
+)
+def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    message, diagnoses = _blind(relative, case_id, tmp_path, monkeypatch)
+    assert diagnoses and expected in diagnoses[0], (diagnoses, message)

@@ -483,6 +483,26 @@ def test_masked_out_of_bounds_lanes_are_not_violations() -> None:
     torch.testing.assert_close(small_out, small + 1)
 
 
+@triton.jit
+def first_only_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    # Reads x with every lane masked off, and never loads through y at all.
+    offsets = tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offsets, mask=offsets < 0, other=1.0)
+    tl.store(out_ptr + offsets, x, mask=offsets < n)
+
+
+def test_a_load_with_every_lane_off_counts_as_loaded_but_not_read() -> None:
+    """`loaded` (a load addressed it) and `reads` (an active lane read it) are two facts: a pointer the
+    kernel never loads through is in neither."""
+    x, y = _inputs()
+    out = torch.empty(N)
+    with watch_kernels(True) as watch:
+        first_only_kernel[(1,)](x, y, out, 16, BLOCK=16)
+    launch = watch.launches[0]
+    assert launch.loaded == frozenset({x.data_ptr()})
+    assert launch.reads == frozenset()
+
+
 def test_unmasked_atomic_past_the_end_is_stopped() -> None:
     buffer, counts = _guarded_view(100, fill=0.0)
     watch = _run_expecting_violation(lambda: atomic_count_kernel[(4,)](counts, BLOCK=32))

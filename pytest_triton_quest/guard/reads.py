@@ -11,7 +11,14 @@ from .state import _RunningLaunch, _STATE
 
 
 def _remember_read(launch: _RunningLaunch, origin: tuple[_Span, ...] | None, mask: Any) -> None:
-    """Which arguments the launch read: the evidence that the answer came from the inputs at all."""
+    """Which arguments the launch read: the evidence that the answer came from the inputs at all;
+    and which ones a load addressed at all, its mask on or off (a pointer the kernel never loads
+    through is another fact than a load whose every lane is masked off)."""
+    if launch.loaded is not None:
+        if origin is None:
+            launch.loaded = None
+        else:
+            launch.loaded.update(span.arg.data_ptr for span in origin)
     if launch.reads is None:
         return
     try:

@@ -87,6 +87,11 @@ class BoundsViolation:
             )
         if negative:
             return f"Mask the {self.access} so that offsets stay in 0..n-1, or fix how the offsets are computed."
+        if self.lanes == 1 and self.count == 1:
+            return (
+                f"This {self.access} touches one element, and it lies outside: its index is wrong (a program id "
+                "or a count meant for another tensor), and a mask would only hide that."
+            )
         if self.tile:
             return (
                 f"Mask the {self.access} with the tile's bounds in every dimension, e.g. (rows[:, None] < M) & "

@@ -75,6 +75,8 @@ class _RunningLaunch:
         self.counter: _TrafficCounter | None = None  # when a watch counts traffic
         # The arguments (by data_ptr) that loads read; None once a load could not be traced to one.
         self.reads: set[int] | None = set()
+        # The arguments that any load addressed, whatever its mask let through; None likewise.
+        self.loaded: set[int] | None = set()
 
     def set_spans(self, spans: list[_Span]) -> None:
         self.spans = spans
@@ -89,7 +91,8 @@ class _RunningLaunch:
     def record(self) -> LaunchRecord:
         traffic = self.counter.result() if self.counter is not None else None
         reads = frozenset(self.reads) if self.reads is not None and self.arguments_seen else None
-        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked, traffic, reads)
+        loaded = frozenset(self.loaded) if self.loaded is not None and self.arguments_seen else None
+        return LaunchRecord(self.kernel, self.grid, tuple(span.arg for span in self.spans), self.unchecked, traffic, reads, loaded)
 
 
 @dataclass

@@ -103,6 +103,29 @@ def wholly_outside_note(stray: OutOfBounds) -> str | None:
     )
 
 
+def program_id_index_note(stray: OutOfBounds) -> str | None:
+    """One element read or written past the end, at an offset equal to the program's id on an axis
+    whose grid is longer than the tensor: that program id is used as an index into a tensor it does
+    not count (seq_lens read at program_id(0) when axis 0 runs over batch x heads). A `likely:` line:
+    the record shows the id, the offset and both lengths; when two axes' ids equal the offset,
+    nothing is claimed."""
+    access = stray.stray
+    grid = grid_of(stray)
+    if grid is None or access.lanes != 1 or access.count != 1 or access.numel is None or len(access.offsets) != 1:
+        return None
+    offset = access.offsets[0]
+    axes = [axis for axis in range(3) if access.program_id[axis] == offset and grid[axis] > access.numel]
+    if len(axes) != 1 or access.argument is None:
+        return None
+    axis = axes[0]
+    return (
+        f"likely: `{access.argument}` is indexed with program_id({axis}), but the grid has {grid[axis]} programs along "
+        f"axis {axis} and `{access.argument}` only {access.numel} element{'' if access.numel == 1 else 's'}: that "
+        f"program id is not its index (program {tuple(access.program_id)} "
+        f"{'stores to' if access.access == 'store' else 'reads'} element {offset})"
+    )
+
+
 # Names of tensors laid out (batch, head, sequence, head dim) in the attention levels.
 _BHSD_NAMES = frozenset({"q", "k", "v", "o", "out", "do", "dq", "dk", "dv"})
 

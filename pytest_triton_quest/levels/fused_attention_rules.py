@@ -343,6 +343,13 @@ def _replay_notes(
         add(lambda width=width: _probabilities64(q, k, seen, scale).masked_fill(~_visible(S, "whole_tile", width), 0.0) @ v,
             "likely: the P @ V loop stops at the end of each query tile: P is right, but the key blocks after the "
             "query's tile are never summed" + ("" if causal else "; with causal=False every key block, up to S, must be summed"))
+        whole = (S // width) * width
+        if whole not in (0, S):  # a loop over whole tiles only: the ragged tail of keys never visited
+            tail_cut = seen & (torch.arange(S) < whole)[None, :]
+            add(lambda tail_cut=tail_cut: attention64(q, k, v, tail_cut, scale),
+                f"likely: the last, partial tile of keys is never visited: "
+                f"{f'key {whole} gets' if whole == S - 1 else f'keys {whole}..{S - 1} get'} no weight; the "
+                "key loop must reach S (triton.cdiv(S, BLOCK_N) tiles), with the keys j >= S masked in the last one")
         last = ((S - 1) // width) * width
         add(lambda last=last: torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf")), dim=-1)[..., last:] @ v[..., last:, :],
             "likely: only the last block of keys reaches the output: the P @ V accumulator is overwritten at every "

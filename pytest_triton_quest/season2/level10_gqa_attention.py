@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .._lazy import torch
 from ..levels.attention_inputs import GROWTH_Q, LARGE_OFFSET
 from ..levels.attention_reference import attention64, scale_of, visible
-from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
+from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
 from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
 from ..levels import evidence
@@ -166,6 +166,42 @@ class GroupedQueryAttention(Level):
     # ----- diagnosis ----------------------------------------------------------------------------
     def diagnose(self, failure: Failure) -> list[str]:
         return diagnose_gqa(failure)
+
+    def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
+        note = _kv_batch_step(stray)
+        return [note] if note else []
+
+
+def _kv_batch_step(stray: OutOfBounds) -> str | None:
+    """A tile of k or v wholly past the end, started by the program of (batch b, query head h) at the
+    (batch, head) row b * Hq + h // group (or b * Hq + h): the batch was stepped in query heads, and k
+    and v have only Hkv heads per batch. Read off the program id and the tile's start; None when the
+    record fits neither (or the grid does not say which program is which batch and head)."""
+    access, inputs = stray.stray, stray.inputs
+    k, q = inputs.get("k"), inputs.get("q")
+    if not access.wholly_past_the_end or access.argument is None or k is None or q is None:
+        return None
+    if access.numel != k.numel():
+        return None
+    B, Hkv, S, D = k.shape
+    Hq = q.shape[1]
+    grid = evidence.grid_of(stray)
+    if grid is None or Hq == Hkv:
+        return None
+    axes = [axis for axis in range(3) if grid[axis] == B * Hq]
+    if len(axes) != 1:
+        return None
+    pid = access.program_id[axes[0]]
+    b, h = divmod(pid, Hq)
+    row = min(access.offsets) // (S * D)  # the flat (batch, head) row, past the end as it may be
+    if row not in (b * Hq + h // (Hq // Hkv), b * Hq + h) or b == 0:
+        return None
+    return (
+        f"likely: k and v are addressed with the query heads' batch step: the program of batch {b}, query head "
+        f"{h} starts its {access.access} of `{access.argument}` at (batch, head) row {row} = {b} * Hq + "
+        f"{row - b * Hq}, but k and v hold Hkv = {Hkv} heads per batch, so batch {b} starts at row {b} * Hkv; "
+        "use b * Hkv + h // (Hq // Hkv) (or k's own strides)"
+    )
 
 
 def _row(
