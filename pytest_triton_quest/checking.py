@@ -18,10 +18,10 @@ from typing import Any, Callable
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
-from .levels.evidence import program_id_index_note, wholly_outside_note
+from .levels.evidence import batch_step_note, program_id_index_note, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
-from .picture import key_tile_view, tile_view
+from .picture import key_tile_view, stray_view, tile_view
 from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
@@ -107,6 +107,20 @@ def _key_tile_picture(level: Level, case: Case, watch: KernelWatch, inputs: dict
     return view.to_dict() if view is not None else None
 
 
+def _stray_picture(stray: OutOfBounds, case: Case, diagnoses: list[str]) -> dict[str, Any] | None:
+    """Where the stopped access's stray lanes fell, against the tensor its pointer came from
+    (picture.StrayView as a dict); None when that tensor or the lanes cannot be drawn."""
+    access = stray.stray
+    tensor = next(
+        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
+         for arg in launch.tensors if arg.name == access.argument and _is_tensor(arg.tensor)),
+        None,
+    )
+    view = stray_view(access, tensor, f"case {case.id}: {access.access} in kernel `{access.kernel}`, program id {access.program_id}",
+                      diagnoses[0] if diagnoses else "")
+    return view.to_dict() if view is not None else None
+
+
 def _is_traffic_case(level: Level, case: Case, mode: Mode) -> bool:
     try:
         chosen = level.traffic_case(mode)
@@ -139,7 +153,7 @@ def _check(
     probe = KernelProbe(level, function, mode) if mode.interpreted else None
     # --quest-picture on an attention level: the call's own loads say which key tiles each program read.
     key_tiles = pictures and mode.interpreted and level.picture_keys is not None
-    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic, key_tiles)
+    called = _call(level, case, function, device_inputs, mode, kata_path, portability, probe, count_traffic, key_tiles, pictures)
     if isinstance(called, CaseResult):
         return called
     returned, watch, allocations = called
@@ -483,6 +497,7 @@ def _call(
     probe: KernelProbe | None,
     count_traffic: bool = False,
     record_loads: bool = False,
+    pictures: bool = False,
 ) -> tuple[Any, KernelWatch, list[Allocation]] | CaseResult:
     args, kwargs = level.call_arguments(inputs)
     watch: KernelWatch | None = None
@@ -507,8 +522,11 @@ def _call(
             # for the report; which index overshot is the level's to say, when it can.
             outside = wholly_outside_note(stray)
             message = watch.violation.describe() + (f"\n{outside}" if outside else "")
-            indexed = program_id_index_note(stray)
-            return CaseResult(FAILED, message, level.diagnose_out_of_bounds(stray) or ([indexed] if indexed else []))
+            # The level's own reading first; then what the record alone shows about the index.
+            generic = program_id_index_note(stray) or batch_step_note(stray)
+            diagnoses = level.diagnose_out_of_bounds(stray) or ([generic] if generic else [])
+            view = _stray_picture(stray, case, diagnoses) if pictures else None
+            return CaseResult(FAILED, message, diagnoses, stray_picture=view)
         if is_cuda_error(error):
             # Without PyTorch's caching allocator (under compute-sanitizer) freeing a tensor calls
             # cudaFree, which in a poisoned context aborts the process before it can answer: keep

@@ -156,6 +156,7 @@ class StrayAccess(Protocol):
     program_id: tuple[int, int, int]
     masked: bool  # the access had a mask (which let the stray lanes through)
     lanes: int  # active lanes of the access in all (0: not known)
+    stray_offsets: tuple[int, ...]  # every distinct stray offset (up to a few thousand), for pictures
     wholly_past_the_end: bool  # every active lane lies after the tensor's end
 
 
@@ -331,6 +332,9 @@ class CaseResult:
     # With pictures asked for, on an attention level: which key tiles each query program read
     # (picture.KeyTileView as a dict).
     key_picture: dict[str, Any] | None = None
+    # Interpreter only, for an access the guard stopped: where its stray lanes fell against the
+    # tensor's extent (picture.StrayView as a dict).
+    stray_picture: dict[str, Any] | None = None
     # Lines printed after everything else (where the picture went).
     footer: list[str] = field(default_factory=list)
 

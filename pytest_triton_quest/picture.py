@@ -121,10 +121,10 @@ def picture_path(folder: Path, level: int, case_id: str) -> Path:
     return folder / f"level{level}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', case_id)}.png"
 
 
-def element_pixel(view: "TileView | KeyTileView", row: int, col: int) -> tuple[int, int]:
+def element_pixel(view: "TileView | KeyTileView | StrayView", row: int, col: int) -> tuple[int, int]:
     """(x, y) in the PNG, from its top-left corner, of the centre of cell (row, col) of the grid."""
-    cells = view.rows if isinstance(view, TileView) else view.states
-    left, bottom, width, height = GRID_BOX if isinstance(view, TileView) else KEYS_BOX
+    cells = view.states if isinstance(view, KeyTileView) else view.rows
+    left, bottom, width, height = KEYS_BOX if isinstance(view, KeyTileView) else GRID_BOX
     columns, rows_count = len(cells[0]), len(cells)
     x = (left + (col + 0.5) / columns * width) * FIGURE_INCHES[0] * DPI
     y_from_bottom = (bottom + (1 - (row + 0.5) / rows_count) * height) * FIGURE_INCHES[1] * DPI
@@ -320,6 +320,90 @@ def draw_key_tiles(view: KeyTileView, path: Path) -> Path:
     return _save(plt, figure, path)
 
 
+# ----- where stray lanes fell ------------------------------------------------------------------------
+INSIDE, PAST, STRAY = ".", " ", "#"
+STRAY_COLOURS = {INSIDE: "#CDEBDD", PAST: "#FFFFFF", STRAY: "#D55E00"}
+STRAY_MEANINGS = {INSIDE: "inside the tensor", PAST: "outside it", STRAY: "a stray lane of this access"}
+MOST_STRAY_ROWS = 48  # rows of the tensor's 2-D layout shown around the stray lanes
+
+
+@dataclass
+class StrayView:
+    """The rows of a tensor's 2-D layout (its last dimension as columns) around an access the guard
+    stopped: which cells lie inside the tensor, and where the stray lanes fell."""
+
+    title: str
+    argument: str
+    width: int  # columns: the tensor's last dimension, or WRAP for a 1-D tensor
+    first_row: int  # the row of the layout the picture starts at (negative: before the tensor)
+    rows: list[str]  # one character per element: INSIDE, PAST or STRAY
+    shown: int  # stray lanes drawn
+    count: int  # stray lanes in the access
+    headline: str = ""
+    col_name: str = "column (the last dimension)"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "StrayView":
+        return cls(**data)
+
+    def counts(self) -> dict[str, int]:
+        text = "".join(self.rows)
+        return {state: text.count(state) for state in STRAY_MEANINGS}
+
+
+def stray_view(stray: Any, tensor: Any, title: str, headline: str = "") -> StrayView | None:
+    """The picture of a stopped access (a guard.BoundsViolation) against `tensor`, the argument its
+    pointer came from; None when the record has no offsets or the lanes spread over more rows than a
+    picture holds."""
+    offsets = list(stray.stray_offsets or stray.offsets)
+    if not offsets or stray.argument is None or stray.numel is None or not isinstance(tensor, torch.Tensor):
+        return None
+    width = int(tensor.shape[-1]) if tensor.dim() >= 2 else WRAP
+    end_row = -(-stray.numel // width)  # rows the tensor fills, the last maybe in part
+    low_row, high_row = min(offsets) // width, max(offsets) // width
+    if high_row - low_row + 3 > MOST_STRAY_ROWS:
+        return None  # lanes scattered far apart: the report's offsets say more than a strip would
+    # The stray rows with a row of margin, and the tensor's nearest edge when it fits beside them.
+    edge = end_row - 1 if low_row >= 0 else 0
+    first, last = min(low_row, edge) - 1, max(high_row, edge) + 1
+    if last - first + 1 > MOST_STRAY_ROWS:
+        first, last = low_row - 1, high_row + 1
+    hit = set(offsets)
+    rows = []
+    for row in range(first, last + 1):
+        cells = []
+        for col in range(width):
+            element = row * width + col
+            cells.append(STRAY if element in hit else INSIDE if 0 <= element < stray.numel else PAST)
+        rows.append("".join(cells))
+    col_name = "column (the last dimension)" if tensor.dim() >= 2 else f"element, the 1-D tensor cut in rows of {WRAP}"
+    return StrayView(title, stray.argument, width, first, rows, len(hit), stray.count, headline, col_name)
+
+
+def draw_stray(view: StrayView, path: Path) -> Path:
+    """Write the PNG of a StrayView; raises ImportError without matplotlib."""
+    plt, figure, axes = _grid_figure(view.rows, STRAY_COLOURS, GRID_BOX)
+    from matplotlib.patches import Patch
+
+    step = -(-len(view.rows) // MOST_ROW_LABELS)
+    shown = list(range(0, len(view.rows), step))
+    axes.set_yticks(shown)
+    axes.set_yticklabels([str(view.first_row + r) for r in shown], fontsize=7)
+    axes.set_xlabel(view.col_name)
+    axes.set_ylabel(f"row of `{view.argument}`, {view.width} elements each")
+    part = "" if view.shown == view.count else f" ({view.shown} of its {view.count} stray lanes drawn)"
+    axes.set_title(f"`{view.argument}`: where the stopped access's stray lanes fell{part}", fontsize=9)
+    counts = view.counts()
+    legend = [Patch(facecolor=STRAY_COLOURS[state], edgecolor="#555555", label=f"{STRAY_MEANINGS[state]} ({counts[state]})") for state in STRAY_MEANINGS]
+    figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 0.13))
+    caption = view.title + ("\n" + _wrapped(view.headline, 120) if view.headline else "")
+    figure.text(0.5, 0.02, caption, ha="center", va="bottom", fontsize=8, wrap=True)
+    return _save(plt, figure, path)
+
+
 def pictures_lines(result: Any, folder: Path | None, level: int, case_id: str) -> list[str]:
     """The report's last lines for a case's pictures (CaseResult.picture and .key_picture): where each
     went, or how to get them. Nothing when none was asked for."""
@@ -330,13 +414,36 @@ def pictures_lines(result: Any, folder: Path | None, level: int, case_id: str) -
         line = picture_line(TileView.from_dict(result.picture), folder, level, case_id)
         if line:
             lines.append(line)
+    if not result.passed and result.stray_picture:
+        path = picture_path(folder, level, case_id).with_suffix(".stray.png")
+        try:
+            lines.append(f"picture of where the stray lanes fell: {draw_stray(StrayView.from_dict(result.stray_picture), path)}")
+        except ImportError:
+            lines.append("picture: not drawn: it needs matplotlib (pip install matplotlib, or the quest's `plot` extra)")
+        except OSError as error:
+            lines.append(f"picture: not written: {error}")
     if result.key_picture:
         path = picture_path(folder, level, case_id).with_suffix(".keys.png")
+        keys = KeyTileView.from_dict(result.key_picture)
+        keys.title += _caption_extra(result)
         try:
-            lines.append(f"picture of the key tiles each query program read: {draw_key_tiles(KeyTileView.from_dict(result.key_picture), path)}")
+            lines.append(f"picture of the key tiles each query program read: {draw_key_tiles(keys, path)}")
         except ImportError:
             if not lines:
                 lines.append("picture: not drawn: it needs matplotlib (pip install matplotlib, or the quest's `plot` extra)")
         except OSError as error:
             lines.append(f"picture: not written: {error}")
     return lines
+
+
+def _caption_extra(result: Any) -> str:
+    """The second caption line of a key-tile picture: the headline of a failing case, or the memory
+    traffic of the passing one."""
+    if not result.passed:
+        return "\n" + _wrapped(result.diagnoses[0], 120) if result.diagnoses else ""
+    if result.traffic:
+        from .traffic import TrafficReport
+
+        lines = TrafficReport.from_dict(result.traffic).lines()
+        return "\n" + lines[0] if lines else ""
+    return ""

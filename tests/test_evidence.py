@@ -384,6 +384,16 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level11/reduce_without_global_max.py", "fp16-2/2x16-page8-lens23_64-large", "an exp is taken without the max subtracted"),
         # Reproduced by the answer over the keys before the last, partial tile.
         ("level10/ragged_tail_skipped.py", "fp16-1x8/1x33x16-full", "the last, partial tile of keys is never visited: key 32 gets"),
+        # A q tile wholly past the end, started by program p of the (batch, head) axis at p * stride(0).
+        ("level7/batch_stride_for_head.py", "fp16-1x2x1x32-full",
+         "each program steps a whole batch of `q_ptr` where it should step one head: program 1 along axis 1"),
+        # Programs that stored nothing, and tile counts that fit the grid read the other way round.
+        ("level2/grid_axes_swapped.py", "fp32-77x45x1", "the grid's axes are swapped: c (77 x 45) in tiles of up to 64 rows"),
+        # Reproduced by the online softmax whose alpha leaves out the scale.
+        ("level7/scale_missing_in_alpha.py", "fp32-1x3x77x32-full", "likely: alpha misses the scale"),
+        # Reproduced by the gradients over (query, key) pairs with the diagonal tile's test reversed.
+        ("level9/causal_mask_flipped_in_transposed_tile.py", "fp32-2x1x77x32-causal",
+         "in the dk/dv kernel the causal test inside the diagonal tile is flipped"),
         # A k tile wholly past the end, started at row b * Hq + 0 by the program of batch 1.
         ("level10/kv_row_batch_times_hq.py", "fp16-2x6/3x64x16-full-scale-0.5-wide",
          "the program of batch 1, query head 0 starts its load of `k_ptr` at (batch, head) row 6 = 1 * Hq + 0"),

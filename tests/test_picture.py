@@ -178,3 +178,44 @@ def test_one_that_visits_every_key_tile_shows_the_tiles_it_could_skip(tmp_path: 
     png = draw_key_tiles(view, tmp_path / "keys.png")
     assert _close(_colour_at(png, view, first, len(view.states[first]) - 1, nudge=15), KEY_COLOURS[READ_SKIPPABLE])
     assert _close(_colour_at(png, view, first, 0, nudge=15), KEY_COLOURS[READ_NEEDED])
+
+
+# ----- where the stray lanes of a stopped access fell ---------------------------------------------------
+@pytest.mark.skipif(ON_GPU, reason="the guard stops accesses under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_stray_lanes_are_drawn_where_they_fell_past_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from pytest_triton_quest.picture import PAST, STRAY, STRAY_COLOURS, INSIDE, StrayView, draw_stray
+
+    level = level_by_number(1)
+    assert level is not None
+    source = (REPO / "solutions_hidden" / level.kata_file).read_text()
+    edited = source.replace("    mask = offsets < n  #", "    mask = offsets < n + 7  #")
+    assert edited != source
+    kata = write_kata(level.kata_file, edited, tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id("fp32-98765", mode), kata, mode, pictures=True)
+    assert not result.passed and result.stray_picture is not None
+    view = StrayView.from_dict(result.stray_picture)
+    # 98765 elements in rows of 64: the tensor ends 13 elements into row 1543; lanes 98765..98771 stray.
+    row = 1543 - view.first_row
+    assert view.rows[row][:13] == INSIDE * 13 and view.rows[row][13:20] == STRAY * 7 and set(view.rows[row][20:]) == {PAST}
+    assert view.shown == view.count == 7
+    png = draw_stray(view, tmp_path / "stray.png")
+    assert _close(_colour_at(png, view, row, 15), STRAY_COLOURS[STRAY])
+    assert _close(_colour_at(png, view, row - 1, 40), STRAY_COLOURS[INSIDE])
+    assert _close(_colour_at(png, view, row, 50), STRAY_COLOURS[PAST])
+
+
+def test_a_key_tile_caption_carries_the_traffic_of_a_pass_and_the_headline_of_a_failure() -> None:
+    from pytest_triton_quest.model import CaseResult
+    from pytest_triton_quest.picture import _caption_extra
+    from pytest_triton_quest.traffic import TrafficReport
+
+    from pytest_triton_quest.traffic import LaunchRow
+
+    rows = [LaunchRow("attention", (2, 1, 1), 3_000_000, 1_000_000, 4_000_000, 0)]
+    traffic = TrafficReport(8, "case", "fp32", rows, 3_000_000, 1_000_000, 4_000_000, 0, 2_000_000, 1.0).to_dict()
+    assert _caption_extra(CaseResult("passed", traffic=traffic)) == "\n" + TrafficReport.from_dict(traffic).lines()[0]
+    assert "2.0x the minimum" in _caption_extra(CaseResult("passed", traffic=traffic))
+    assert _caption_extra(CaseResult("failed", diagnoses=["likely: x"])) == "\nlikely: x"

@@ -9,7 +9,7 @@ from typing import Any, Callable
 from ..model import TensorArg
 from .provenance import _access_origin
 from .reads import _remember_load, _remember_read
-from .records import BoundsViolation, OutOfBoundsAccess, _MAX_OFFSETS, _Span, _U64_MAX, _error_line, _grid3, _numpy
+from .records import MAX_STRAY_OFFSETS, BoundsViolation, OutOfBoundsAccess, _MAX_OFFSETS, _Span, _U64_MAX, _error_line, _grid3, _numpy
 from .state import _RunningLaunch, _STATE
 
 
@@ -133,7 +133,8 @@ def _find_violation(
     if chosen is None:
         return BoundsViolation(launch.kernel, access, None, (), int(bad.size), None, grid_idx, **shape)
     return BoundsViolation(
-        launch.kernel, access, chosen.arg.name, _offsets(bad, chosen.arg), int(bad.size), chosen.arg.numel, grid_idx, **shape
+        launch.kernel, access, chosen.arg.name, _offsets(bad, chosen.arg), int(bad.size), chosen.arg.numel, grid_idx, **shape,
+        stray_offsets=_every_offset(bad, chosen.arg),
     )
 
 
@@ -144,6 +145,13 @@ def _blamed_span(allowed: list[_Span], counts: list[int], known_origin: bool) ->
     if not allowed or (not known_origin and max(counts, default=0) == 0):
         return None
     return allowed[counts.index(max(counts))]
+
+
+def _every_offset(bad: Any, arg: TensorArg) -> tuple[int, ...]:
+    """Every distinct element offset of the bad addresses, the first MAX_STRAY_OFFSETS of them."""
+    np = _numpy()
+    distinct = np.unique((bad - arg.data_ptr) // arg.element_size)[:MAX_STRAY_OFFSETS]
+    return tuple(int(offset) for offset in distinct)
 
 
 def _offsets(bad: Any, arg: TensorArg) -> tuple[int, ...]:

@@ -16,6 +16,7 @@ CRITICAL_HOOKS = ("GridExecutor.__call__", "GridExecutor._init_args_hst", "inter
 
 
 _MAX_OFFSETS = 8
+MAX_STRAY_OFFSETS = 4096
 
 
 _U64_MAX = 2**64 - 1
@@ -40,6 +41,8 @@ class BoundsViolation:
     masked: bool = False  # the access had a mask (which let these lanes through)
     tile: bool = False  # the pointer was a tile of two or more dimensions
     lanes: int = 0  # active lanes of the access in all, in bounds or not (0: not known)
+    # Every distinct stray element offset, up to MAX_STRAY_OFFSETS (a picture draws them where they fell).
+    stray_offsets: tuple[int, ...] = ()
 
     @property
     def wholly_past_the_end(self) -> bool:

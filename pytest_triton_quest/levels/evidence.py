@@ -126,6 +126,36 @@ def program_id_index_note(stray: OutOfBounds) -> str | None:
     )
 
 
+def batch_step_note(stray: OutOfBounds) -> str | None:
+    """A tile of a (batch, head, sequence, dim) tensor wholly past its end, started by program p of
+    a grid axis that counts (batch, head) pairs, at p whole batches (p * stride(0)): each program
+    steps a batch where it should step a head. A `likely:` line from the program id, the grid and
+    the tile's start; None when the record shows anything else."""
+    access = stray.stray
+    if not access.wholly_past_the_end or access.argument is None:
+        return None
+    tensor = next(
+        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
+         for arg in launch.tensors if arg.name == access.argument and isinstance(arg.tensor, torch.Tensor)),
+        None,
+    )
+    grid = grid_of(stray)
+    if tensor is None or grid is None or tensor.dim() != 4 or not tensor.is_contiguous() or tensor.numel() != access.numel:
+        return None
+    B, H = tensor.shape[0], tensor.shape[1]
+    axes = [axis for axis in range(3) if grid[axis] == B * H and access.program_id[axis] > 0]
+    if H < 2 or len(axes) != 1:
+        return None
+    axis, pid = axes[0], access.program_id[axes[0]]
+    if min(access.offsets) != pid * tensor.stride(0):
+        return None
+    return (
+        f"likely: each program steps a whole batch of `{access.argument}` where it should step one head: program "
+        f"{pid} along axis {axis} (B * H = {B * H} programs, one per (batch, head) pair) starts at {pid} * "
+        f"stride(0) = {pid * tensor.stride(0)}; the (batch, head) pair's step is stride(1) = {tensor.stride(1)}"
+    )
+
+
 # Names of tensors laid out (batch, head, sequence, head dim) in the attention levels.
 _BHSD_NAMES = frozenset({"q", "k", "v", "o", "out", "do", "dq", "dk", "dv"})
 

@@ -182,6 +182,8 @@ def _online64(
         values = v[..., start : start + width, :] if bug != "v_not_advanced" else v[..., : block.shape[-1], :]
         m_new = torch.maximum(m, block.amax(dim=-1))
         alpha = exp(m_new - m) if bug == "alpha_inverted" else exp(m - m_new)
+        if bug == "alpha_unscaled":  # the max kept on unscaled scores (scale > 0): alpha without the scale
+            alpha = exp((m - m_new) / scale)
         p = exp(block - (m if bug == "stale_max" else m_new)[..., None])
         if bug == "no_max":
             p, alpha = exp(block), torch.ones_like(alpha)
@@ -240,6 +242,9 @@ _ONLINE_NOTES = {
     "block; divide acc by l once, after the loop",
     "v_not_advanced": "likely: every block of keys is paired with the first block of v: the v pointers (v_ptrs) "
     "must move BLOCK_N rows down with the k pointers at every step",
+    "alpha_unscaled": "likely: alpha misses the scale: with the running max kept on unscaled scores, p = exp((s - "
+    "m_new) * scale) but alpha = exp(m_old - m_new) must be exp((m_old - m_new) * scale) too (or scale the scores "
+    "once, before the max)",
     "no_max": "likely: exp overflows on large scores (inf / inf = NaN): subtract the row max before exp (in a fused "
     "kernel the running max: p = exp(s - m_new), with m_new = maximum(m_old, rowmax(s)))",
 }
@@ -336,7 +341,7 @@ def _replay_notes(
                     "cols <= rows, with rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) and cols = start + offs_n")
     for width in (w for w in _BLOCK_WIDTHS if w < S):
         for bug, note in _ONLINE_NOTES.items():
-            if bug != "no_max":
+            if bug != "no_max" and (bug != "alpha_unscaled" or scale > 0):
                 add(lambda width=width, bug=bug: _online64(q, k, v, seen, scale, width, bug), note)
         # P right (normalised over every visible key), then P @ V summed over the key blocks up to the
         # end of each query tile only: the loop bound of a separate P @ V kernel.

@@ -231,6 +231,9 @@ def _store_notes(failure: Failure) -> list[str] | None:
             f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its programs store rows 0..{R - 1} "
             f"and columns 0..{C - 1}, and the last, partial block of rows or columns gets no program; {_ROUND_UP}"
         ]
+    swapped = _swapped_grid_note(failure) if silent and gap else None
+    if swapped is not None:
+        return [swapped]
     if silent and gap and _mixed_sizes_note(failure) == []:
         shown = evidence.programs_text([program[0] for program in silent])
         return [
@@ -239,6 +242,34 @@ def _store_notes(failure: Failure) -> list[str] | None:
             "pid_m and pid_n), or their store mask is all false"
         ]
     return None
+
+
+def _swapped_grid_note(failure: Failure) -> str | None:
+    """The grid launched as (column tiles, row tiles) while the kernel reads its row tile from axis 0:
+    the tile size each program stored says how many row and column tiles c needs, and the grid has
+    those counts the other way round. None unless the record shows exactly that."""
+    stores = failure.stores
+    if stores is None or not stores.elements:
+        return None
+    launches = [launch for launch in failure.launches if any(kernel == launch.kernel for kernel, _ in stores.programs)]
+    if len(launches) != 1 or launches[0].grid[2] != 1:
+        return None
+    M, N = failure.ref.shape
+    rows_per = max(int(len(set((elements // N).tolist()))) for elements in stores.elements if len(elements))
+    cols_per = max(int(len(set((elements % N).tolist()))) for elements in stores.elements if len(elements))
+    needed = (-(-M // rows_per), -(-N // cols_per))
+    grid = launches[0].grid[:2]
+    if grid == needed or grid != (needed[1], needed[0]):
+        return None
+    def many(count: int, what: str) -> str:
+        return f"{count} {what}{'' if count == 1 else 's'}"
+
+    return (
+        f"likely: the grid's axes are swapped: c ({M} x {N}) in tiles of up to {many(rows_per, 'row')} and "
+        f"{many(cols_per, 'column')} (what each program stored) needs {many(needed[0], 'row tile')} and "
+        f"{many(needed[1], 'column tile')}, and the grid launches {grid[0]} x {grid[1]}, the other way round; with "
+        "pid_m = tl.program_id(0), launch (triton.cdiv(M, BLOCK_M), triton.cdiv(N, BLOCK_N))"
+    )
 
 
 def _ends_at_block(box: tuple[int, int], shape: tuple[int, int]) -> bool:

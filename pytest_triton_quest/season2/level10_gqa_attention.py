@@ -196,11 +196,14 @@ def _kv_batch_step(stray: OutOfBounds) -> str | None:
     row = min(access.offsets) // (S * D)  # the flat (batch, head) row, past the end as it may be
     if row not in (b * Hq + h // (Hq // Hkv), b * Hq + h) or b == 0:
         return None
+    # Program (b, 0) lands on row b * Hq whether the batch is stepped in query heads or the batch
+    # index is taken as bhq // Hkv: the record cannot tell the two apart, so both are named.
     return (
-        f"likely: k and v are addressed with the query heads' batch step: the program of batch {b}, query head "
-        f"{h} starts its {access.access} of `{access.argument}` at (batch, head) row {row} = {b} * Hq + "
-        f"{row - b * Hq}, but k and v hold Hkv = {Hkv} heads per batch, so batch {b} starts at row {b} * Hkv; "
-        "use b * Hkv + h // (Hq // Hkv) (or k's own strides)"
+        f"likely: k and v rows overshoot by batch: the program of batch {b}, query head {h} starts its "
+        f"{access.access} of `{access.argument}` at (batch, head) row {row} = {b} * Hq + {row - b * Hq}, but k and v "
+        f"hold Hkv = {Hkv} heads per batch, so batch {b} starts at row {b} * Hkv. Either the batch is stepped in "
+        "query heads (b * Hq, or q's batch stride), or the batch index is taken as bhq // Hkv: it is b = bhq // Hq, "
+        "and the kv row is b * Hkv + h // (Hq // Hkv)"
     )
 
 

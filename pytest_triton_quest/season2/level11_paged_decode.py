@@ -315,11 +315,11 @@ def diagnose_decode(failure: Failure) -> list[str]:
     if heads:
         return [heads]
     broken = ~torch.isfinite(out) & torch.isfinite(ref)
-    if bool(broken.any()) and _overflows_unshifted(failure):
-        return [_UNSHIFTED]
-    if bool(broken.any()):
-        return _nan_from_the_cache(failure)
-    return []
+    if not bool(broken.any()):
+        return []
+    # Garbage the cache holds explains NaN before the arithmetic does: on a case of large scores the
+    # softmax with no max subtracted is NaN nearly everywhere, so it would match any NaN output.
+    return _nan_from_the_cache(failure) or ([_UNSHIFTED] if _overflows_unshifted(failure) else [])
 
 
 _UNSHIFTED = (
@@ -334,14 +334,19 @@ def _overflows_unshifted(failure: Failure) -> bool:
     """A case of large logits whose output is NaN or inf exactly where a float32 softmax that subtracts
     no max is (and right elsewhere): the arithmetic overflowed, not memory (NaN from memory nobody
     wrote never counts). Not a replay that `matches` can take: it is NaN nearly everywhere."""
-    if not failure.case.params.get("large") or evidence.unwritten_among(failure, failure.bad):
+    if not failure.case.params.get("large") or evidence.unwritten_among(failure, failure.bad) or failure.probe is None:
         return False
     unshifted = _decode64(failure.inputs, unshifted=True)
     special = ~torch.isfinite(unshifted)
     if not bool(special.any()) or not bool((~torch.isfinite(failure.out) == special).all()):
         return False
     close = torch.isclose(failure.out[~special], failure.ref[~special], atol=failure.tolerance.atol, rtol=failure.tolerance.rtol)
-    return bool(close.all())
+    if not bool(close.all()):
+        return False
+    # The cache's garbage (NaN on purpose) set to 0: NaN that stay are the arithmetic's.
+    cleaned = {**failure.inputs, **{name: failure.inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
+    run = failure.probe.run(cleaned)
+    return run.out is not None and bool((~torch.isfinite(run.out) == special).all())
 
 
 _LOG2E = 1.4426950408889634

@@ -343,6 +343,16 @@ def _walk_notes(failure: Failure) -> list[str]:
                 visible(S, "whole_tile", width),
                 f"likely: {kernel} visits the diagonal tile without the causal mask: inside it, keys j > i must get P = 0",
             ))
+        # The causal test inside the diagonal tile written the wrong way round (j >= i kept), for each
+        # tile width up to one tile that holds the whole sequence.
+        rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
+        for width in [w for w in _BLOCK_WIDTHS if w < S] + [w for w in _BLOCK_WIDTHS if w >= S][:1]:
+            below, same = cols // width < rows // width, cols // width == rows // width
+            walks.append((
+                below | (same & (cols >= rows)),
+                f"likely: in {kernel} the causal test inside the diagonal tile is flipped: it keeps keys j >= i and "
+                "hides j < i; keep j <= i (in a tile with keys along the rows: key <= query)",
+            ))
     notes = [note for seen, note in walks if matches(failure, _backward64(inputs, seen=seen)[name])]
     return list(dict.fromkeys(notes)) or _walk_ranges(failure)
 
