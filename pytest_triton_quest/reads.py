@@ -107,13 +107,21 @@ def unloaded_inputs(inputs: dict[str, Any], names: tuple[str, ...], launches: li
     loaded = [arg for launch in launches for arg in launch.tensors if arg.data_ptr in launch.loaded]
 
     def among(args: list[TensorArg], value: Any) -> bool:
-        return any(_inside(arg, value) or _made_from(arg.tensor, value, gathered=False) for arg in args if isinstance(arg.tensor, torch.Tensor))
+        # The input's own memory first: comparing values (a copy of it) costs far more.
+        if any(_inside(arg, value) for arg in args):
+            return True
+        return any(_made_from(arg.tensor, value, gathered=False) for arg in args if isinstance(arg.tensor, torch.Tensor))
 
     tensors = {name: inputs[name] for name in names if isinstance(inputs.get(name), torch.Tensor) and inputs[name].numel() > 0}
     found = []
     for name, value in tensors.items():
-        given = [(launch, arg) for launch in launches for arg in launch.tensors if isinstance(arg.tensor, torch.Tensor) and among([arg], value)]
-        if not given or among(loaded, value):
+        if among(loaded, value):
+            continue
+        handed = [(launch, arg) for launch in launches for arg in launch.tensors]
+        given = [(launch, arg) for launch, arg in handed if _inside(arg, value)] or [
+            (launch, arg) for launch, arg in handed if isinstance(arg.tensor, torch.Tensor) and _made_from(arg.tensor, value, gathered=False)
+        ]
+        if not given:
             continue
         launch, arg = given[0]
         alike = tuple(
@@ -174,7 +182,10 @@ def _holds_values_of(tensor: Any, value: "torch_types.Tensor") -> bool:
         sample = sample[torch.isfinite(sample)]
     if sample.numel() == 0:
         return True  # nothing distinctive to look for: do not claim it is missing
-    found = torch.isin(sample, tensor.detach().reshape(-1).to(sample.device))
+    # Which of the (many) tensor elements are sampled values, then which samples those are: torch.isin
+    # of a few values against a large tensor sorts the large one, this way round it does not.
+    haystack = tensor.detach().reshape(-1).to(sample.device)
+    found = torch.isin(sample, haystack[torch.isin(haystack, sample)])
     return float(found.float().mean()) >= _FOUND_SHARE
 
 
@@ -257,6 +268,8 @@ def _made_from(tensor: "torch_types.Tensor", value: "torch_types.Tensor", gather
     `gathered`, picked from it (its values are found among the input's: a row max is one)."""
     if _holds_values_of(tensor, value) or (gathered and _holds_values_of(value, tensor)):
         return True
+    if _nonzero_count(tensor) != _nonzero_count(value):
+        return False  # not the same values, whatever the factor: spare the sorting
     ours = _sorted_nonzero(tensor)
     theirs = _sorted_nonzero(value)
     if ours.numel() != theirs.numel() or ours.numel() == 0:
@@ -265,6 +278,11 @@ def _made_from(tensor: "torch_types.Tensor", value: "torch_types.Tensor", gather
         if _scaled_copy(ours, candidate):
             return True
     return False
+
+
+def _nonzero_count(tensor: "torch_types.Tensor") -> int:
+    flat = tensor.detach().reshape(-1)
+    return int((torch.isfinite(flat) & (flat != 0)).sum())
 
 
 def _sorted_nonzero(tensor: "torch_types.Tensor") -> "torch_types.Tensor":

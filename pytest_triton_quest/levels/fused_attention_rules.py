@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # Tile sizes a kernel may use (tl.dot needs >= 16); replays of tile-shaped bugs try each.
 _BLOCK_WIDTHS = (16, 32, 64, 128)
+_SOFTMAX_WIDTHS = (*_BLOCK_WIDTHS, 256)
 _LOG2E = 1.4426950408889634
 # The probe of a failure whose own output says too little: one head of ordinary, growing scores.
 _PROBE_S = 160
@@ -339,10 +340,12 @@ def _replay_notes(
                 add(lambda seen_here=local_and_skipped: attention64(q, k, v, seen_here, scale),
                     "likely: the causal mask compares positions inside the tiles: use the global indices, "
                     "cols <= rows, with rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M) and cols = start + offs_n")
-    for width in (w for w in _BLOCK_WIDTHS if w < S):
+    # A row softmax taken in chunks (level 6's softmax kernel) uses wider chunks than a fused tile.
+    for width in (w for w in _SOFTMAX_WIDTHS if w < S):
         for bug, note in _ONLINE_NOTES.items():
             if bug != "no_max" and (bug != "alpha_unscaled" or scale > 0):
                 add(lambda width=width, bug=bug: _online64(q, k, v, seen, scale, width, bug), note)
+    for width in (w for w in _BLOCK_WIDTHS if w < S):
         # P right (normalised over every visible key), then P @ V summed over the key blocks up to the
         # end of each query tile only: the loop bound of a separate P @ V kernel.
         add(lambda width=width: _probabilities64(q, k, seen, scale).masked_fill(~_visible(S, "whole_tile", width), 0.0) @ v,

@@ -60,6 +60,8 @@ class NaiveAttention(Level):
             AttentionRow("fp16", B=1, H=2, S=100, D=16, causal=False, scale=0.5, purpose="non-causal in half precision with an explicit scale"),
             AttentionRow("fp32", B=1, H=2, S=64, D=16, causal=True, special="large", purpose="large logits (about 1000): exp overflows unless the row max is subtracted"),
             AttentionRow("fp16", B=1, H=2, S=70, D=16, causal=False, special="large", purpose="large logits, non-causal, half precision"),
+            AttentionRow("fp32", B=1, H=1, S=500, D=16, causal=False, special="growing",
+                         purpose="rows of 500 scores that grow along the keys: a softmax taken in chunks must rescale its running sum as the max grows"),
         ]
         if mode.on_gpu:
             table += [

@@ -353,10 +353,22 @@ ENTRIES = [
     dict(
         level=6,
         file="level6/softmax_sum_not_rescaled.py",
+        # Its author's report (the file name, and that it passes) told what it is: level 6's cases
+        # were then given rows longer than one chunk, so it counts with the corpus.
+        seen=True,
         bug="The chunked softmax keeps a running row maximum but never rescales the running sum by exp(old max - new max) when the maximum grows, so rows longer than one chunk get the wrong denominator.",
         expect=("rescal", "running sum", "exp(m - m_new)", "online softmax", "denominator"),
         wrong=("causal mask", "scale", "p @ v"),
         fails_today=False,
+    ),
+    # Written 2026-12-07 to replace softmax_sum_not_rescaled, which was seen.
+    dict(
+        level=6,
+        file="level6/mistake_r2.py",
+        bug="The scores kernel is launched with sm_scale, the default 1/sqrt(D), instead of the scale argument, so an explicit scale passed by the caller is silently ignored.",
+        expect=("explicit scale", "scale argument", "sm_scale", "ignored", "not honoured"),
+        wrong=("causal", "max subtraction", "head offset"),
+        fails_today=True,
     ),
     dict(
         level=3,
