@@ -402,3 +402,21 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     message, diagnoses = _blind(relative, case_id, tmp_path, monkeypatch)
     assert diagnoses and expected in diagnoses[0], (diagnoses, message)
+
+
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_walk_ranges_say_nothing_when_ranges_far_apart_give_the_same_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On large scores a softmax is nearly one-hot, so a wrong dq row is also the sum over ranges that
+    share little; the record does not say which one the walk took, and no walk is named."""
+    from tests.mistakes import all_mistakes
+
+    level = level_by_number(9)
+    assert level is not None
+    solution = REPO / "solutions_hidden" / level.kata_file
+    mistake = next(m for number, m in all_mistakes() if number == 9 and m.name == "qk_scale_without_log2e")
+    kata = write_kata(level.kata_file, mistake.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id("fp16-1x2x64x16-causal-large", mode), kata, mode)
+    assert not result.passed
+    assert not any("walks the wrong" in line for line in result.diagnoses), result.diagnoses

@@ -398,9 +398,15 @@ def _walk_ranges(failure: Failure) -> list[str]:
     wrong_rows = per_slice[worst].nonzero().flatten().tolist()[:64]
     tolerance = failure.tolerance
     found: list[tuple[int, int, int, str]] = []
+    def counted(r: int, a: int, c: int, mode: str) -> tuple[int, int, str]:
+        """The range of pairs that add to row r: those the mask hides add nothing when it is on."""
+        if mode == "masked" and causal:
+            a, c = (a, min(c, r + 1)) if name == "dq" else (max(a, r), c)
+        return a, c, mode
+
     for r in wrong_rows:
         bounds = sorted({0, S, r, r + 1, *range(0, S, _WALK_STEP)} & set(range(S + 1)))
-        match = None
+        matches: dict[tuple[int, int, str], tuple[int, int, int, str]] = {}
         for mode in (("masked", "unmasked") if causal else ("masked",)):
             table = sums[mode]
             for a in bounds:
@@ -408,15 +414,13 @@ def _walk_ranges(failure: Failure) -> list[str]:
                     if c <= a:
                         break
                     if evidence.close_to(out[r], table[r, c] - table[r, a], 2 * tolerance.atol, 2 * tolerance.rtol):
-                        match = (r, a, c, mode)
-                        break
-                if match:
-                    break
-            if match:
-                break
-        if match is None:
+                        matches.setdefault(counted(r, a, c, mode), (r, a, c, mode))
+        if not matches or _far_apart(list(matches)):
+            # None, or ranges far apart that give the same row (a softmax nearly one-hot, on large
+            # scores): the row does not say which range the walk took. Neighbours that differ by a
+            # pair or two of tiny weight do not count as different walks.
             return []
-        found.append(match)
+        found.append(next(iter(matches.values())))
     if not found or len({mode for _, _, _, mode in found}) > 1:
         return []  # one walk has one mask: rows that need both are explained by something else
     summed = "keys" if name == "dq" else "queries"
@@ -437,6 +441,12 @@ def _walk_ranges(failure: Failure) -> list[str]:
 
     examples = "; ".join(shown(match) for match in found[:2])
     return [f"likely: {kernel} walks the wrong {summed} (in batch {b}, head {h}): {examples}{_walk_meaning(found[0], name, S, causal)}"]
+
+
+def _far_apart(ranges: list[tuple[int, int, str]]) -> bool:
+    """Two of the ranges (first, end, mask) have other masks, or starts or ends more than a tile apart."""
+    starts, ends = [a for a, _, _ in ranges], [c for _, c, _ in ranges]
+    return len({mode for _, _, mode in ranges}) > 1 or max(starts) - min(starts) > _WALK_STEP or max(ends) - min(ends) > _WALK_STEP
 
 
 def _walk_meaning(match: tuple[int, int, int, str], name: str, S: int, causal: bool) -> str:
