@@ -16,7 +16,8 @@ def scores_kernel(q_ptr, kt_ptr, out_ptr, S, D: tl.constexpr, BLOCK: tl.constexp
     dims = tl.arange(0, D)
     q = tl.load(q_ptr + bh * S * D + rows[:, None] * D + dims[None, :], mask=rows[:, None] < S, other=0.0)
     kt = tl.load(kt_ptr + bh * D * S + dims[:, None] * S + cols[None, :], mask=cols[None, :] < S, other=0.0)
-    scores = tl.dot(q, kt)
+    # float32 copies: full precision, not TF32, so a half-precision case keeps its accuracy on a GPU.
+    scores = tl.dot(q, kt, input_precision="ieee")
     tl.store(out_ptr + bh * S * S + rows[:, None] * S + cols[None, :], scores, mask=(rows[:, None] < S) & (cols[None, :] < S))
 
 
