@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
-from .levels.evidence import batch_step_note, program_id_index_note, wholly_outside_note
+from .levels.evidence import batch_step_note, program_id_index_note, stray_tensor, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
 from .picture import key_tile_view, stray_view, tile_view
@@ -111,12 +111,7 @@ def _stray_picture(stray: OutOfBounds, case: Case, diagnoses: list[str]) -> dict
     """Where the stopped access's stray lanes fell, against the tensor its pointer came from
     (picture.StrayView as a dict); None when that tensor or the lanes cannot be drawn."""
     access = stray.stray
-    tensor = next(
-        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
-         for arg in launch.tensors if arg.name == access.argument and _is_tensor(arg.tensor)),
-        None,
-    )
-    view = stray_view(access, tensor, f"case {case.id}: {access.access} in kernel `{access.kernel}`, program id {access.program_id}",
+    view = stray_view(access, stray_tensor(stray), f"case {case.id}: {access.access} in kernel `{access.kernel}`, program id {access.program_id}",
                       diagnoses[0] if diagnoses else "")
     return view.to_dict() if view is not None else None
 

@@ -76,6 +76,17 @@ def grid_of(stray: OutOfBounds) -> tuple[int, int, int] | None:
     return None
 
 
+def stray_tensor(stray: OutOfBounds) -> "torch_types.Tensor | None":
+    """The tensor the stopped access's pointer came from (its argument in the last launch of that
+    kernel); None when the record does not name one."""
+    access = stray.stray
+    return next(
+        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
+         for arg in launch.tensors if arg.name == access.argument and isinstance(arg.tensor, torch.Tensor)),
+        None,
+    )
+
+
 def wholly_outside_note(stray: OutOfBounds) -> str | None:
     """A tile that lies entirely past the end of a tensor, placed in that tensor's own index space:
     where the tile starts says which of the program's indices overshot (a batch, a head, a row block),
@@ -84,11 +95,7 @@ def wholly_outside_note(stray: OutOfBounds) -> str | None:
     access = stray.stray
     if not access.wholly_past_the_end or access.argument is None:
         return None
-    tensor = next(
-        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
-         for arg in launch.tensors if arg.name == access.argument and isinstance(arg.tensor, torch.Tensor)),
-        None,
-    )
+    tensor = stray_tensor(stray)
     if tensor is None or tensor.dim() < 2 or not tensor.is_contiguous() or tensor.numel() != access.numel:
         return None
     shape = list(tensor.shape)
@@ -134,11 +141,7 @@ def batch_step_note(stray: OutOfBounds) -> str | None:
     access = stray.stray
     if not access.wholly_past_the_end or access.argument is None:
         return None
-    tensor = next(
-        (arg.tensor for launch in reversed(stray.launches) if launch.kernel == access.kernel
-         for arg in launch.tensors if arg.name == access.argument and isinstance(arg.tensor, torch.Tensor)),
-        None,
-    )
+    tensor = stray_tensor(stray)
     grid = grid_of(stray)
     if tensor is None or grid is None or tensor.dim() != 4 or not tensor.is_contiguous() or tensor.numel() != access.numel:
         return None
