@@ -21,7 +21,7 @@ from .levels.base import Level
 from .levels.evidence import batch_step_note, program_id_index_note, stray_tensor, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, traceback_kata_line
-from .picture import key_tile_view, stray_view, tile_view
+from .picture import key_tile_view, output_view, stray_view, tile_view
 from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
 from .probes import KernelProbe, store_map
@@ -104,6 +104,18 @@ def _key_tile_picture(level: Level, case: Case, watch: KernelWatch, inputs: dict
     causal = bool(inputs.get("causal", False))
     title = f"case {case.id}" + (", causal" if causal else "")
     view = key_tile_view(watch.loads, store_map(watch, out), keys, tuple(out.shape), causal, title, names)
+    return view.to_dict() if view is not None else None
+
+
+def _passing_picture(level: Level, case: Case, watch: KernelWatch, outputs: tuple[Any, ...], traffic: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The passing level's representative case: its first output's tiles, each labelled with the
+    program that stored it, and the memory traffic below (picture.TileView as a dict)."""
+    out = outputs[0] if outputs else None
+    if not _is_tensor(out) or not out.is_contiguous():
+        return None
+    writers = watch.last_writers(out.data_ptr(), out.numel(), out.element_size())
+    lines = TrafficReport.from_dict(traffic).lines() if traffic else []
+    view = output_view(out.detach().cpu(), writers, torch.zeros(out.shape, dtype=torch.bool), level.outputs[0], f"case {case.id}: passed", lines[0] if lines else "")
     return view.to_dict() if view is not None else None
 
 
@@ -194,6 +206,8 @@ def _check(
             passed.traffic = _traffic(level, case, watch, device_inputs, outputs).to_dict()
         if key_tiles and count_traffic:  # a passing level draws its representative case
             passed.key_picture = _key_tile_picture(level, case, watch, device_inputs, outputs)
+        elif pictures and count_traffic and mode.interpreted:
+            passed.picture = _passing_picture(level, case, watch, outputs, passed.traffic)
         return passed
     from .report import explain_mismatch  # the report is only needed on failure
 

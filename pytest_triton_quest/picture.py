@@ -74,10 +74,14 @@ def tile_view(failure: "Failure", title: str, headline: str = "") -> TileView | 
     output too large to draw."""
     if failure.writers is None:
         return None
-    out = failure.out
-    owner_flat, table = failure.writers
+    return output_view(failure.out, failure.writers, failure.bad, failure.output, title, headline)
+
+
+def output_view(out: Any, writers: tuple[Any, list[tuple[str, tuple[int, int, int]]]], bad: Any, output: str, title: str, headline: str = "") -> TileView | None:
+    """tile_view from its parts: the output, its last writers (KernelWatch.last_writers), which
+    elements are wrong (none, for a passing case) and the output's name."""
+    owner_flat, table = writers
     owner = torch.as_tensor(owner_flat).reshape(out.shape)
-    bad = failure.bad
     names = axis_names(out.dim())
     if out.dim() == 1:
         width = min(WRAP, max(1, out.numel()))
@@ -85,12 +89,12 @@ def tile_view(failure: "Failure", title: str, headline: str = "") -> TileView | 
         pad = height * width - out.numel()
         owner2 = torch.cat([owner, torch.full((pad,), -2, dtype=owner.dtype)]).reshape(height, width)
         bad2 = torch.cat([bad, torch.zeros(pad, dtype=torch.bool)]).reshape(height, width)
-        where = f"`{failure.output}`, in rows of {width} elements"
+        where = f"`{output}`, in rows of {width} elements"
         row_name, col_name = f"elements / {width}", f"elements % {width}"
     else:
         worst, index = worst_slice(bad) if out.dim() > 2 else (0, [])
         owner2, bad2 = owner.reshape(-1, *out.shape[-2:])[worst], bad.reshape(-1, *out.shape[-2:])[worst]
-        where = f"`{failure.output}`" + "".join(f", {name} {at}" for name, at in zip(names, index))
+        where = f"`{output}`" + "".join(f", {name} {at}" for name, at in zip(names, index))
         row_name, col_name = names[-2], names[-1]
     if owner2.numel() > MOST_ELEMENTS:
         return None
@@ -410,7 +414,7 @@ def pictures_lines(result: Any, folder: Path | None, level: int, case_id: str) -
     if folder is None:
         return []
     lines = []
-    if not result.passed and result.picture:
+    if result.picture:  # a failing case, or the traffic case of a passing level
         line = picture_line(TileView.from_dict(result.picture), folder, level, case_id)
         if line:
             lines.append(line)

@@ -219,3 +219,26 @@ def test_a_key_tile_caption_carries_the_traffic_of_a_pass_and_the_headline_of_a_
     assert _caption_extra(CaseResult("passed", traffic=traffic)) == "\n" + TrafficReport.from_dict(traffic).lines()[0]
     assert "2.0x the minimum" in _caption_extra(CaseResult("passed", traffic=traffic))
     assert _caption_extra(CaseResult("failed", diagnoses=["likely: x"])) == "\nlikely: x"
+
+
+@pytest.mark.skipif(ON_GPU, reason="the store map is the interpreter's")
+@pytest.mark.usefixtures("interpreter")
+def test_a_passing_level_draws_its_traffic_case_with_the_traffic_below(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("matplotlib")
+    from pytest_triton_quest.picture import pictures_lines
+
+    level = level_by_number(2)
+    assert level is not None
+    kata = write_kata(level.kata_file, (REPO / "solutions_hidden" / level.kata_file).read_text(), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    chosen = level.traffic_case(mode)
+    assert chosen is not None
+    result = check_case(level, chosen, kata, mode, pictures=True)
+    assert result.passed and result.picture is not None
+    view = TileView.from_dict(result.picture)
+    assert view.counts()[WRONG] == 0 and view.counts()[UNSTORED] == 0 and len(view.programs) > 1
+    assert view.headline.startswith("memory traffic: read ")
+    lines = pictures_lines(result, tmp_path / "pics", 2, chosen.id)
+    png = tmp_path / "pics" / f"level2-{chosen.id}.png"
+    assert lines == [f"picture: {png}"] and png.exists()
+    assert _close(_colour_at(png, view, 20, 5), COLOURS[RIGHT])  # inside program 0's tile, off its outline
