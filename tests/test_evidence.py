@@ -420,3 +420,20 @@ def test_walk_ranges_say_nothing_when_ranges_far_apart_give_the_same_row(tmp_pat
     result = check_case(level, level.case_by_id("fp16-1x2x64x16-causal-large", mode), kata, mode)
     assert not result.passed
     assert not any("walks the wrong" in line for line in result.diagnoses), result.diagnoses
+
+
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_a_causal_mask_multiplied_into_p_is_named_from_where_its_nan_fall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """NaN exactly where a walk over tiles meets hidden pairs whose exp overflowed (inf * 0)."""
+    from tests.mistakes import all_mistakes
+
+    level = level_by_number(9)
+    assert level is not None
+    solution = REPO / "solutions_hidden" / level.kata_file
+    mistake = next(m for number, m in all_mistakes() if number == 9 and m.name == "mask_by_multiplication")
+    kata = write_kata(level.kata_file, mistake.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    result = check_case(level, level.case_by_id("fp16-1x2x64x16-causal-large", mode), kata, mode)
+    assert not result.passed
+    assert result.diagnoses and "the causal mask is applied by multiplying P by it" in result.diagnoses[0], result.diagnoses

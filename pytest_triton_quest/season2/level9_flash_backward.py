@@ -250,16 +250,26 @@ _LN2 = math.log(2.0)
 def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
-    score_units: float = 1.0,
+    score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
-    (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's)."""
+    (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's).
+    `mask_multiplied`: the pairs a kernel visits; P of each taken in float32's exp range, then
+    multiplied by the causal mask, so a hidden pair whose exp overflowed gives inf * 0 = NaN."""
     scores = _scores64(inputs)
     lse = torch.logsumexp(scores, dim=-1)
-    if seen is not None:
+    if seen is not None or mask_multiplied is not None:
         q64, k64 = (inputs[name].to(torch.float64) for name in ("q", "k"))
-        scores = ((q64 @ k64.transpose(-1, -2)) * scale_of(inputs)).masked_fill(~seen, float("-inf"))
-    p = torch.exp(scores * score_units - lse[..., None] * lse_units) if normalise else torch.exp(scores)
+        scores = (q64 @ k64.transpose(-1, -2)) * scale_of(inputs)
+        if seen is not None:
+            scores = scores.masked_fill(~seen, float("-inf"))
+    if mask_multiplied is not None:
+        multiplied = torch.exp((scores - lse[..., None]).float()).double() * _visible(inputs)
+        p = torch.where(mask_multiplied, multiplied, torch.zeros_like(multiplied))
+    elif normalise:
+        p = torch.exp(scores * score_units - lse[..., None] * lse_units)
+    else:
+        p = torch.exp(scores)
     q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
     scale = scale_of(inputs)
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
@@ -280,6 +290,19 @@ def diagnose_backward(failure: Failure) -> list[str]:
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
         (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
     ]
+    if inputs["causal"]:
+        # The pairs a causal walk of tiles `width` wide visits: its own tile on the diagonal
+        # included, hidden pairs and all (queries along the rows of dq, keys along those of dk, dv).
+        S = inputs["q"].shape[-2]
+        rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
+        for width in _BLOCK_WIDTHS:
+            walked = cols < (rows // width + 1) * width if name == "dq" else rows >= (cols // width) * width
+            replays.append((
+                dict(mask_multiplied=walked),
+                "likely: the causal mask is applied by multiplying P by it: a hidden pair whose score lies far above "
+                "lse overflows exp to inf, and inf * 0 is NaN; hide those pairs with tl.where (or give their scores "
+                "-inf before the exp)",
+            ))
     # P recomputed in mixed units: exp against exp2, log2(e) folded into the scores or the lse or not.
     units = {1.0: "natural", _LOG2E: "log2(e) times", _LN2: "ln(2) times"}
     for score_units in units:
@@ -399,7 +422,10 @@ def _walk_ranges(failure: Failure) -> list[str]:
     tolerance = failure.tolerance
     found: list[tuple[int, int, int, str]] = []
     def counted(r: int, a: int, c: int, mode: str) -> tuple[int, int, str]:
-        """The range of pairs that add to row r: those the mask hides add nothing when it is on."""
+        """The range of pairs that add to row r: those the mask hides add nothing when it is on, and
+        a range that holds no hidden pair is the same with the mask or without."""
+        if causal and mode == "unmasked" and (c <= r + 1 if name == "dq" else a >= r):
+            mode = "masked"
         if mode == "masked" and causal:
             a, c = (a, min(c, r + 1)) if name == "dq" else (max(a, r), c)
         return a, c, mode
@@ -415,10 +441,12 @@ def _walk_ranges(failure: Failure) -> list[str]:
                         break
                     if evidence.close_to(out[r], table[r, c] - table[r, a], 2 * tolerance.atol, 2 * tolerance.rtol):
                         matches.setdefault(counted(r, a, c, mode), (r, a, c, mode))
-        if not matches or _far_apart(list(matches)):
+        right = (0, S, "masked") if not causal else (0, r + 1, "masked") if name == "dq" else (r, S, "masked")
+        if not matches or _far_apart(list(matches)) or right in matches:
             # None, or ranges far apart that give the same row (a softmax nearly one-hot, on large
-            # scores): the row does not say which range the walk took. Neighbours that differ by a
-            # pair or two of tiny weight do not count as different walks.
+            # scores), or the right range itself (the row is off for another reason): the row does
+            # not say which range the walk took. Neighbours that differ by a pair or two of tiny
+            # weight do not count as different walks.
             return []
         found.append(next(iter(matches.values())))
     if not found or len({mode for _, _, _, mode in found}) > 1:
