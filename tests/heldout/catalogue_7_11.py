@@ -75,6 +75,9 @@ ENTRIES = [
     # ------------------------------------------------------------------ level 8: flash attention
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/exp2_without_log2e.py",
         bug="The kernel uses exp2 but the launch passes the plain scale instead of scale * log2(e), so every exponent is off by a factor ln 2.",
         expect=("log2", "log2e", "log2(e)", "exp2"),
@@ -83,6 +86,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/diagonal_end_block_n.py",
         bug="The causal diagonal stage ends at start_m * BLOCK_M + BLOCK_N instead of (start_m + 1) * BLOCK_M, so the later part of the diagonal block of keys is never visited.",
         expect=("diagonal", "block_m", "hi_end", "missing keys", "stops early"),
@@ -91,6 +97,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/ragged_tile_unmasked.py",
         bug="In the non-causal case the unmasked stage runs to S, so the ragged last key tile is loaded without a mask (out of bounds) and its padded keys are not set to -inf.",
         expect=("ragged", "last tile", "out of bounds", "unmasked", "padding"),
@@ -99,6 +108,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/diagonal_without_causal.py",
         bug="The masked stage is called with CAUSAL=False, so the diagonal tile only masks padding and queries see future keys of their own tile.",
         expect=("causal", "future", "diagonal", "leak"),
@@ -107,6 +119,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/alpha_natural_exp.py",
         bug="The rescale factor alpha uses exp while the scores and the running max are in base 2 (exp2), so the accumulated sums are rescaled by the wrong amount.",
         expect=("alpha", "exp2", "base", "mixed"),
@@ -115,6 +130,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/head_offset_row_stride.py",
         bug="The (batch, head) offset is computed with the row stride instead of the head stride, so programs of different heads read overlapping rows of head 0.",
         expect=("stride", "head offset", "stride_bh", "row stride"),
@@ -123,6 +141,9 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/stage2_start_not_advanced.py",
         bug="The masked stage's loop passes lo_end instead of start_n to the tile function, so it processes the first diagonal tile again instead of advancing to the next one.",
         expect=("start_n", "same tile", "advance", "loop", "repeated"),
@@ -131,10 +152,78 @@ ENTRIES = [
     ),
     dict(
         level=8,
+        # Its file name was listed (2026-12-07, fourth session) while checking a blind
+        # author's names against this set, so it counts with the corpus.
+        seen=True,
         file="level8/scale_one_over_d.py",
         bug="The default scale is 1 / D instead of 1 / sqrt(D).",
         expect=("sqrt", "1 / d", "1/d", "default scale"),
         wrong=("causal", "log2", "rescale"),
+        fails_today=True,
+    ),
+    # Written 2026-12-07 to replace the level 8 entries above, which were seen.
+    dict(
+        level=8,
+        file="level8/mistake_h1.py",
+        bug="The kernel folds log2(e) into the scale but then exponentiates with tl.exp instead of tl.exp2, so every score is effectively multiplied by an extra log2(e) and the softmax comes out too sharp.",
+        expect=("exp2", "log2(e)", "natural exp", "tl.exp", "base 2"),
+        wrong=("causal mask", "head offset", "padding"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h2.py",
+        bug="The causal diagonal stage ends at (start_m + 1) * BLOCK_N instead of (start_m + 1) * BLOCK_M, so part (or all) of the diagonal tile's keys are never visited and queries lose keys they should see.",
+        expect=("diagonal", "block_n", "block_m", "loop bound", "upper bound"),
+        wrong=("exp2", "head offset", "normalis"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h3.py",
+        bug="The new running max is taken from the current tile alone (tl.max(s, 1)) instead of max(m_i, rowmax), so the max can fall between tiles, alpha exceeds 1 or becomes inf, and rows whose tile is fully masked turn into NaN.",
+        expect=("running max", "m_i", "maximum", "previous max", "nan"),
+        wrong=("head offset", "explicit scale", "grid"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h4.py",
+        bug="The launch grid's second axis is H instead of B * H, so only the first batch's heads get programs and every later batch's output is left as uninitialised memory.",
+        expect=("grid", "b * h", "batch", "uninitialised", "never written"),
+        wrong=("exp2", "causal mask", "rescal"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h5.py",
+        bug="The accumulator is rescaled by alpha after the new tile's p @ v has been added instead of before, so the current tile's contribution is wrongly shrunk whenever the running max rises.",
+        expect=("alpha", "rescale", "order", "before adding", "accumulator"),
+        wrong=("causal mask", "head offset", "explicit scale"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h6.py",
+        bug="The launch always passes log2(e) / sqrt(D) as the score scale, ignoring an explicit scale argument, so only the default scale gives the right answer.",
+        expect=("explicit scale", "ignored", "scale argument", "honour"),
+        wrong=("causal mask", "rescal", "padding"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h7.py",
+        bug="The key padding mask keeps cols <= S instead of cols < S, so the first padded key (loaded as zeros) joins the softmax with score 0 and inflates the denominator when S is ragged.",
+        expect=("padding", "off by one", "cols < s", "<= s", "ragged"),
+        wrong=("causal mask", "exp2", "head offset"),
+        fails_today=True,
+    ),
+    dict(
+        level=8,
+        file="level8/mistake_h8.py",
+        bug="In the unmasked stage the value tile is loaded from the key pointer (k_base) instead of v_base, so full key tiles add p @ k rather than p @ v to the output.",
+        expect=("v_base", "value", "k_base", "copy-paste", "wrong pointer"),
+        wrong=("causal mask", "exp2", "rescal"),
         fails_today=True,
     ),
     # ------------------------------------------------------------------ level 9: flash backward
@@ -363,6 +452,7 @@ ENTRIES = [
 CORRECT = [
     "level7/correct.py",
     "level8/correct.py",
+    "level8/correct_h.py",
     "level9/correct.py",
     "level10/correct.py",
     "level11/correct.py",
