@@ -394,6 +394,12 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # Reproduced by the gradients over (query, key) pairs with the diagonal tile's test reversed.
         ("level9/causal_mask_flipped_in_transposed_tile.py", "fp32-2x1x77x32-causal",
          "in the dk/dv kernel the causal test inside the diagonal tile is flipped"),
+        # Batch e: replays of the input read transposed, tile-local keys in the causal test, a merge
+        # of normalised splits, delta taken at the key's index.
+        ("level5/tile_read_transposed.py", "fp32-2x2x77", "the scores are read transposed"),
+        ("level8/causal_mask_tile_local_keys.py", "fp32-2x2x77x32-causal", "compares each key's place inside its tile"),
+        ("level11/reduce_pieces_normalised_first.py", "fp32-2/1x16-page8-lens1_17_40", "the merge averages each split's normalised output"),
+        ("level9/dkdv_delta_indexed_by_keys.py", "fp32-2x1x77x32-causal", "delta is taken at the key's index, not the query's"),
         # A k tile wholly past the end, started at row b * Hq + 0 by the program of batch 1.
         ("level10/kv_row_batch_times_hq.py", "fp16-2x6/3x64x16-full-scale-0.5-wide",
          "the program of batch 1, query head 0 starts its load of `k_ptr` at (batch, head) row 6 = 1 * Hq + 0"),

@@ -136,7 +136,8 @@ def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor
     key up to the end of the query's tile (diagonal tile unmasked, or causal stage bounds without the
     mask); ends_early: the diagonal stage stops bn keys after the tile start; too_far: the unmasked
     stage runs bn keys into the tile; local_rows: the diagonal stage compares global keys with
-    tile-local rows; tile_local: the causal mask compares positions inside the (bm, bn) tiles.
+    tile-local rows; tile_local: the causal mask compares positions inside the (bm, bn) tiles;
+    local_keys: the diagonal stage compares tile-local keys (inside tiles of bn) with global rows.
     """
     i = torch.arange(S)[:, None]
     j = torch.arange(S)[None, :]
@@ -152,6 +153,7 @@ def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor
         "too_far": lambda: (j <= i) | (j < tile_start + bn),
         "local_rows": lambda: (j < tile_start) | ((j <= i - tile_start) & (j >= tile_start)),
         "tile_local": lambda: (j % bn) <= (i % bm),
+        "local_keys": lambda: (j < tile_start) | ((j < tile_start + bm) & ((j % bn) <= i)),
     }
     return table[kind]() & torch.ones(S, S, dtype=torch.bool)
 
@@ -332,6 +334,10 @@ def _replay_notes(
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "too_far", bm, bn), scale),
                     "likely: the unmasked stage runs into the diagonal tile, so future keys leak in: it must stop at "
                     "lo_end = start_m * BLOCK_M, where the masked stage begins")
+            if causal:
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "local_keys", bm, bn), scale),
+                    "likely: the causal mask compares each key's place inside its tile with the query's global row: "
+                    "use the global key index, cols = start_n + tl.arange(0, BLOCK_N), in cols <= rows")
             if causal:  # a tile-local comparison is wrong with equal tiles too (every tile but the first)
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "tile_local", bm, bn), scale),
                     "likely: the causal mask compares positions inside the tiles: use the global indices, "

@@ -166,6 +166,9 @@ def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> li
          "use float('-inf')"),
         (scores, "likely: the future keys (j > i) are not hidden: set them to -inf with "
          "tl.where(cols[None, :] > rows[:, None], float('-inf'), x)"),
+        (scores.transpose(-1, -2).masked_fill(future, inf),
+         "likely: the scores are read transposed: the row and column strides are swapped in the load, so element "
+         "(i, j) comes from (j, i); load x at rows * stride(2) + cols * stride(3)"),
     ]
     for block in (16, 32, 64, 128):
         if block < S:

@@ -460,6 +460,9 @@ _MERGE_BUGS = {
     "rescaled by exp(m_p - M), M the largest m_p",
     "merge_exp": "likely: the merge rescales with exp while the splits' maxima are in log2 units (scaled by "
     "log2(e)): rescale by exp2(m_p - M) there",
+    "merge_normalised_first": "likely: the merge averages each split's normalised output acc_p / l_p with weights "
+    "exp(m_p - M): it must divide the weighted sums, sum(w_p * acc_p) / sum(w_p * l_p), since each weight also "
+    "needs its split's l_p",
 }
 
 
@@ -494,6 +497,9 @@ def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str)
         top = torch.stack([m for m, _, _ in parts]).amax(dim=0)
         units = _LOG2E if bug == "merge_exp" else 1.0  # exp of a difference of log2-unit maxima
         weights = [torch.exp((m - top) * units) for m, _, _ in parts]
+        if bug == "merge_normalised_first":
+            out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / sum(weights)[:, None]
+            continue
         total_l = sum((l if bug in ("merge_l", "merge_both") else l * w) for (_, l, _), w in zip(parts, weights))
         total_acc = sum((acc if bug in ("merge_acc", "merge_both") else acc * w[:, None]) for (_, _, acc), w in zip(parts, weights))
         out[b] = total_acc / total_l[:, None]

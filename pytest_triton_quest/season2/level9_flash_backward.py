@@ -250,7 +250,7 @@ _LN2 = math.log(2.0)
 def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
-    score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None,
+    score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None, delta_by_key: bool = False,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
     (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's).
@@ -275,7 +275,12 @@ def _backward64(
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
     delta = (do * o).sum(-1) if delta_from_o else do.sum(-1)
     dp = do @ v.transpose(-1, -2)
-    ds = p * (dp - delta[..., None]) if subtract_delta else p * dp
+    if not subtract_delta:
+        ds = p * dp
+    elif delta_by_key:  # delta[j] of key j where delta[i] of query i belongs (as many keys as queries)
+        ds = p * (dp - delta[..., None, :])
+    else:
+        ds = p * (dp - delta[..., None])
     dv = (ds if dv_from_ds else p).transpose(-1, -2) @ do
     return {"dq": scale * ds @ k, "dk": scale * ds.transpose(-1, -2) @ q, "dv": dv}
 
@@ -289,6 +294,9 @@ def diagnose_backward(failure: Failure) -> list[str]:
         (dict(normalise=False), "likely: P is recomputed without lse: P = exp(s - lse[i]), the softmax's own normaliser"),
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
         (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
+        (dict(delta_by_key=True), "likely: delta is taken at the key's index, not the query's: dS[i, j] = P[i, j] * "
+         "(dP[i, j] - delta[i]), with delta of query row i (in a tile with keys along the rows, load delta at the "
+         "query columns)"),
     ]
     if inputs["causal"]:
         # The pairs a causal walk of tiles `width` wide visits: its own tile on the diagonal
