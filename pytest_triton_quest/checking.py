@@ -573,6 +573,12 @@ _DOT_SHAPES = ("equal reduction dimensions", "not compatible for matmul", "incom
 def _exception_headlines(error: BaseException) -> list[str]:
     """A likely: line for an exception whose own message names the bug; none otherwise."""
     text = " ".join(str(part) for part in _chain(error)).lower()
+    if "too many indices for tensor of rank 0" in text:
+        return [
+            "likely: a single value (rank 0, e.g. what tl.load gives for one address, or a program id) is indexed "
+            "like a block, x[:, None]: load one value per lane from a block of addresses (offsets + tl.arange) "
+            "when each lane needs its own"
+        ]
     if any(words in text for words in _DOT_SHAPES):
         return [
             "likely: the operands of tl.dot do not chain: tl.dot(a, b) multiplies a (M, K) by b (K, N), so b's "
@@ -592,12 +598,28 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 
 def _describe_exception(error: BaseException, kata_path: Path) -> str:
-    """The exception in a few lines, located at the deepest frame of the kata file."""
+    """The exception in a few lines, located at the deepest frame of the kata file. The interpreter
+    raises its own error from the kernel's, whose traceback holds the kernel line that failed: that
+    line is named (and quoted) as well as the launch."""
     where = traceback_kata_line(error.__traceback__, kata_path)
     lines = [line for line in str(error).strip().splitlines() if line.strip()]
     body = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
     head = f"{where}: " if where else ""
-    return f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
+    text = f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
+    inner = next((traceback_kata_line(cause.__traceback__, kata_path) for cause in _chain(error)[1:]), None)
+    if inner and inner != where:
+        source = _source_line(kata_path, int(inner.rsplit(":", 1)[1]))
+        text += f"\nin the kernel, at {inner}" + (f": {source}" if source else "")
+    return text
+
+
+def _source_line(path: Path, number: int) -> str | None:
+    """Line `number` of a file, stripped, or None when it cannot be read."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return lines[number - 1].strip() if 0 < number <= len(lines) else None
 
 
 def _check_outputs(

@@ -224,6 +224,45 @@ def test_an_exception_about_dot_shapes_names_the_transpose() -> None:
     assert _exception_headlines(ValueError("something else")) == []
 
 
+def test_a_scalar_indexed_like_a_block_is_named_at_its_kernel_line(tmp_path: Path) -> None:
+    """The interpreter raises its own error from the kernel's: the report names the kernel's line (the
+    launch line alone says nothing), and the rank-0 indexing gets a headline."""
+    from pytest_triton_quest.checking import _describe_exception, _exception_headlines
+
+    kata = tmp_path / "kata.py"
+    kata.write_text("def kernel():\n    page[:, None] * 2\n\ndef launch():\n    kernel()\n")
+    namespace: dict[str, Any] = {}
+    exec(compile(kata.read_text(), str(kata), "exec"), namespace)
+    try:
+        try:
+            namespace["launch"]()
+        except NameError as inner:
+            raise ValueError("too many indices for tensor of rank 0") from inner
+    except ValueError as error:
+        # The outer error's own frames are in this test; the cause's reach the kernel's line 2.
+        text = _describe_exception(error, kata)
+        headlines = _exception_headlines(error)
+    assert "\nin the kernel, at " in text and ":2: page[:, None] * 2" in text, text
+    assert headlines and "rank 0" in headlines[0] and "x[:, None]" in headlines[0]
+
+
+def test_neighbouring_programs_a_row_apart_name_the_stride() -> None:
+    """A (batch, head) offset that multiplies by the row stride: program bh stores its tile one row
+    after program bh - 1's, so their tiles overlap; the measured step is named (held-out level 8)."""
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import slice_collision_note
+    from pytest_triton_quest.model import StoreMap
+
+    shape = (1, 3, 8, 4)  # batch, head, rows, columns
+    row = 4
+    elements = [np.arange(bh * row, bh * row + 8 * row) for bh in range(3)]
+    stores = StoreMap([("k", (0, bh, 0)) for bh in range(3)], elements, int(np.prod(shape)))
+    line = slice_collision_note(stores, shape)
+    assert line is not None and "store 4 elements apart (one row of the output)" in line, line
+    assert "one head is 32 elements" in line and "wrong stride" in line
+
+
 def test_programs_that_store_into_batch_0_are_named() -> None:
     import numpy as np
 

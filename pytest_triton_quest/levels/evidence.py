@@ -311,9 +311,13 @@ def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str |
 def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str | None:
     """(batch, head) outputs: whole slices that no program stored while other slices were stored more
     than once. Programs land on each other's slice: the store's batch or head offset is wrong. Named
-    by axis when the unstored slices are exactly those past index 0 of one axis."""
+    by axis when the unstored slices are exactly those past index 0 of one axis; by the step between
+    neighbouring programs when that step is measured (overlapping_step_note)."""
     if stores is None or len(shape) < 3:
         return None
+    step = overlapping_step_note(stores, shape)
+    if step:
+        return step
     counts = store_counts(stores).reshape(shape).reshape(shape[0], shape[1], -1)
     unstored = (counts == 0).all(dim=2)
     twice = (counts > 1).any(dim=2)
@@ -343,6 +347,54 @@ def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str
         f"likely: some (batch, head) slices are stored more than once while others, e.g. {describe(missing)}, are never "
         "stored: programs write to each other's slice; check how the store's (batch, head) offset follows from the program id"
     )
+
+
+def overlapping_step_note(stores: StoreMap, shape: tuple[int, ...]) -> str | None:
+    """(batch, head, ...) outputs, one kernel storing them: neighbours along one grid axis (program ids
+    that differ by 1 there and nowhere else) whose stores overlap, and whose first stored elements are
+    the same number of elements apart for every such pair. That step is measured, not guessed; it is
+    named against the strides of the output (contiguous, as the store map's flat indices are), and
+    against the slice it should have been when the axis has one program per (batch, head), batch or
+    head. Nothing when the steps differ (an offset that is not a multiple of the program id)."""
+    if len({kernel for kernel, _ in stores.programs}) != 1 or len(shape) < 3:
+        return None
+    first = {pid: int(elements[0]) for (_, pid), elements in zip(stores.programs, stores.elements) if len(elements)}
+    chosen = {pid: elements for (_, pid), elements in zip(stores.programs, stores.elements) if len(elements)}
+    strides = [1] * len(shape)
+    for dim in range(len(shape) - 2, -1, -1):
+        strides[dim] = strides[dim + 1] * int(shape[dim + 1])
+    import numpy as np
+
+    for axis in range(3):
+        steps: set[int] = set()
+        overlaps = 0
+        for pid, start in first.items():
+            neighbour = tuple(value + (1 if index == axis else 0) for index, value in enumerate(pid))
+            if neighbour not in first:
+                continue
+            steps.add(first[neighbour] - start)
+            overlaps += int(np.intersect1d(chosen[pid], chosen[neighbour], assume_unique=True).size > 0)
+        if len(steps) != 1 or not overlaps:
+            continue
+        step = next(iter(steps))
+        if step <= 0:
+            continue
+        programs = 1 + max(pid[axis] for pid in first)
+        B, H = int(shape[0]), int(shape[1])
+        should = {B * H: ("(batch, head) slice", strides[1]), H: ("head", strides[1]), B: ("batch", strides[0])}.get(programs)
+        if should is None or should[1] == step:
+            continue
+        names = {strides[dim]: f"one step of dim {dim}" for dim in range(len(shape) - 1, -1, -1)}
+        if len(shape) >= 4:
+            names[strides[-2]] = "one row"
+        seen = names.get(step, f"{step} elements")
+        return (
+            f"likely: neighbouring programs along grid axis {axis} ({programs} of them, one per {should[0]}) store "
+            f"{step} elements apart ({seen} of the output), so their tiles overlap; one {should[0]} is "
+            f"{should[1]} elements: the offset that program id picks multiplies by the wrong stride "
+            f"(e.g. the row stride where the {'batch' if should[0] == 'batch' else 'head'} stride belongs)"
+        )
+    return None
 
 
 def unstored_were_addressed(stores: StoreMap) -> bool:

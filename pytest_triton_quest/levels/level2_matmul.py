@@ -119,7 +119,12 @@ class Matmul(Level):
         notes = _replay_notes(a, b, failure.out, tolerance.atol, tolerance.rtol, failure.case.dtype)
         if notes or failure.stores is None:
             return notes
-        if failure.probe is not None and failure.case.dtype != "fp32" and _loses_small_terms(failure.probe, a.shape[1]):
+        if (
+            failure.probe is not None
+            and failure.case.dtype != "fp32"
+            and _exact_on_small_integers(failure.probe)
+            and _loses_small_terms(failure.probe, a.shape[1])
+        ):
             return [
                 "likely: the accumulator is kept in half precision: small terms of the long sum are rounded away; "
                 "create it with tl.zeros(..., dtype=tl.float32) and convert only when storing"
@@ -350,7 +355,26 @@ def _replay_notes(
                 "likely: the K loop steps by 1, not by BLOCK_K: slice t starts at k = t, so the slices overlap and "
                 "stop early; walk k0 over range(0, K, BLOCK_K)"
             )
+        for frozen in ("a", "b"):
+            if resembles(_first_slice_only(a_rows, b, block, frozen)):
+                notes.append(
+                    f"likely: the {frozen} tile's K offset never advances: every slice reads {frozen}'s first "
+                    f"{block} along K (the address uses ks, not k0 + ks), while the other operand moves on"
+                )
     return list(dict.fromkeys(notes))
+
+
+def _first_slice_only(a: "torch_types.Tensor", b: "torch_types.Tensor", block: int, frozen: str) -> "torch_types.Tensor":
+    """The sum of a K loop whose `frozen` operand ("a" or "b") is read at its first slice every time
+    (k0 left out of its address), its mask still k0 + ks < K, while the other operand advances."""
+    K = a.shape[1]
+    total = torch.zeros(a.shape[0], b.shape[1], dtype=torch.float64)
+    for k0 in range(0, K, block):
+        width = min(block, K - k0)
+        a_part = a[:, :width] if frozen == "a" else a[:, k0 : k0 + width]
+        b_part = b[:width] if frozen == "b" else b[k0 : k0 + width]
+        total += a_part @ b_part
+    return total
 
 
 def _unit_steps(a: "torch_types.Tensor", b: "torch_types.Tensor", block: int) -> "torch_types.Tensor":
@@ -360,6 +384,18 @@ def _unit_steps(a: "torch_types.Tensor", b: "torch_types.Tensor", block: int) ->
     for k0 in range(-(-K // block)):
         total += a[:, k0 : k0 + block] @ b[k0 : k0 + block]
     return total
+
+
+def _exact_on_small_integers(probe: Probe) -> bool:
+    """The premise of a half-precision accumulator: the kernel's indexing is right. Small integers
+    (|a|, |b| <= 2, K = 160, ragged against every tile size) keep every partial sum an integer below
+    2048, exact in float16, so a half-precision accumulator gets this product exactly and a kernel
+    that adds the wrong products does not."""
+    generator = torch.Generator().manual_seed(2048)
+    a = torch.randint(-2, 3, (48, 160), generator=generator).to(torch.float16)
+    b = torch.randint(-2, 3, (160, 40), generator=generator).to(torch.float16)
+    run = probe.run({"a": a, "b": b})
+    return run.out is not None and bool((run.out == a.double() @ b.double()).all())
 
 
 def _loses_small_terms(probe: Probe, K: int) -> bool:

@@ -230,22 +230,28 @@ def _row(
     return Case(id=case_id, dtype=dtype, purpose=purpose, params=params)
 
 
-def _slots(pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
+def _slots(
+    pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0
+) -> "torch_types.Tensor":
     """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens
     (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot, or with
-    slot_of < 0 none: the slot is t itself)."""
+    slot_of < 0 none: the slot is t itself; `tile_page`: every token of a tile of that many takes the
+    page of the tile's first token)."""
     tokens = torch.arange(n)
     slots = tokens if slot_of < 0 else tokens % (slot_of or page_size)  # slot_of < 0: no modulo at all
-    return pages[tokens // (page_of or page_size)] * page_size + slots
+    looked_up = (tokens // tile_page) * tile_page if tile_page else tokens
+    return pages[looked_up // (page_of or page_size)] * page_size + slots
 
 
-def _sequence(inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0) -> "torch_types.Tensor":
+def _sequence(
+    inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0
+) -> "torch_types.Tensor":
     """Sequence b's first n cached rows of `name`, (n, Hkv, D), found through the block table."""
     cache = inputs[name].to(device="cpu", dtype=torch.float64)
     page = cache.shape[1]
     pages = inputs["block_table"][b].to("cpu").long()
     rows = cache.reshape(-1, *cache.shape[2:])
-    return rows[_slots(pages, page, n, page_of, slot_of).clamp(max=rows.shape[0] - 1)]
+    return rows[_slots(pages, page, n, page_of, slot_of, tile_page).clamp(max=rows.shape[0] - 1)]
 
 
 def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
@@ -263,10 +269,13 @@ def _decode64(
     page_of: int = 0,
     slot_of: int = 0,
     unshifted: bool = False,
+    tile_page: int = 0,
+    padded_to: int = 0,
 ) -> "torch_types.Tensor":
     """The answer in float64, or a known wrong one: other lengths, the scale applied twice (or another
-    scale), query head h served by kv head h % Hkv (or by `heads[h]`), or (`unshifted`) the softmax's
-    exp taken in float32 with no max subtracted. Another block table: pass inputs with it."""
+    scale), query head h served by kv head h % Hkv (or by `heads[h]`), (`unshifted`) the softmax's
+    exp taken in float32 with no max subtracted, or (`padded_to`) the tokens from seq_len up to the
+    next multiple of that many scored 0 with value 0. Another block table: pass inputs with it."""
     q = inputs["q"].to(device="cpu", dtype=torch.float64)
     B, Hq, D = q.shape
     Hkv = inputs["k_cache"].shape[2]
@@ -278,9 +287,13 @@ def _decode64(
     for b, n in enumerate(lengths if lengths is not None else inputs["seq_lens"].tolist()):
         if n < 1:
             continue
-        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of)[:, heads]  # (n, Hq, D)
-        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of)[:, heads]
+        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of, tile_page)[:, heads]  # (n, Hq, D)
+        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of, tile_page)[:, heads]
         scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale
+        if padded_to:  # padding that scores 0 (a key loaded as 0, never set to -inf) and adds value 0
+            extra = -n % padded_to
+            scores = torch.cat([scores, scores.new_zeros(Hq, extra)], dim=1)
+            values = torch.cat([values, values.new_zeros(extra, Hq, D)])
         if unshifted:
             e = torch.exp(scores.float())
             weights = (e / e.sum(dim=-1, keepdim=True)).double()
@@ -308,7 +321,7 @@ def diagnose_decode(failure: Failure) -> list[str]:
     lens: list[int] = inputs["seq_lens"].tolist()
     # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
     # garbage page read by mistake is NaN in the replay as in the kernel).
-    notes = [note for replay, note in _near_misses(inputs, out) if matches(failure, replay())]
+    notes = _simplest([note for replay, note in _near_misses(inputs, out) if matches(failure, replay())])
     if notes:
         return [one_of(notes)]
     heads = _kv_heads_read(failure)
@@ -350,6 +363,19 @@ def _overflows_unshifted(failure: Failure) -> bool:
 
 
 _LOG2E = 1.4426950408889634
+
+
+_SLOT_IS_TOKEN = "likely: the slot inside the page is t itself, with no modulo: it must be t % page_size"
+_SLOT_MODULO_TILE = "likely: the slot inside the page is t % "
+
+
+def _simplest(notes: list[str]) -> list[str]:
+    """Replays that all reproduce the output, less those that only add an assumption to another: a
+    slot taken modulo some tile width beside one taken with no modulo at all (on these tokens the two
+    agree, and the plainer slip is the likelier)."""
+    if _SLOT_IS_TOKEN in notes:
+        return [note for note in notes if not note.startswith(_SLOT_MODULO_TILE)]
+    return notes
 
 
 def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tuple[Callable[[], "torch_types.Tensor"], str]]:
@@ -410,8 +436,20 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         if width < longest:  # t % width for every t < longest is t itself: the replay below
             family.append((
                 lambda width=width: _decode64(inputs, slot_of=width),
-                f"likely: the slot inside the page is t % {width} (a tile width): it must be t % page_size",
+                f"{_SLOT_MODULO_TILE}{width} (a tile width): it must be t % page_size",
             ))
+    for width in (w for w in widths if w > page_size and page_size < longest):
+        family.append((
+            lambda width=width: _decode64(inputs, tile_page=width),
+            f"likely: the page is looked up once per tile of {width} tokens, at the tile's first token: each token t "
+            "needs its own page, block_table[b, t // page_size], since a tile spans several pages",
+        ))
+    for width in (w for w in widths if any(n % w for n in lens)):
+        family.append((
+            lambda width=width: _decode64(inputs, padded_to=width),
+            f"likely: the tokens past seq_len in the last tile (of {width}) are scored 0 instead of -inf: their "
+            "keys load as 0, and exp(0 - m) adds to the normaliser; set their scores to -inf with tl.where(t < seq_len, s, -inf)",
+        ))
     # Every token from K on never visited (too few splits, or a token loop that stops early): the
     # answer over each sequence's first min(seq_len, K) tokens, for K a multiple of 8 below the
     # longest sequence (a kernel's tiles, pages and splits are).
@@ -424,11 +462,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             "cdiv(longest seq_len, tokens per split)",
         ))
     if longest > page_size:
-        family.append((
-            lambda: _decode64(inputs, slot_of=-1),
-            "likely: the slot inside the page is t itself: token t sits in page block_table[b, t // page_size] at "
-            "slot t % page_size",
-        ))
+        family.append((lambda: _decode64(inputs, slot_of=-1), _SLOT_IS_TOKEN))
     for per_split in (w for w in widths if w < longest):
         for bug, note in _MERGE_BUGS.items():
             family.append((lambda per_split=per_split, bug=bug: _split_decode64(inputs, per_split, per_split, bug), note))
@@ -534,15 +568,17 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     purpose), a tile with no visible token (exp(-inf - (-inf))), scratch or output memory that no
     program wrote. Only a probe tells the first apart: the same call with those slots set to 0 must
     then come out finite. Which slots make the difference says more: those that tokens past seq_len
-    address through the block table (a load past seq_len without a mask: of v, of k, or both), or
-    pages no sequence owns (a page, slot or head index reaches there). Without a probe (on a GPU),
-    nothing is claimed."""
+    address through the block table, or pages no sequence owns (a page, slot or head index reaches
+    there). A missing mask is named only when the cleaned call shows what that mistake, and nothing
+    else, would give: with v's slots past seq_len zeroed, the right answer; with k's too, the right
+    rows diluted by extra tokens of score 0. Without a probe (on a GPU), nothing is claimed."""
     if evidence.unwritten_among(failure, failure.bad) or failure.probe is None or failure.case.params.get("large"):
         return []
-    inputs = failure.inputs
+    inputs, tolerance = failure.inputs, failure.tolerance
     places = {"past": _past_the_end_slots(inputs), "foreign": ~_owned_page_mask(inputs)[:, None].expand(inputs["k_cache"].shape[:2])}
 
-    def finite_with_zeros(names: tuple[str, ...], where: str) -> bool:
+    def with_zeros(names: tuple[str, ...], where: str) -> "torch_types.Tensor | None":
+        """The call again with the NaN of `names` at `where` set to 0: its output when finite."""
         cleaned = dict(inputs)
         for name in names:
             cache = inputs[name]
@@ -551,38 +587,66 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
                 spots = spots & places[where][:, :, None, None]
             cleaned[name] = cache.masked_fill(spots, 0.0)
         run = failure.probe.run(cleaned)  # type: ignore[union-attr]
-        return run.out is not None and bool(torch.isfinite(run.out).all())
+        return run.out if run.out is not None and bool(torch.isfinite(run.out).all()) else None
 
-    if not finite_with_zeros(("k_cache", "v_cache"), "all"):
+    def right(out: "torch_types.Tensor | None") -> bool:
+        return out is not None and bool(torch.isclose(out, failure.ref, atol=tolerance.atol, rtol=tolerance.rtol).all())
+
+    if with_zeros(("k_cache", "v_cache"), "all") is None:
         return []
-    past = "the slots that tokens t >= seq_len address through the block table hold garbage (NaN here; with only those"
-    if finite_with_zeros(("k_cache", "v_cache"), "past"):
-        if finite_with_zeros(("v_cache",), "past"):
+    past = "the cache slots of tokens t >= seq_len hold garbage (NaN here; with only those"
+    both = with_zeros(("k_cache", "v_cache"), "past")
+    if both is not None:
+        if right(with_zeros(("v_cache",), "past")):
             return [
-                f"likely: the v load runs without a mask past seq_len: {past} v slots set to 0 your output is finite), "
+                f"likely: the v load runs without a mask past seq_len: {past} v slots set to 0 your output is right), "
                 "and a probability of 0 does not cancel it, since NaN * 0 is NaN; load v with the token mask and other=0.0"
             ]
-        if finite_with_zeros(("k_cache",), "past"):
+        keys_only = with_zeros(("k_cache",), "past")
+        if keys_only is not None and _diluted(keys_only, failure.ref, tolerance):
             return [
-                f"likely: the keys past seq_len are read and scored: {past} k slots set to 0 your output is finite); "
-                "load k with the token mask and set the scores of tokens >= seq_len to -inf with tl.where"
+                f"likely: the keys past seq_len are read and scored: {past} k slots set to 0 your output is finite, "
+                "and each row is the right one diluted by extra tokens of score 0); load k with the token mask and "
+                "set the scores of tokens >= seq_len to -inf with tl.where"
             ]
+        if _diluted(both, failure.ref, tolerance):
+            return [
+                f"likely: loads past seq_len run without a mask: {past} slots set to 0 your output is finite, and "
+                "each row is the right one diluted by extra tokens of score 0); mask the k and v loads with the token "
+                "mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
+            ]
+        # The reads past seq_len are real, but a missing mask alone would leave the cleaned call right
+        # or diluted: something in the addresses is off as well. Say what was seen, not a cause.
+        wrong = int((~torch.isclose(both, failure.ref, atol=tolerance.atol, rtol=tolerance.rtol)).sum())
         return [
-            f"likely: loads past seq_len run without a mask: {past} slots set to 0 your output is finite); mask the k "
-            "and v loads with the token mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
+            "likely: k or v is read at the wrong addresses: loads reach cache slots outside the sequence's tokens "
+            f"(NaN here; with those set to 0 your output is finite, and still wrong in {wrong} of {both.numel()} "
+            "elements, which no missing mask explains); check how the address of token t is built: its page, "
+            "its slot in the page, the kv head, and the stride each one multiplies"
         ]
-    if finite_with_zeros(("k_cache", "v_cache"), "foreign"):
+    if with_zeros(("k_cache", "v_cache"), "foreign") is not None:
         return [
             "likely: a page, slot or head index reaches pages that belong to no sequence (NaN here; with those pages "
             "set to 0 your output is finite): token t of sequence b is in page block_table[b, t // page_size], slot "
             "t % page_size"
         ]
     return [
-        "likely: NaN from cache memory outside the sequence's tokens: this case fills the pages outside its "
-        "first ceil(seq_len / page_size) block table entries, and the slots past seq_len, with NaN (with those "
-        "set to 0 your output is finite). A page, slot or head index reaches there, or a load past seq_len "
-        "runs without a mask: give such keys -inf scores with tl.where, since NaN * 0 is NaN"
+        "likely: NaN from cache memory outside the sequence's tokens: this case fills the pages no sequence "
+        "owns, and the slots past seq_len, with NaN (with those set to 0 your output is finite). A page, slot "
+        "or head index reaches there, or a load past seq_len runs without a mask: give such keys -inf scores "
+        "with tl.where, since NaN * 0 is NaN"
     ]
+
+
+def _diluted(out: "torch_types.Tensor", ref: "torch_types.Tensor", tolerance: Tolerance) -> bool:
+    """Each (sequence, head) row of out is the right row times one factor in (0, 1), and not all of
+    them 1: what tokens of key 0 and value 0 give when they are scored, since they add to the
+    softmax's normaliser and nothing to its sum of values."""
+    rows_out, rows_ref = out.reshape(-1, out.shape[-1]), ref.reshape(-1, ref.shape[-1])
+    factor = (rows_out * rows_ref).sum(-1) / (rows_ref * rows_ref).sum(-1).clamp_min(1e-30)
+    if not bool(((factor > 0) & (factor <= 1 + 1e-3)).all()) or bool((factor > 1 - 1e-3).all()):
+        return False
+    return bool(torch.isclose(rows_out, factor[:, None] * rows_ref, atol=2 * tolerance.atol, rtol=2 * tolerance.rtol).all())
 
 
 def _near_misses_on_a_larger_pool(stray: OutOfBounds, tolerance: Tolerance) -> list[str]:
@@ -592,7 +656,8 @@ def _near_misses_on_a_larger_pool(stray: OutOfBounds, tolerance: Tolerance) -> l
         return []
     inputs = stray.inputs
     page_size = inputs["k_cache"].shape[1]
-    extra = math.ceil(int(inputs["seq_lens"].max()) / page_size) + 1
+    # Enough pages that any token the block table spans (and a tile past it) lands inside the pool.
+    extra = max(math.ceil(int(inputs["seq_lens"].max()) / page_size), inputs["block_table"].shape[1]) + 2
     grown = dict(inputs)
     for name in ("k_cache", "v_cache"):
         cache = inputs[name]
@@ -605,7 +670,7 @@ def _near_misses_on_a_larger_pool(stray: OutOfBounds, tolerance: Tolerance) -> l
     if not bool(bad.any()):
         return []
     failure = Failure(stray.case, grown, run.out, ref, bad, tolerance, run.launches)
-    notes = [note for replay, note in _near_misses(grown, run.out) if matches(failure, replay())]
+    notes = _simplest([note for replay, note in _near_misses(grown, run.out) if matches(failure, replay())])
     return [one_of(notes)] if notes else []
 
 

@@ -108,4 +108,20 @@ MISTAKES = [
         issue="22",
         edits=(("scale * LOG2E, H_kv, num_splits, tokens_per_split,", "LOG2E, H_kv, num_splits, tokens_per_split,"),),
     ),
+    Mistake(
+        name="padding_scored_zero",
+        bug="The scores of tokens past the end are never set to -inf: their keys load as 0 (masked), score 0, and exp(0 - m) joins the normaliser.",
+        expect="scored 0 instead of -inf",
+        wrong=(*RIVALS, NOT_OWNED, "rescaled by exp"),
+        issue="22",
+        edits=(('s = tl.where(token_ok[None, :], tl.dot(q, tl.trans(k)) * qk_scale, float("-inf"))', "s = tl.dot(q, tl.trans(k)) * qk_scale"),),
+    ),
+    Mistake(
+        name="page_looked_up_per_tile",
+        bug="The page is looked up once per tile, at its first token: the tile's tokens in the next pages read the first page's slots.",
+        expect="once per tile",
+        wrong=(*RIVALS, NOT_OWNED, "rescaled by exp"),
+        issue="22",
+        edits=((PAGE_LOOKUP, "page = tl.load(table_row + t0 // PAGE_SIZE + tokens * 0, mask=token_ok, other=0)"),),
+    ),
 ]
