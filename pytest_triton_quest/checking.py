@@ -8,6 +8,7 @@ call `check_case`. It never raises for anything the learner's code does: every o
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 import zlib
@@ -192,7 +193,7 @@ def _check(
         # Right values without reading an input can only come from outside the kernels.
         return CaseResult(FAILED, reads_message(unread, answer_right=True), [reads_headline(unread, answer_right=True)])
     if not wrong and mode.interpreted:
-        made = torch_made_reads(device_inputs, watch.launches, watch.stores)
+        made = torch_made_reads(device_inputs, watch.launches, watch.stores + watch.atomics)
         if made:
             return CaseResult(FAILED, torch_made_message(made), [torch_made_headline(made)])
     if not wrong:
@@ -547,7 +548,7 @@ def _call(
                 stops_level=True,
                 process_poisoned=True,
             )
-        return CaseResult(FAILED, _describe_exception(error, kata_path), _exception_headlines(error))
+        return CaseResult(FAILED, _describe_exception(error, kata_path), _exception_headlines(error, kata_path))
     portability.extend(watch.portability)
     return out, watch, allocations
 
@@ -570,12 +571,16 @@ def _first_line(error: BaseException) -> str:
 _DOT_SHAPES = ("equal reduction dimensions", "not compatible for matmul", "incompatible dimensions")
 
 
-def _exception_headlines(error: BaseException) -> list[str]:
+def _exception_headlines(error: BaseException, kata_path: Path | None = None) -> list[str]:
     """A likely: line for an exception whose own message names the bug; none otherwise."""
     text = " ".join(str(part) for part in _chain(error)).lower()
     if "too many indices for tensor of rank 0" in text:
+        # The kernel line that raised names the value, when one is indexed there with None.
+        line = _kernel_line(error, kata_path) if kata_path is not None else None
+        found = re.search(r"(\w+)\s*\[\s*(?::\s*,\s*None|None\s*,\s*:)", line or "")
+        what = f"`{found.group(1)}` is a single value" if found else "a single value"
         return [
-            "likely: a single value (rank 0, e.g. what tl.load gives for one address, or a program id) is indexed "
+            f"likely: {what} (rank 0, e.g. what tl.load gives for one address, or a program id) but is indexed "
             "like a block, x[:, None]: load one value per lane from a block of addresses (offsets + tl.arange) "
             "when each lane needs its own"
         ]
@@ -606,11 +611,21 @@ def _describe_exception(error: BaseException, kata_path: Path) -> str:
     body = "\n".join(lines[:12]) + ("\n..." if len(lines) > 12 else "")
     head = f"{where}: " if where else ""
     text = f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
-    inner = next((traceback_kata_line(cause.__traceback__, kata_path) for cause in _chain(error)[1:]), None)
+    inner = _kernel_where(error, kata_path)
     if inner and inner != where:
         source = _source_line(kata_path, int(inner.rsplit(":", 1)[1]))
         text += f"\nin the kernel, at {inner}" + (f": {source}" if source else "")
     return text
+
+
+def _kernel_where(error: BaseException, kata_path: Path) -> str | None:
+    """`file:line` in the kata of the error the interpreter's own was raised from (the kernel's line)."""
+    return next((where for cause in _chain(error)[1:] if (where := traceback_kata_line(cause.__traceback__, kata_path))), None)
+
+
+def _kernel_line(error: BaseException, kata_path: Path) -> str | None:
+    where = _kernel_where(error, kata_path) or traceback_kata_line(error.__traceback__, kata_path)
+    return _source_line(kata_path, int(where.rsplit(":", 1)[1])) if where else None
 
 
 def _source_line(path: Path, number: int) -> str | None:

@@ -166,6 +166,14 @@ def test_a_tensor_pytorch_computed_between_launches_fails(tmp_path: Path, monkey
 
 
 @pytest.mark.usefixtures("interpreter")
+def test_a_buffer_kernels_wrote_with_atomic_adds_is_not_called_pytorchs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A blind author's level 9 (dQ added with tl.atomic_add into a zeroed buffer) was rejected as
+    # "PyTorch computed it": atomics were not counted as writes.
+    passed, message, _ = _check("level3_atomic_row_sums.py", "fp32-20x5", tmp_path, monkeypatch)
+    assert passed, message
+
+
+@pytest.mark.usefixtures("interpreter")
 def test_inputs_scaled_or_transposed_by_pytorch_count_as_the_inputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     passed, message, _ = _check("level4_prescaled_inputs.py", "fp16-2x1x150x32-scale2.5", tmp_path, monkeypatch)
     assert passed, message
@@ -241,9 +249,9 @@ def test_a_scalar_indexed_like_a_block_is_named_at_its_kernel_line(tmp_path: Pat
     except ValueError as error:
         # The outer error's own frames are in this test; the cause's reach the kernel's line 2.
         text = _describe_exception(error, kata)
-        headlines = _exception_headlines(error)
+        headlines = _exception_headlines(error, kata)
     assert "\nin the kernel, at " in text and ":2: page[:, None] * 2" in text, text
-    assert headlines and "rank 0" in headlines[0] and "x[:, None]" in headlines[0]
+    assert headlines and headlines[0].startswith("likely: `page` is a single value (rank 0") and "x[:, None]" in headlines[0]
 
 
 def test_neighbouring_programs_a_row_apart_name_the_stride() -> None:
@@ -261,6 +269,24 @@ def test_neighbouring_programs_a_row_apart_name_the_stride() -> None:
     line = slice_collision_note(stores, shape)
     assert line is not None and "store 4 elements apart (one row of the output)" in line, line
     assert "one head is 32 elements" in line and "wrong stride" in line
+
+
+def test_row_tiles_started_closer_than_their_height_are_named() -> None:
+    """Level 9's dK/dV tile started at program_id * BLOCK_M while it holds BLOCK_N rows: the measured
+    step and height are named, and the rows left unstored are said only because some are."""
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import slice_collision_note
+    from pytest_triton_quest.model import StoreMap
+
+    shape = (1, 2, 10, 4)  # batch, head, rows, columns
+    programs = [(p, h, 0) for h in range(2) for p in range(3)]
+    # Rows 0-3, 2-5, 4-7 of 10 in each head's slice of 40 elements.
+    elements = [np.arange(h * 40 + p * 2 * 4, h * 40 + (p * 2 + 4) * 4) for p, h, _ in programs]
+    stores = StoreMap([("dkdv", pid) for pid in programs], elements, int(np.prod(shape)))
+    line = slice_collision_note(stores, shape)
+    assert line is not None and "start their tiles 2 rows apart, but each stores 4 rows" in line, line
+    assert "the last rows are never stored" in line and "program_id * 4" in line
 
 
 def test_programs_that_store_into_batch_0_are_named() -> None:

@@ -32,7 +32,7 @@ class _CheckedMemory:
         self._remember_store(ptrs, mask)
         return self._real.store(ptrs, value, mask)
 
-    def _remember_store(self, ptrs: Any, mask: Any) -> None:
+    def _remember_store(self, ptrs: Any, mask: Any, atomic: bool = False) -> None:
         """Who wrote where, so a wrong element can be traced to the program that stored it."""
         if not _STATE.running:
             return
@@ -46,14 +46,19 @@ class _CheckedMemory:
             program_id = tuple(int(i) for i in self._program_id())
         except Exception:  # noqa: BLE001 - bookkeeping for the report only, never for the bounds
             return
-        _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy(), masked_off.copy())
+        if atomic:
+            _STATE.add_atomic(_STATE.running[-1].kernel, program_id, addresses.copy())
+        else:
+            _STATE.add_store(_STATE.running[-1].kernel, program_id, addresses.copy(), masked_off.copy())
 
     def atomic_cas(self, ptrs: Any, cmp: Any, value: Any, sem: Any) -> Any:
         self._check("store", ptrs, None, _numpy().asarray(value).dtype.itemsize, read=True, written=True)
+        self._remember_store(ptrs, None, atomic=True)
         return self._real.atomic_cas(ptrs, cmp, value, sem)
 
     def atomic_rmw(self, op: Any, ptrs: Any, value: Any, mask: Any, sem: Any) -> Any:
         self._check("store", ptrs, mask, _numpy().asarray(value).dtype.itemsize, read=True, written=True)
+        self._remember_store(ptrs, mask, atomic=True)
         return self._real.atomic_rmw(op, ptrs, value, mask, sem)
 
     def _check(self, access: str, ptrs: Any, mask: Any, size: int, read: bool = False, written: bool = False) -> None:

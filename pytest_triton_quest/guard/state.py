@@ -23,6 +23,9 @@ class KernelWatch:
     # The lanes of those stores that their mask switched off, likewise: an element a program addressed
     # but did not store is the mark of a mask that is too strict, not of a grid that is too small.
     masked_stores: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
+    # Every interpreted atomic (tl.atomic_add, ...), likewise: a write too, kept apart from `stores`
+    # because many programs adding into one element is how atomics work, not a collision.
+    atomics: list[tuple[str, tuple[int, int, int], Any]] = field(default_factory=list)
     # Why some interpreted accesses were not bounds-checked, one line each ("kernel `k`: reason"),
     # without repeats. Empty when everything was checked.
     unchecked: list[str] = field(default_factory=list)
@@ -136,6 +139,11 @@ class _State:
                 watch.stores.append((kernel, program_id, addresses))
                 if masked_off.size:
                     watch.masked_stores.append((kernel, program_id, masked_off))
+
+    def add_atomic(self, kernel: str, program_id: tuple[int, int, int], addresses: Any) -> None:
+        for watch, mode in self.watches:
+            if mode:
+                watch.atomics.append((kernel, program_id, addresses))
 
     def add_load(self, kernel: str, program_id: tuple[int, int, int], argument: str, addresses: Any) -> None:
         for watch, mode in self.watches:

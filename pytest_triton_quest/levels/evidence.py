@@ -353,40 +353,56 @@ def overlapping_step_note(stores: StoreMap, shape: tuple[int, ...]) -> str | Non
     """(batch, head, ...) outputs, one kernel storing them: neighbours along one grid axis (program ids
     that differ by 1 there and nowhere else) whose stores overlap, and whose first stored elements are
     the same number of elements apart for every such pair. That step is measured, not guessed; it is
-    named against the strides of the output (contiguous, as the store map's flat indices are), and
-    against the slice it should have been when the axis has one program per (batch, head), batch or
-    head. Nothing when the steps differ (an offset that is not a multiple of the program id)."""
+    named against the strides of the output (contiguous, as the store map's flat indices are).
+
+    Which job the axis had is read off the other axis, never off a program count alone (two key
+    tiles and two heads look alike): beside an axis whose steps are whole slices, the overlapping axis
+    walks row tiles (started too close for their height); beside an axis that walks row tiles without
+    overlap, or alone with a whole slice per program, it picks the (batch, head) slice (with the wrong
+    stride). Nothing when the steps differ, or when the other axes do not tell."""
     if len({kernel for kernel, _ in stores.programs}) != 1 or len(shape) < 3:
         return None
-    first = {pid: int(elements[0]) for (_, pid), elements in zip(stores.programs, stores.elements) if len(elements)}
     chosen = {pid: elements for (_, pid), elements in zip(stores.programs, stores.elements) if len(elements)}
+    first = {pid: int(elements[0]) for pid, elements in chosen.items()}
     strides = [1] * len(shape)
     for dim in range(len(shape) - 2, -1, -1):
         strides[dim] = strides[dim + 1] * int(shape[dim + 1])
+    row, slice_size = strides[-2], strides[1]
     import numpy as np
 
+    walks: dict[int, tuple[int, bool]] = {}  # axis -> (its one step, whether neighbours overlap)
     for axis in range(3):
         steps: set[int] = set()
         overlaps = 0
         for pid, start in first.items():
             neighbour = tuple(value + (1 if index == axis else 0) for index, value in enumerate(pid))
-            if neighbour not in first:
-                continue
-            steps.add(first[neighbour] - start)
-            overlaps += int(np.intersect1d(chosen[pid], chosen[neighbour], assume_unique=True).size > 0)
-        if len(steps) != 1 or not overlaps:
+            if neighbour in first:
+                steps.add(first[neighbour] - start)
+                overlaps += int(np.intersect1d(chosen[pid], chosen[neighbour], assume_unique=True).size > 0)
+        if len(steps) == 1:
+            walks[axis] = (next(iter(steps)), bool(overlaps))
+    height = {axis: len({int(index) // row for index in chosen[min(chosen, key=lambda pid: (pid[axis], pid))]}) for axis in walks}
+    gaps = bool((store_counts(stores) == 0).any())
+    B, H, S = int(shape[0]), int(shape[1]), int(shape[-2])
+    for axis, (step, overlap) in walks.items():
+        if not overlap or step <= 0:
             continue
-        step = next(iter(steps))
-        if step <= 0:
-            continue
+        others = [walks[other] for other in walks if other != axis]
+        # With one (batch, head) slice in all, there is no slice to pick: the axis walks row tiles.
+        beside_slices = B * H == 1 or any(other_step > 0 and other_step % slice_size == 0 for other_step, _ in others)
+        beside_tiles = any(0 < other_step < slice_size and not other_overlap for other_step, other_overlap in others)
         programs = 1 + max(pid[axis] for pid in first)
-        B, H = int(shape[0]), int(shape[1])
-        should = {B * H: ("(batch, head) slice", strides[1]), H: ("head", strides[1]), B: ("batch", strides[0])}.get(programs)
+        if beside_slices and len(shape) >= 4 and not beside_tiles:
+            return _row_tile_note(step, row, height[axis], axis, programs, gaps)
+        whole_slices = not others and height[axis] == S
+        if not (beside_tiles or whole_slices) or beside_slices:
+            continue
+        should = {B * H: ("(batch, head) slice", slice_size), H: ("head", slice_size), B: ("batch", strides[0])}.get(programs)
         if should is None or should[1] == step:
             continue
         names = {strides[dim]: f"one step of dim {dim}" for dim in range(len(shape) - 1, -1, -1)}
         if len(shape) >= 4:
-            names[strides[-2]] = "one row"
+            names[row] = "one row"
         seen = names.get(step, f"{step} elements")
         return (
             f"likely: neighbouring programs along grid axis {axis} ({programs} of them, one per {should[0]}) store "
@@ -395,6 +411,22 @@ def overlapping_step_note(stores: StoreMap, shape: tuple[int, ...]) -> str | Non
             f"(e.g. the row stride where the {'batch' if should[0] == 'batch' else 'head'} stride belongs)"
         )
     return None
+
+
+def _row_tile_note(step: int, row: int, height: int, axis: int, programs: int, gaps: bool) -> str | None:
+    """Programs along `axis` that each store a tile of `height` rows, started fewer rows apart than
+    that: the tile start multiplies the program id by another block size (BLOCK_M for BLOCK_N)."""
+    if step % row:
+        return None
+    apart = step // row
+    if apart >= height:
+        return None
+    return (
+        f"likely: the {programs} programs along grid axis {axis} start their tiles {apart} rows apart, but each "
+        f"stores {height} rows: the tiles overlap" + (" and the last rows are never stored" if gaps else "")
+        + f"; the tile start must be program_id * {height}, the tile's own height (a BLOCK_M where the tile is "
+        "BLOCK_N rows, or the other way round)"
+    )
 
 
 def unstored_were_addressed(stores: StoreMap) -> bool:

@@ -102,7 +102,7 @@ def diagnose_attention_out_of_bounds(stray: OutOfBounds, tolerance: Tolerance) -
     name = access.argument
     if access.access == "store":
         return [f"likely: the store mask lets query rows past S through: mask the store of `{name}` with rows < S"]
-    what = "the last, partial block of keys" if name.lower().startswith(("k", "v")) else "the last, partial block"
+    what = "the last, partial (ragged) block of keys" if name.lower().startswith(("k", "v")) else "the last, partial block"
     if access.masked:
         return [
             f"likely: `{name}` is loaded with a mask that lets lanes past S through on {what}: they read "
@@ -156,6 +156,35 @@ def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor
         "local_keys": lambda: (j < tile_start) | ((j < tile_start + bm) & ((j % bn) <= i)),
     }
     return table[kind]() & torch.ones(S, S, dtype=torch.bool)
+
+
+def _repeated_tile(S: int, bm: int, bn: int, stage: str, causal: bool = True) -> "torch_types.Tensor":
+    """(S, S) float64: how many times query i sums key j when one stage of the two-stage loop loads
+    the same key tile at every step (its start, not start_n). "diagonal": the masked stage of query
+    tiles of bm repeats its first tile of bn, once per step; the unmasked stage is right. "first":
+    the unmasked stage (every full key tile below the query tile, or below S when not causal) repeats
+    keys 0..bn-1; the masked stage is right."""
+    i = torch.arange(S)[:, None]
+    j = torch.arange(S)[None, :]
+    start = (i // bm) * bm
+    end = torch.clamp(start + bm, max=S)
+    if stage == "diagonal":
+        steps = (end - start + bn - 1) // bn
+        below = (j < start).double()
+        first = ((j >= start) & (j < start + bn) & (j <= i)).double() * steps
+        return below + first
+    lo_end = start if causal else torch.full_like(i, (S // bn) * bn)
+    steps = lo_end // bn
+    masked = ((j >= lo_end) & ((j <= i) if causal else (j < S))).double()
+    return ((j < bn) & (j < lo_end)).double() * steps + masked
+
+
+def _repeated64(
+    q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", times: "torch_types.Tensor", scale: float
+) -> "torch_types.Tensor":
+    """softmax attention in float64 where key j counts `times[i, j]` times for query i (0: hidden)."""
+    scores = (q @ k.transpose(-1, -2)) * scale + torch.log(times)  # log(0) = -inf hides the key
+    return torch.softmax(scores, dim=-1) @ v
 
 
 def _online64(
@@ -334,6 +363,16 @@ def _replay_notes(
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "too_far", bm, bn), scale),
                     "likely: the unmasked stage runs into the diagonal tile, so future keys leak in: it must stop at "
                     "lo_end = start_m * BLOCK_M, where the masked stage begins")
+            if causal and bn < bm:
+                add(lambda bm=bm, bn=bn: _repeated64(q, k, v, _repeated_tile(S, bm, bn, "diagonal"), scale),
+                    "likely: the diagonal stage never advances: every step loads its first key tile again (the "
+                    "tile's start, not start_n), so those keys count several times and the rest of the diagonal "
+                    "tile never; pass start_n to the tile's loads")
+            if bn < S:
+                add(lambda bm=bm, bn=bn: _repeated64(q, k, v, _repeated_tile(S, bm, bn, "first", causal), scale),
+                    "likely: the unmasked stage never advances: every step loads the first key tile again (its "
+                    "start, not start_n), so keys 0..BLOCK_N-1 count once per step and the later ones never; pass "
+                    "start_n to the tile's loads")
             if causal:
                 add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "local_keys", bm, bn), scale),
                     "likely: the causal mask compares each key's place inside its tile with the query's global row: "

@@ -256,9 +256,19 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
             break
         if N > _MAX_REPLAY_BLOCKS * block:
             continue  # a replay in Python over thousands of blocks costs seconds: a wide row has wide blocks
+        replays = _online_softmax64(x, block)
         for bug, note in _ONLINE_BUGS.items():
-            if matches(_online_softmax64(x, block, bug)):
+            if matches(replays[bug]):
                 notes.append(note)
+        for bug, replay in _lane_softmax64(x, block).items():
+            if matches(replay):
+                notes.append(_LANE_BUGS[bug])
+    # A row in one block of the next power of two: its lanes hold one column each, and merging them
+    # is all there is (the lane replays are vectorised, so this costs one block).
+    single = 1 << max(N - 1, 0).bit_length()
+    for bug, replay in _lane_softmax64(x, single).items():
+        if matches(replay):
+            notes.append(_LANE_BUGS[bug])
     return list(dict.fromkeys(notes))
 
 
@@ -298,28 +308,73 @@ _ONLINE_BUGS = {
 _MAGNITUDE_BUGS = (_OVERFLOW, _ONLINE_BUGS["max_starts_at_zero"])
 
 
-def _online_softmax64(x: "torch_types.Tensor", block: int, bug: str) -> "torch_types.Tensor":
-    """The two-pass online softmax over blocks of `block` columns, with one known bug (float64, in
-    float32's overflow range: exp of more than ~88 is inf, as in a kernel)."""
+_LANE_BUGS = {
+    "lane_no_rescale": "likely: each lane's running sum is not rescaled when its max grows: l = l * exp(m_old - "
+    "m_new) + exp(x - m_new), lane by lane",
+    "lane_merge_unscaled": "likely: the lanes' sums are added without being rescaled: each lane's l is relative to "
+    "its own max, so the total is sum(l * exp(m_lane - M)), M the row's max",
+}
+
+
+def _lane_softmax64(x: "torch_types.Tensor", width: int) -> dict[str, "torch_types.Tensor"]:
+    """The one-pass softmax that keeps a running max and sum per lane (column c of every block of
+    `width`), merges the lanes at the end and writes exp(x - M) / total: for each bug of _LANE_BUGS
+    (exp in float32's range, as in a kernel)."""
     rows, N = x.shape
-    m = torch.full((rows, 1), 0.0 if bug == "max_starts_at_zero" else float("-inf"), dtype=torch.float64)
-    l = torch.zeros(rows, 1, dtype=torch.float64)
+    blocks = -(-N // width)
+    padded = torch.full((rows, blocks * width), float("-inf"), dtype=torch.float64)
+    padded[:, :N] = x
+    lanes = padded.reshape(rows, blocks, width)
 
     def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
         return torch.exp(values.to(torch.float32)).to(torch.float64)
 
+    running = torch.cummax(lanes, dim=1).values  # each lane's max after each block
+    final = running[:, -1]  # (rows, width)
+    seen = torch.isfinite(running)
+    unscaled = torch.where(seen, exp(lanes - torch.where(seen, running, 0.0)), 0.0).sum(dim=1)
+    lane_ok = torch.isfinite(final)
+    right = torch.where(lane_ok[:, None, :], exp(lanes - torch.where(lane_ok, final, 0.0)[:, None, :]), 0.0).sum(dim=1)
+    top = final.amax(dim=1, keepdim=True)
+    weight = torch.where(lane_ok, exp(final - top), 0.0)
+    numerator = exp(x - top)
+    return {
+        "lane_no_rescale": numerator / (unscaled * weight).sum(dim=1, keepdim=True),
+        "lane_merge_unscaled": numerator / right.sum(dim=1, keepdim=True),
+    }
+
+
+def _online_softmax64(x: "torch_types.Tensor", block: int) -> dict[str, "torch_types.Tensor"]:
+    """The two-pass online softmax over blocks of `block` columns, once for each known bug of
+    _ONLINE_BUGS (float64, in float32's overflow range: exp of more than ~88 is inf, as in a kernel).
+    The bugs run side by side, one row of state each, so a block costs a few tensor operations
+    whatever their number: a failing check replays hundreds of blocks."""
+    rows, N = x.shape
+    bugs = list(_ONLINE_BUGS)
+
+    def flag(*names: str) -> "torch_types.Tensor":
+        return torch.tensor([bug in names for bug in bugs]).reshape(-1, 1, 1)
+
+    def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
+        return torch.exp(values.to(torch.float32)).to(torch.float64)
+
+    starts_at_zero, unscaled, inverted = flag("max_starts_at_zero"), flag("no_rescale"), flag("inverted_rescale")
+    old_max, frozen = flag("old_max_in_sum"), flag("max_not_updated")
+    m = torch.where(starts_at_zero, 0.0, float("-inf")).expand(len(bugs), rows, 1).to(torch.float64)
+    l = torch.zeros(len(bugs), rows, 1, dtype=torch.float64)
+    one = torch.ones((), dtype=torch.float64)
     for start in range(0, N, block):
         part = x[:, start : start + block]
         m_new = torch.maximum(m, part.amax(dim=-1, keepdim=True))
-        alpha = {"no_rescale": torch.ones_like(m), "inverted_rescale": exp(m_new - m)}.get(bug, exp(m - m_new))
-        shift = m if bug == "old_max_in_sum" else m_new
+        alpha = torch.where(unscaled, one, torch.where(inverted, exp(m_new - m), exp(m - m_new)))
+        shift = torch.where(old_max, m, m_new)
         l = l * alpha + exp(part - shift).sum(dim=-1, keepdim=True)
-        if bug != "max_not_updated":
-            m = m_new
-    if bug == "block_max_in_pass2":
-        pieces = [exp(x[:, s : s + block] - x[:, s : s + block].amax(dim=-1, keepdim=True)) for s in range(0, N, block)]
-        return torch.cat(pieces, dim=-1) / l
-    return exp(x - m) / l
+        m = torch.where(frozen, m, m_new)
+    out = exp(x - m) / l
+    replays = {bug: out[index] for index, bug in enumerate(bugs)}
+    pieces = [exp(x[:, s : s + block] - x[:, s : s + block].amax(dim=-1, keepdim=True)) for s in range(0, N, block)]
+    replays["block_max_in_pass2"] = torch.cat(pieces, dim=-1) / l[bugs.index("block_max_in_pass2")]
+    return replays
 
 
 def _store_notes(failure: Failure) -> list[str]:

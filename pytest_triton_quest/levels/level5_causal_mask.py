@@ -157,7 +157,7 @@ def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> li
          "likely: the tl.where arguments are swapped: only the future keys are kept; write "
          "tl.where(future, float('-inf'), x), which hides the future and keeps the rest"),
         (scores.masked_fill(j < i, inf),
-         "likely: the mask points the wrong way: the past (j < i) is hidden and the future kept; hide j > i, "
+         "likely: the mask points the wrong way (its comparison is reversed): the past (j < i) is hidden and the future kept; hide j > i, "
          "i.e. column index greater than row index"),
         (scores.masked_fill(j >= i, inf),
          "likely: the diagonal is masked too (j >= i): a query must see its own key, so hide only j > i"),
@@ -170,6 +170,16 @@ def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> li
          "likely: the scores are read transposed: the row and column strides are swapped in the load, so element "
          "(i, j) comes from (j, i); load x at rows * stride(2) + cols * stride(3)"),
     ]
+    if scores.dim() == 4 and scores.shape[0] * scores.shape[1] > 1:
+        # The query index taken as the row of the flattened (B * H * S, S) view: slice k's row i is
+        # then k * S + i, past every key of every slice but the first, which alone is masked.
+        B, H = scores.shape[:2]
+        flat_rows = (torch.arange(B * H).reshape(B, H, 1, 1) * S) + i
+        candidates.append((
+            scores.masked_fill(j > flat_rows, inf),
+            "likely: the query index is the row of the flattened (B * H * S) view, (b * H + h) * S + i, so only the "
+            "first (batch, head) is masked: compare the key with the row inside its slice, i = row % S",
+        ))
     for block in (16, 32, 64, 128):
         if block < S:
             candidates.append((

@@ -321,7 +321,10 @@ def diagnose_decode(failure: Failure) -> list[str]:
     lens: list[int] = inputs["seq_lens"].tolist()
     # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
     # garbage page read by mistake is NaN in the replay as in the kernel).
-    notes = _simplest([note for replay, note in _near_misses(inputs, out) if matches(failure, replay())])
+    family = _near_misses(inputs, out)
+    notes = _simplest([note for replay, note in family if matches(failure, replay())])
+    if not notes:
+        notes = _simplest(_confirmed_on_clean_cache(failure, family))
     if notes:
         return [one_of(notes)]
     heads = _kv_heads_read(failure)
@@ -341,6 +344,25 @@ _UNSHIFTED = (
     "and inf / inf or 0 / 0 is NaN; subtract the running max inside a split, and weigh each split by "
     "exp(m_p - M), M the largest m_p"
 )
+
+
+def _confirmed_on_clean_cache(failure: Failure, family: list[tuple[Callable[[], "torch_types.Tensor"], str]]) -> list[str]:
+    """Replays wrong only where the cache's garbage (NaN on purpose) makes them NaN, as the output is:
+    too weak alone, since any replay that reads garbage is NaN there. Each is named only if, with the
+    NaN slots set to 0, the kernel's output and the replay's still agree, and are still wrong."""
+    if failure.probe is None or evidence.unwritten_among(failure, failure.bad):
+        return []
+    loose = [(replay, note) for replay, note in family if matches(failure, replay(), nan_only=True)]
+    if not loose:
+        return []
+    cleaned = {**failure.inputs, **{name: failure.inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
+    run = failure.probe.run(cleaned)
+    if run.out is None:
+        return []
+    ref = _decode64(cleaned)
+    bad = ~torch.isclose(run.out, ref, rtol=failure.tolerance.rtol, atol=failure.tolerance.atol)
+    clean = Failure(failure.case, cleaned, run.out, ref, bad, failure.tolerance, run.launches)
+    return [note for replay, note in _near_misses(cleaned, run.out) if note in {n for _, n in loose} and matches(clean, replay())]
 
 
 def _overflows_unshifted(failure: Failure) -> bool:
@@ -497,6 +519,10 @@ _MERGE_BUGS = {
     "merge_normalised_first": "likely: the merge averages each split's normalised output acc_p / l_p with weights "
     "exp(m_p - M): it must divide the weighted sums, sum(w_p * acc_p) / sum(w_p * l_p), since each weight also "
     "needs its split's l_p",
+    "merge_inverted": "likely: the merge weighs each split by exp(M - m_p), the inverse factor: it must be "
+    "exp(m_p - M), at most 1, with M the largest m_p",
+    "merge_lse_inverted": "likely: the merge weighs each split's normalised output by exp(M - lse_p), the inverse "
+    "factor: it must be exp(lse_p - M), with M the largest lse_p",
 }
 
 
@@ -528,9 +554,16 @@ def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str)
                 acc = (acc if bug == "split_acc" else acc * alpha[:, None]) + torch.einsum("hn,nhd->hd", p, values[first:last])
                 m = m_new
             parts.append((m, l, acc))
+        if bug == "merge_lse_inverted":  # splits kept as (normalised output, lse), weighed by exp(M - lse_p)
+            lses = [m + torch.log(l) for m, l, _ in parts]
+            top_lse = torch.stack(lses).amax(dim=0)
+            inverse = [torch.exp(top_lse - lse) for lse in lses]
+            out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, inverse)) / sum(inverse)[:, None]
+            continue
         top = torch.stack([m for m, _, _ in parts]).amax(dim=0)
         units = _LOG2E if bug == "merge_exp" else 1.0  # exp of a difference of log2-unit maxima
-        weights = [torch.exp((m - top) * units) for m, _, _ in parts]
+        sign = -1.0 if bug == "merge_inverted" else 1.0
+        weights = [torch.exp(sign * (m - top) * units) for m, _, _ in parts]
         if bug == "merge_normalised_first":
             out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / sum(weights)[:, None]
             continue

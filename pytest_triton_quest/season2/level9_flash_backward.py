@@ -251,14 +251,19 @@ def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
     score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None, delta_by_key: bool = False,
+    lse_of: str = "", times: "torch_types.Tensor | None" = None,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
     (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's).
     `mask_multiplied`: the pairs a kernel visits; P of each taken in float32's exp range, then
-    multiplied by the causal mask, so a hidden pair whose exp overflowed gives inf * 0 = NaN."""
+    multiplied by the causal mask, so a hidden pair whose exp overflowed gives inf * 0 = NaN.
+    `lse_of`: "head 0" or "slice 0", every head (of each batch, or of all) reads that one's lse.
+    `times`: how many times the kernels visit each (query, key) pair, mask or not (0: never)."""
     scores = _scores64(inputs)
     lse = torch.logsumexp(scores, dim=-1)
-    if seen is not None or mask_multiplied is not None:
+    if lse_of:
+        lse = (lse[:, :1] if lse_of == "head 0" else lse[:1, :1]).expand_as(lse)
+    if seen is not None or mask_multiplied is not None or times is not None:
         q64, k64 = (inputs[name].to(torch.float64) for name in ("q", "k"))
         scores = (q64 @ k64.transpose(-1, -2)) * scale_of(inputs)
         if seen is not None:
@@ -270,6 +275,8 @@ def _backward64(
         p = torch.exp(scores * score_units - lse[..., None] * lse_units)
     else:
         p = torch.exp(scores)
+    if times is not None:
+        p = p * times
     q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
     scale = scale_of(inputs)
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
@@ -294,6 +301,10 @@ def diagnose_backward(failure: Failure) -> list[str]:
         (dict(normalise=False), "likely: P is recomputed without lse: P = exp(s - lse[i]), the softmax's own normaliser"),
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
         (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
+        (dict(lse_of="head 0"), "likely: lse is read without its head offset: every head uses head 0's lse (of its "
+         "batch); lse is (B, H, S), so head bh's rows start at bh * S"),
+        (dict(lse_of="slice 0"), "likely: lse is read without its (batch, head) offset: every head uses the lse of "
+         "batch 0, head 0; lse is (B, H, S), so head bh's rows start at bh * S"),
         (dict(delta_by_key=True), "likely: delta is taken at the key's index, not the query's: dS[i, j] = P[i, j] * "
          "(dP[i, j] - delta[i]), with delta of query row i (in a tile with keys along the rows, load delta at the "
          "query columns)"),
@@ -385,7 +396,26 @@ def _walk_notes(failure: Failure) -> list[str]:
                 "hides j < i; keep j <= i (in a tile with keys along the rows: key <= query)",
             ))
     notes = [note for seen, note in walks if matches(failure, _backward64(inputs, seen=seen)[name])]
+    if inputs["causal"]:
+        for width in (w for w in _BLOCK_WIDTHS if w < S):
+            if matches(failure, _backward64(inputs, times=_diagonal_twice(S, width, name))[name]):
+                notes.append(
+                    f"likely: {kernel} visits the diagonal tile twice, the second time without the causal mask: "
+                    + ("its unmasked walk over query tiles starts at start_n, on the diagonal; start it at "
+                       "start_n + BLOCK_N" if name != "dq" else "its unmasked walk over key tiles runs into the "
+                       "diagonal tile; stop it at start_m, where the masked walk begins")
+                )
     return list(dict.fromkeys(notes)) or _walk_ranges(failure)
+
+
+def _diagonal_twice(S: int, width: int, name: str) -> "torch_types.Tensor":
+    """(S, S) visits of each (query i, key j) pair when the tile of `width` on the diagonal is walked
+    twice, once with the causal mask and once without, and every pair below it once. The tile is
+    the key's (dk, dv: a key tile walks its queries) or the query's (dq)."""
+    rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
+    own = (cols // width) * width if name != "dq" else (rows // width) * width
+    same = (rows >= own) & (rows < own + width) & (cols >= own) & (cols < own + width)
+    return (rows >= cols).double() + same.double()
 
 
 _MOST_WALK_S = 256  # the per-pair contributions of a longer sequence take too much memory to replay

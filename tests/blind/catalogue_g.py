@@ -166,7 +166,9 @@ ENTRIES = [
          fails_today=True),
 ]
 
-CORRECT = [
+# correct_g_atomic.py: the author's first level 9 design (dQ added with tl.atomic_add into a zeroed
+# float32 buffer), which the checks rejected until atomics counted as kernel writes.
+CORRECT = ["level9/correct_g_atomic.py", 
     "level11/correct_g.py",
     "level9/correct_g.py",
     "level5/correct_g.py",

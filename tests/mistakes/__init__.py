@@ -26,10 +26,20 @@ template does not have).
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from types import ModuleType
 
 from tests.mutants import Mutant
+
+
+def says(phrase: str, line: str) -> bool:
+    """A rival (`wrong`) phrase is said by a line when it stands there as words of its own, a plural
+    allowed, case and line wraps aside: "scale" is not said by "rescaled", nor "mask" by "unmasked".
+    Expected phrases are plain substrings, since they are often stems ("rescal")."""
+    flat = " ".join(line.replace("`", "").split()).lower()
+    wanted = " ".join(phrase.replace("`", "").split()).lower()
+    return re.search(r"(?<![a-z0-9_])" + re.escape(wanted) + r"(?:s|es)?(?![a-z0-9_])", flat) is not None
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ class Mistake(Mutant):
     def __post_init__(self) -> None:
         assert self.wrong, f"mistake {self.name!r}: list at least one phrase that a wrong headline would contain"
         lowered_expect = self.expect.lower()
-        clashes = [phrase for phrase in self.wrong if phrase.lower() in lowered_expect or lowered_expect in phrase.lower()]
+        clashes = [phrase for phrase in self.wrong if says(phrase, lowered_expect) or lowered_expect in phrase.lower()]
         # A phrase both expected and forbidden would make the verdict meaningless.
         assert not clashes, f"mistake {self.name!r}: expect {self.expect!r} overlaps wrong phrases {clashes}"
 
