@@ -34,8 +34,8 @@ FEATURES: dict[str, Feature] = {
     "bf16": Feature("bf16", (8, 0), "bfloat16"),  # its arithmetic, conversions and tensor cores came with Ampere
 }
 # What a case of each dtype needs beyond any CUDA card that Triton runs on. No level needs Hopper
-# (9.0): the hidden solutions of levels 8 and 10 turn warp specialisation on only where
-# HOPPER_OR_LATER, and their tensor descriptors are lowered to plain loads on older cards by Triton.
+# (9.0): the tensor descriptors of the hidden solutions of levels 8 and 10 are lowered to plain
+# loads on older cards by Triton.
 DTYPE_NEEDS: dict[str, tuple[str, ...]] = {"bf16": ("bf16",)}
 
 

@@ -65,7 +65,6 @@ from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: E402
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 LOG2E = 1.4426950408889634  # log2(e): exp(x) == exp2(x * LOG2E)
-HOPPER_OR_LATER = not INTERPRETED and torch.cuda.get_device_capability()[0] >= 9
 
 
 def _set_block_shapes(args: dict) -> None:
@@ -78,17 +77,15 @@ def _configs() -> list[triton.Config]:
     """BLOCK_M is a multiple of BLOCK_N (stage 1 ends on a key-tile boundary) and every tl.dot
     dimension is >= 16. One small config under the interpreter; level 8's tuned set on a GPU."""
     if INTERPRETED:
-        shapes = [(32, 16, 4, 1, False)]
+        shapes = [(32, 16, 4, 1)]
     else:
         shapes = [
-            (128, 64, 4, 3, False), (128, 64, 4, 4, False), (128, 64, 8, 3, False), (128, 128, 4, 3, False),
-            (128, 128, 8, 3, False), (128, 128, 8, 2, False), (64, 64, 4, 3, False), (64, 64, 4, 2, False),
+            (128, 64, 4, 3), (128, 64, 4, 4), (128, 64, 8, 3), (128, 128, 4, 3),
+            (128, 128, 8, 3), (128, 128, 8, 2), (64, 64, 4, 3), (64, 64, 4, 2),
         ]
-        if HOPPER_OR_LATER:
-            shapes += [(128, 128, 8, 3, True), (128, 64, 8, 3, True)]
     return [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "WARP_SPECIALIZE": ws}, num_warps=warps, num_stages=stages, pre_hook=_set_block_shapes)
-        for bm, bn, warps, stages, ws in shapes
+        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=warps, num_stages=stages, pre_hook=_set_block_shapes)
+        for bm, bn, warps, stages in shapes
     ]
 
 
@@ -151,10 +148,10 @@ def attend_keys(
     acc, l_i, m_i, q,
     k_desc, v_desc, kv_row, lo, hi, rows, S, qk_scale,
     MASKED: tl.constexpr, CAUSAL: tl.constexpr, NEGATIVE_SCALE: tl.constexpr,
-    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
 ):
     """Stream the key tiles starting at lo, lo + BLOCK_N, ... < hi through attend_block."""
-    for start_n in tl.range(lo, hi, BLOCK_N, warp_specialize=WARP_SPECIALIZE):
+    for start_n in tl.range(lo, hi, BLOCK_N):
         acc, l_i, m_i = attend_block(
             acc, l_i, m_i, q, k_desc, v_desc, kv_row, start_n, rows, S, qk_scale,
             MASKED, CAUSAL, NEGATIVE_SCALE, BLOCK_N, HEAD_DIM,
@@ -169,7 +166,7 @@ def gqa_attention_kernel(
     S, H_Q, H_KV, qk_scale,
     stride_bh, stride_s,
     GROUP: tl.constexpr, HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr, NEGATIVE_SCALE: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
     tl.static_assert(BLOCK_M % BLOCK_N == 0)
     if CAUSAL:
@@ -199,11 +196,11 @@ def gqa_attention_kernel(
         hi_end = S
     acc, l_i, m_i = attend_keys(
         acc, l_i, m_i, q, k_desc, v_desc, kv_row, 0, lo_end, rows, S, qk_scale,
-        False, CAUSAL, NEGATIVE_SCALE, BLOCK_N, HEAD_DIM, WARP_SPECIALIZE,
+        False, CAUSAL, NEGATIVE_SCALE, BLOCK_N, HEAD_DIM,
     )
     acc, l_i, m_i = attend_keys(
         acc, l_i, m_i, q, k_desc, v_desc, kv_row, lo_end, hi_end, rows, S, qk_scale,
-        True, CAUSAL, NEGATIVE_SCALE, BLOCK_N, HEAD_DIM, False,
+        True, CAUSAL, NEGATIVE_SCALE, BLOCK_N, HEAD_DIM,
     )
     out = acc / l_i[:, None]  # l_i >= 1: the row's largest score contributes exp2(0) = 1
     tl.store(out_ptr + head + rows[:, None] * stride_s + dims[None, :], out.to(out_ptr.dtype.element_ty), mask=row_ok)

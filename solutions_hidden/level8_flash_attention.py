@@ -16,7 +16,7 @@ THE IDEA
       with zeros for rows past S, and on Hopper the TMA engine does the copy while the warps compute;
     - in the hot loop the scale multiplies the row maxima, not every score, so that
       exp2(qk * scale - m) is one fused multiply-add per score;
-    - block sizes, warps, pipelining stages and warp specialisation are autotuned on the GPU.
+    - block sizes, warps and pipelining stages are autotuned on the GPU.
 
 THE ALGORITHM
     One program per (query tile start_m, batch * head):
@@ -64,9 +64,6 @@ from triton.tools.tensor_descriptor import TensorDescriptor  # noqa: E402
 
 INTERPRETED = os.environ.get("TRITON_INTERPRET") == "1"
 LOG2E = 1.4426950408889634  # log2(e): exp(x) == exp2(x * LOG2E)
-# Warp specialisation (some warps only issue the TMA copies while the others compute) pays for
-# D = 128 on an H100; with Triton 3.6 it compiles there for the 8-warp configs only.
-HOPPER_OR_LATER = not INTERPRETED and torch.cuda.get_device_capability()[0] >= 9
 
 
 def _set_block_shapes(args: dict) -> None:
@@ -83,17 +80,15 @@ def _configs() -> list[triton.Config]:
     specialisation) shapes that came first or close on some shape of the benchmark grid in a sweep of
     60 on an H100 (2026-11-27): 128 x 128 tiles for long sequences, 64 x 64 for short causal ones."""
     if INTERPRETED:
-        shapes = [(32, 16, 4, 1, False)]
+        shapes = [(32, 16, 4, 1)]
     else:
         shapes = [
-            (128, 64, 4, 3, False), (128, 64, 4, 4, False), (128, 64, 8, 3, False), (128, 128, 4, 3, False),
-            (128, 128, 8, 3, False), (128, 128, 8, 2, False), (64, 64, 4, 3, False), (64, 64, 4, 2, False),
+            (128, 64, 4, 3), (128, 64, 4, 4), (128, 64, 8, 3), (128, 128, 4, 3),
+            (128, 128, 8, 3), (128, 128, 8, 2), (64, 64, 4, 3), (64, 64, 4, 2),
         ]
-        if HOPPER_OR_LATER:
-            shapes += [(128, 128, 8, 3, True), (128, 64, 8, 3, True)]
     return [
-        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn, "WARP_SPECIALIZE": ws}, num_warps=warps, num_stages=stages, pre_hook=_set_block_shapes)
-        for bm, bn, warps, stages, ws in shapes
+        triton.Config({"BLOCK_M": bm, "BLOCK_N": bn}, num_warps=warps, num_stages=stages, pre_hook=_set_block_shapes)
+        for bm, bn, warps, stages in shapes
     ]
 
 
@@ -148,12 +143,12 @@ def attend_keys(
     acc, l_i, m_i, q,
     k_desc, v_desc, bh, lo, hi, rows, S, qk_scale,
     MASKED: tl.constexpr, CAUSAL: tl.constexpr,
-    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+    BLOCK_N: tl.constexpr, HEAD_DIM: tl.constexpr,
 ):
     """Stream the key tiles starting at lo, lo + BLOCK_N, ... < hi through attend_block."""
     # A `for` loop lets the compiler software-pipeline the copies of the next tiles (num_stages)
     # behind the tensor-core work on this one.
-    for start_n in tl.range(lo, hi, BLOCK_N, warp_specialize=WARP_SPECIALIZE):
+    for start_n in tl.range(lo, hi, BLOCK_N):
         acc, l_i, m_i = attend_block(
             acc, l_i, m_i, q, k_desc, v_desc, bh, start_n, rows, S, qk_scale,
             MASKED, CAUSAL, BLOCK_N, HEAD_DIM,
@@ -168,7 +163,7 @@ def flash_attention_kernel(
     S, qk_scale,
     stride_bh, stride_s,
     HEAD_DIM: tl.constexpr, CAUSAL: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, WARP_SPECIALIZE: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
     tl.static_assert(BLOCK_M % BLOCK_N == 0)
     # Causal query tiles near the end of the sequence have the most key tiles to visit: hand those
@@ -199,12 +194,12 @@ def flash_attention_kernel(
     # Stage 1: full tiles that every row of the query tile sees entirely: no masks.
     acc, l_i, m_i = attend_keys(
         acc, l_i, m_i, q, k_desc, v_desc, bh, 0, lo_end, rows, S, qk_scale,
-        False, CAUSAL, BLOCK_N, HEAD_DIM, WARP_SPECIALIZE,
+        False, CAUSAL, BLOCK_N, HEAD_DIM,
     )
     # Stage 2: the diagonal tile (causal) or the ragged last tile (non-causal), masked.
     acc, l_i, m_i = attend_keys(
         acc, l_i, m_i, q, k_desc, v_desc, bh, lo_end, hi_end, rows, S, qk_scale,
-        True, CAUSAL, BLOCK_N, HEAD_DIM, False,
+        True, CAUSAL, BLOCK_N, HEAD_DIM,
     )
 
     # l_i >= 1: the row's largest score contributes exp2(0) = 1, so the division is safe.
