@@ -321,10 +321,10 @@ def diagnose_decode(failure: Failure) -> list[str]:
     lens: list[int] = inputs["seq_lens"].tolist()
     # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
     # garbage page read by mistake is NaN in the replay as in the kernel).
-    family = _near_misses(inputs, out)
-    notes = _simplest([note for replay, note in family if matches(failure, replay())])
+    replayed = [(replay(), note) for replay, note in _near_misses(inputs, out)]  # each computed once
+    notes = _simplest([note for replay, note in replayed if matches(failure, replay)])
     if not notes:
-        notes = _simplest(_confirmed_on_clean_cache(failure, family))
+        notes = _simplest(_confirmed_on_clean_cache(failure, replayed))
     if notes:
         return [one_of(notes)]
     heads = _kv_heads_read(failure)
@@ -346,13 +346,13 @@ _UNSHIFTED = (
 )
 
 
-def _confirmed_on_clean_cache(failure: Failure, family: list[tuple[Callable[[], "torch_types.Tensor"], str]]) -> list[str]:
+def _confirmed_on_clean_cache(failure: Failure, replayed: list[tuple["torch_types.Tensor", str]]) -> list[str]:
     """Replays wrong only where the cache's garbage (NaN on purpose) makes them NaN, as the output is:
     too weak alone, since any replay that reads garbage is NaN there. Each is named only if, with the
     NaN slots set to 0, the kernel's output and the replay's still agree, and are still wrong."""
     if failure.probe is None or evidence.unwritten_among(failure, failure.bad):
         return []
-    loose = [(replay, note) for replay, note in family if matches(failure, replay(), nan_only=True)]
+    loose = {note for replay, note in replayed if matches(failure, replay, nan_only=True)}
     if not loose:
         return []
     cleaned = {**failure.inputs, **{name: failure.inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
@@ -362,7 +362,7 @@ def _confirmed_on_clean_cache(failure: Failure, family: list[tuple[Callable[[], 
     ref = _decode64(cleaned)
     bad = ~torch.isclose(run.out, ref, rtol=failure.tolerance.rtol, atol=failure.tolerance.atol)
     clean = Failure(failure.case, cleaned, run.out, ref, bad, failure.tolerance, run.launches)
-    return [note for replay, note in _near_misses(cleaned, run.out) if note in {n for _, n in loose} and matches(clean, replay())]
+    return [note for replay, note in _near_misses(cleaned, run.out) if note in loose and matches(clean, replay())]
 
 
 def _overflows_unshifted(failure: Failure) -> bool:
@@ -625,28 +625,26 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     def right(out: "torch_types.Tensor | None") -> bool:
         return out is not None and bool(torch.isclose(out, failure.ref, atol=tolerance.atol, rtol=tolerance.rtol).all())
 
-    if with_zeros(("k_cache", "v_cache"), "all") is None:
-        return []
     past = "the cache slots of tokens t >= seq_len hold garbage (NaN here; with only those"
+    # The slots past seq_len first: if zeroing them alone makes the output finite, zeroing all of the
+    # garbage would too, and one rerun is saved.
     both = with_zeros(("k_cache", "v_cache"), "past")
+    if both is None and with_zeros(("k_cache", "v_cache"), "all") is None:
+        return []
     if both is not None:
-        if right(with_zeros(("v_cache",), "past")):
+        # One rerun tells the two apart: with the garbage past seq_len zeroed, an unmasked v load
+        # alone leaves the right answer (p is 0 there); keys read and scored leave each row diluted
+        # by tokens of score 0, whatever the v load does.
+        if right(both):
             return [
-                f"likely: the v load runs without a mask past seq_len: {past} v slots set to 0 your output is right), "
+                f"likely: the v load runs without a mask past seq_len: {past} slots set to 0 your output is right), "
                 "and a probability of 0 does not cancel it, since NaN * 0 is NaN; load v with the token mask and other=0.0"
-            ]
-        keys_only = with_zeros(("k_cache",), "past")
-        if keys_only is not None and _diluted(keys_only, failure.ref, tolerance):
-            return [
-                f"likely: the keys past seq_len are read and scored: {past} k slots set to 0 your output is finite, "
-                "and each row is the right one diluted by extra tokens of score 0); load k with the token mask and "
-                "set the scores of tokens >= seq_len to -inf with tl.where"
             ]
         if _diluted(both, failure.ref, tolerance):
             return [
                 f"likely: loads past seq_len run without a mask: {past} slots set to 0 your output is finite, and "
-                "each row is the right one diluted by extra tokens of score 0); mask the k and v loads with the token "
-                "mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
+                "each row is the right one diluted by extra tokens of score 0); mask the k (and v) loads with the "
+                "token mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
             ]
         # The reads past seq_len are real, but a missing mask alone would leave the cleaned call right
         # or diluted: something in the addresses is off as well. Say what was seen, not a cause.
