@@ -46,7 +46,7 @@ if str(REPO) not in sys.path:
 from pytest_triton_quest.checking import check_case  # noqa: E402
 from pytest_triton_quest.levels.base import Level  # noqa: E402
 from pytest_triton_quest.model import Mode  # noqa: E402
-from tests.mistakes import Mistake, all_mistakes, says  # noqa: E402
+from tests.mistakes import Mistake, all_mistakes, flat, says  # noqa: E402
 import importlib.util  # noqa: E402
 from pytest_triton_quest.registry import level_by_number  # noqa: E402
 
@@ -112,12 +112,6 @@ class Measured:
         if any(flat(phrase) in flat(self.top) for phrase in self.expect) and not self.wrong_hits:
             return "right"
         return "wrong"
-
-
-def flat(text: str) -> str:
-    # A report line may be wrapped: compare with runs of whitespace collapsed, case-insensitively,
-    # and without the backticks that mark code (`scale` says "scale").
-    return " ".join(text.replace("`", "").split()).lower()
 
 
 # ----- running one mistake (in a worker process) -------------------------------------------------

@@ -21,7 +21,7 @@ from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
 from .levels.evidence import batch_step_note, program_id_index_note, stray_tensor, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
-from .paths import shown, traceback_kata_line
+from .paths import shown, source_line, traceback_kata_line
 from .picture import key_tile_view, output_view, stray_view, tile_view
 from .origins import axis_names
 from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
@@ -613,7 +613,7 @@ def _describe_exception(error: BaseException, kata_path: Path) -> str:
     text = f"{head}your function raised {type(error).__name__}" + (f":\n{body}" if body else "")
     inner = _kernel_where(error, kata_path)
     if inner and inner != where:
-        source = _source_line(kata_path, int(inner.rsplit(":", 1)[1]))
+        source = source_line(kata_path, int(inner.rsplit(":", 1)[1]))
         text += f"\nin the kernel, at {inner}" + (f": {source}" if source else "")
     return text
 
@@ -625,16 +625,7 @@ def _kernel_where(error: BaseException, kata_path: Path) -> str | None:
 
 def _kernel_line(error: BaseException, kata_path: Path) -> str | None:
     where = _kernel_where(error, kata_path) or traceback_kata_line(error.__traceback__, kata_path)
-    return _source_line(kata_path, int(where.rsplit(":", 1)[1])) if where else None
-
-
-def _source_line(path: Path, number: int) -> str | None:
-    """Line `number` of a file, stripped, or None when it cannot be read."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return None
-    return lines[number - 1].strip() if 0 < number <= len(lines) else None
+    return source_line(kata_path, int(where.rsplit(":", 1)[1])) if where else None
 
 
 def _check_outputs(

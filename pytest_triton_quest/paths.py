@@ -3,6 +3,7 @@ came from, and whole-or-nothing writes for the files the quest must never leave 
 
 from __future__ import annotations
 
+import linecache
 import os
 import tempfile
 import traceback
@@ -40,6 +41,13 @@ def kata_line(frames: Iterable[tuple[str, int | None]], kata: Path) -> str | Non
 def traceback_kata_line(tb: TracebackType | None, kata: Path) -> str | None:
     """`file:line` of the deepest frame of an exception's traceback that is in the kata file."""
     return kata_line(((frame.filename, frame.lineno) for frame in traceback.extract_tb(tb)), kata)
+
+
+def source_line(path: Path, number: int) -> str | None:
+    """Line `number` of a file as it is now (the learner may have saved it since it was last read),
+    stripped; None when there is no such line."""
+    linecache.checkcache(str(path))
+    return linecache.getline(str(path), number).strip() or None
 
 
 class FolderNotWritable(OSError):

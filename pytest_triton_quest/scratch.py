@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ._lazy import torch
+from .paths import source_line
 
 _FACTORIES = ("empty", "empty_like", "empty_strided")
 
@@ -40,10 +41,9 @@ class Allocation:
         a learner knows their buffers by name, not by line number."""
         if self.line is None:
             return None
-        import linecache
         import re
 
-        found = re.match(r"\s*([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]", linecache.getline(str(kata_path), self.line))
+        found = re.match(r"([A-Za-z_]\w*)\s*(?::[^=]+)?=[^=]", source_line(kata_path, self.line) or "")
         return found.group(1) if found else None
 
 

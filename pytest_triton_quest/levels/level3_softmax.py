@@ -308,6 +308,11 @@ _ONLINE_BUGS = {
 _MAGNITUDE_BUGS = (_OVERFLOW, _ONLINE_BUGS["max_starts_at_zero"])
 
 
+def _exp32(values: "torch_types.Tensor") -> "torch_types.Tensor":
+    """exp in float32's range, as a kernel takes it (above ~88 it is inf), returned in float64."""
+    return torch.exp(values.to(torch.float32)).to(torch.float64)
+
+
 _LANE_BUGS = {
     "lane_no_rescale": "likely: each lane's running sum is not rescaled when its max grows: l = l * exp(m_old - "
     "m_new) + exp(x - m_new), lane by lane",
@@ -326,18 +331,15 @@ def _lane_softmax64(x: "torch_types.Tensor", width: int) -> dict[str, "torch_typ
     padded[:, :N] = x
     lanes = padded.reshape(rows, blocks, width)
 
-    def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
-        return torch.exp(values.to(torch.float32)).to(torch.float64)
-
     running = torch.cummax(lanes, dim=1).values  # each lane's max after each block
     final = running[:, -1]  # (rows, width)
     seen = torch.isfinite(running)
-    unscaled = torch.where(seen, exp(lanes - torch.where(seen, running, 0.0)), 0.0).sum(dim=1)
+    unscaled = torch.where(seen, _exp32(lanes - torch.where(seen, running, 0.0)), 0.0).sum(dim=1)
     lane_ok = torch.isfinite(final)
-    right = torch.where(lane_ok[:, None, :], exp(lanes - torch.where(lane_ok, final, 0.0)[:, None, :]), 0.0).sum(dim=1)
+    right = torch.where(lane_ok[:, None, :], _exp32(lanes - torch.where(lane_ok, final, 0.0)[:, None, :]), 0.0).sum(dim=1)
     top = final.amax(dim=1, keepdim=True)
-    weight = torch.where(lane_ok, exp(final - top), 0.0)
-    numerator = exp(x - top)
+    weight = torch.where(lane_ok, _exp32(final - top), 0.0)
+    numerator = _exp32(x - top)
     return {
         "lane_no_rescale": numerator / (unscaled * weight).sum(dim=1, keepdim=True),
         "lane_merge_unscaled": numerator / right.sum(dim=1, keepdim=True),
@@ -355,9 +357,6 @@ def _online_softmax64(x: "torch_types.Tensor", block: int) -> dict[str, "torch_t
     def flag(*names: str) -> "torch_types.Tensor":
         return torch.tensor([bug in names for bug in bugs]).reshape(-1, 1, 1)
 
-    def exp(values: "torch_types.Tensor") -> "torch_types.Tensor":
-        return torch.exp(values.to(torch.float32)).to(torch.float64)
-
     starts_at_zero, unscaled, inverted = flag("max_starts_at_zero"), flag("no_rescale"), flag("inverted_rescale")
     old_max, frozen = flag("old_max_in_sum"), flag("max_not_updated")
     m = torch.where(starts_at_zero, 0.0, float("-inf")).expand(len(bugs), rows, 1).to(torch.float64)
@@ -366,13 +365,13 @@ def _online_softmax64(x: "torch_types.Tensor", block: int) -> dict[str, "torch_t
     for start in range(0, N, block):
         part = x[:, start : start + block]
         m_new = torch.maximum(m, part.amax(dim=-1, keepdim=True))
-        alpha = torch.where(unscaled, one, torch.where(inverted, exp(m_new - m), exp(m - m_new)))
+        alpha = torch.where(unscaled, one, torch.where(inverted, _exp32(m_new - m), _exp32(m - m_new)))
         shift = torch.where(old_max, m, m_new)
-        l = l * alpha + exp(part - shift).sum(dim=-1, keepdim=True)
+        l = l * alpha + _exp32(part - shift).sum(dim=-1, keepdim=True)
         m = torch.where(frozen, m, m_new)
-    out = exp(x - m) / l
+    out = _exp32(x - m) / l
     replays = {bug: out[index] for index, bug in enumerate(bugs)}
-    pieces = [exp(x[:, s : s + block] - x[:, s : s + block].amax(dim=-1, keepdim=True)) for s in range(0, N, block)]
+    pieces = [_exp32(x[:, s : s + block] - x[:, s : s + block].amax(dim=-1, keepdim=True)) for s in range(0, N, block)]
     replays["block_max_in_pass2"] = torch.cat(pieces, dim=-1) / l[bugs.index("block_max_in_pass2")]
     return replays
 

@@ -355,7 +355,7 @@ def _confirmed_on_clean_cache(failure: Failure, replayed: list[tuple["torch_type
     loose = {note for replay, note in replayed if matches(failure, replay, nan_only=True)}
     if not loose:
         return []
-    cleaned = {**failure.inputs, **{name: failure.inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
+    cleaned = _garbage_zeroed(failure.inputs)
     run = failure.probe.run(cleaned)
     if run.out is None:
         return []
@@ -363,6 +363,11 @@ def _confirmed_on_clean_cache(failure: Failure, replayed: list[tuple["torch_type
     bad = ~torch.isclose(run.out, ref, rtol=failure.tolerance.rtol, atol=failure.tolerance.atol)
     clean = Failure(failure.case, cleaned, run.out, ref, bad, failure.tolerance, run.launches)
     return [note for replay, note in _near_misses(cleaned, run.out) if note in loose and matches(clean, replay())]
+
+
+def _garbage_zeroed(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The inputs with every NaN the cache holds on purpose (its unused slots) set to 0."""
+    return {**inputs, **{name: inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
 
 
 def _overflows_unshifted(failure: Failure) -> bool:
@@ -379,7 +384,7 @@ def _overflows_unshifted(failure: Failure) -> bool:
     if not bool(close.all()):
         return False
     # The cache's garbage (NaN on purpose) set to 0: NaN that stay are the arithmetic's.
-    cleaned = {**failure.inputs, **{name: failure.inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
+    cleaned = _garbage_zeroed(failure.inputs)
     run = failure.probe.run(cleaned)
     return run.out is not None and bool((~torch.isfinite(run.out) == special).all())
 

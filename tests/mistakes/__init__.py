@@ -33,13 +33,17 @@ from types import ModuleType
 from tests.mutants import Mutant
 
 
+def flat(text: str) -> str:
+    """Report text as the judge compares it: a line may be wrapped, so runs of whitespace collapse;
+    case and the backticks that mark code (`scale` says "scale") do not count."""
+    return " ".join(text.replace("`", "").split()).lower()
+
+
 def says(phrase: str, line: str) -> bool:
     """A rival (`wrong`) phrase is said by a line when it stands there as words of its own, a plural
-    allowed, case and line wraps aside: "scale" is not said by "rescaled", nor "mask" by "unmasked".
-    Expected phrases are plain substrings, since they are often stems ("rescal")."""
-    flat = " ".join(line.replace("`", "").split()).lower()
-    wanted = " ".join(phrase.replace("`", "").split()).lower()
-    return re.search(r"(?<![a-z0-9_])" + re.escape(wanted) + r"(?:s|es)?(?![a-z0-9_])", flat) is not None
+    allowed: "scale" is not said by "rescaled", nor "mask" by "unmasked". Expected phrases are plain
+    substrings of `flat` text, since they are often stems ("rescal")."""
+    return re.search(r"(?<![a-z0-9_])" + re.escape(flat(phrase)) + r"(?:s|es)?(?![a-z0-9_])", flat(line)) is not None
 
 
 @dataclass(frozen=True)
