@@ -56,7 +56,9 @@ class FlashAttention(FusedAttention):
         "attend_keys (its `while` form serves the interpreter, its `for` form lets the GPU pipeline loads), "
         "store (acc / l_i[:, None]) for rows < S. Wrapper: grid = lambda meta: (triton.cdiv(S, "
         "meta['BLOCK_M']), B * H); pass S, scale * LOG2E, q.stride(1), q.stride(2); @triton.autotune picks "
-        "BLOCK_M and BLOCK_N.",
+        "BLOCK_M and BLOCK_N. Past gold, the last gap is overlap: producer warps copy the next k and v tiles "
+        "while two consumer groups take turns, one's softmax hiding behind the other's matmul "
+        "(triton-quest tutor 8, 'Past gold').",
     )
 
     def cases(self, mode: Mode) -> list[Case]:

@@ -67,7 +67,9 @@ class GroupedQueryAttention(Level):
         'Kernel: b, h and kv_row from tl.program_id(1); q loaded at bhq, k and v at kv_row; stage 1 keys [0, '
         'lo_end) unmasked, stage 2 [lo_end, hi_end) masked (causal: lo_end = start_m * BLOCK_M, hi_end = '
         'min(lo_end + BLOCK_M, S); not causal: lo_end = (S // BLOCK_N) * BLOCK_N, hi_end = S); store acc / l. '
-        'Wrapper: grid (cdiv(S, BLOCK_M), B * Hq), GROUP = Hq // Hkv, one launch.',
+        'Wrapper: grid (cdiv(S, BLOCK_M), B * Hq), GROUP = Hq // Hkv, one launch. Past gold, the last gap is '
+        'overlap: producer warps copy the next k and v tiles while two consumer groups take turns, one\'s '
+        'softmax hiding behind the other\'s matmul (triton-quest tutor 10, \'Past gold\').',
     )
 
     # ----- cases --------------------------------------------------------------------------------
