@@ -357,8 +357,9 @@ def print_table(rows: list[Measured], show_heldout: bool) -> None:
         print()
 
 
-def selected(only: list[str], which: str) -> list[Subject]:
-    """The subjects of the chosen set, or those named by --only N or --only N/name."""
+def selected(only: list[str], which: str, author: str | None = None) -> list[Subject]:
+    """The subjects of the chosen set, or those named by --only N or --only N/name; with an author
+    prefix, only that blind author's files (`P_*.py` and `correct_P.py`), to score a new batch alone."""
     chosen = []
     if which in ("corpus", "all"):
         chosen += corpus_subjects()
@@ -368,6 +369,8 @@ def selected(only: list[str], which: str) -> list[Subject]:
         chosen += heldout_subjects()
     if only:
         chosen = [subject for subject in chosen if any(pick in (str(subject.level), f"{subject.level}/{subject.name}") for pick in only)]
+    if author:
+        chosen = [s for s in chosen if s.file is not None and (s.file.stem == f"correct_{author}" or s.file.stem.startswith(f"{author}_"))]
     return chosen
 
 
@@ -381,13 +384,14 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, default=REPO / "benchmarks" / "corpus_report.md")
     parser.add_argument("--json", type=Path, default=None, help="also write every case's outcome and headlines")
     parser.add_argument("--control", action="store_true", help="check the unedited solutions instead")
+    parser.add_argument("--author", default=None, help="only one blind author's files (prefix P: P_*.py, correct_P.py)")
     args = parser.parse_args()
 
     if args.control:
         levels = sorted({int(pick.split("/")[0]) for pick in args.only}) or list(range(1, 12))
         jobs = [Subject(number, "(solution)", "correct") for number in levels]
     else:
-        jobs = selected(args.only, args.set)
+        jobs = selected(args.only, args.set, args.author)
     # The attention levels take longest: start them first so the workers finish together.
     jobs.sort(key=lambda job: -job.level)
     started = time.perf_counter()
