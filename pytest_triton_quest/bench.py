@@ -14,7 +14,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import pytest
 
@@ -35,10 +35,30 @@ MAX_ITERATIONS = 100
 TIERS = ((1.0, "legend"), (0.9, "gold"), (0.5, "silver"), (0.25, "bronze"))
 
 
-def tier(speedup: float | None) -> str:
+def tier(speedup: float | None, legend: float = 1.0) -> str:
+    """The tier a speedup earns where `legend` is the speedup that is legend (1.0x PyTorch, or less at
+    a level whose 1.0x proved out of reach: Level.legend_by_head_dim); each tier is its fraction of it."""
     if speedup is None:
         return ""
-    return next((name for threshold, name in TIERS if speedup >= threshold), "")
+    return next((name for threshold, name in TIERS if speedup >= threshold * legend), "")
+
+
+def legend_mark(level: Level, case_ids: Iterable[str] | None = None) -> float:
+    """The speedup that is legend for a geometric mean over these benchmark shapes (all the level's
+    when None): the geometric mean of each shape's own mark, so a run of only the D = 128 shapes is
+    held to the D = 128 mark."""
+    cases = level.benchmark_cases()
+    chosen = set(case_ids) if case_ids is not None else {case.id for case in cases}
+    marks = [level.legend_speedup(case) for case in cases if case.id in chosen]
+    return geometric_mean(marks) if marks else 1.0
+
+
+def legend_words(level: Level) -> str | None:
+    """`legend here is 0.91x at D = 64 and 0.81x at D = 128`, for a level whose legend is not 1.0x."""
+    marks = level.legend_by_head_dim
+    if not marks:
+        return None
+    return "legend here is " + " and ".join(f"{mark:.2f}x at D = {d}" for d, mark in sorted(marks.items()))
 
 
 @dataclass
@@ -137,7 +157,7 @@ def plot_row(level: Level, case: Case, info: dict[str, Any], median: float) -> d
     baseline = next(iter(level.baselines()), None)  # what a speedup, and so a tier, is measured against
     return {
         "level": level.number, "case": case.id, "params": dict(case.params), "dtype": case.dtype, "median_s": median,
-        "flops": work.flops, "bytes": work.bytes, "baseline": baseline, **info,
+        "flops": work.flops, "bytes": work.bytes, "baseline": baseline, "legend": level.legend_speedup(case), **info,
     }
 
 

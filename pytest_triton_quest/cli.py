@@ -158,7 +158,7 @@ def _warn(store: ProgressStore) -> None:
 
 # ----- verbs --------------------------------------------------------------------------------------
 def overview(_: argparse.Namespace) -> int:
-    from .bench import tier
+    from .bench import legend_mark, tier
 
     levels = _levels()
     where = _where()
@@ -174,7 +174,7 @@ def overview(_: argparse.Namespace) -> int:
         hints = f"hints {entry.hints_revealed}/{len(level.hints)}" if entry and entry.hints_revealed else ""
         speed = ""
         if entry and entry.best_speedup:
-            speed = f"best {entry.best_speedup:.2f}x PyTorch {tier(entry.best_speedup)}".rstrip()
+            speed = f"best {entry.best_speedup:.2f}x PyTorch {tier(entry.best_speedup, legend_mark(level))}".rstrip()
         print(f"  {level.number:>2}  {level.name:<{width}}  {status:<8} {hints:<11} {speed}".rstrip())
     print()
     next_level = _first_open(progress, where["unlock_all"])

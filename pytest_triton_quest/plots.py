@@ -144,12 +144,15 @@ class Panel:
 
     def tier_guides(self) -> list[tuple[str, float, list[tuple[float, float]]]]:
         """(tier, threshold, points): the rate yours needs for each tier, shape by shape, against the
-        baseline that speedups are measured against."""
+        baseline that speedups are measured against. Where legend is less than 1.0x at this panel's
+        shapes (Level.legend_by_head_dim), every tier is that fraction lower and legend gets a guide."""
         baseline = next((row.get("baseline") for row in self.rows if row.get("baseline")), None)
         points = self.series().get(baseline or "", [])
         if not points:
             return []
-        return [(name, threshold, [(x, threshold * y) for x, y in points]) for threshold, name in GUIDE_TIERS]
+        legend = min((float(row.get("legend", 1.0)) for row in self.rows), default=1.0)
+        tiers = [(threshold * legend, name) for threshold, name in TIERS if threshold * legend < 1.0]
+        return [(name, threshold, [(x, threshold * y) for x, y in points]) for threshold, name in tiers]
 
     def log2_axis(self) -> bool:
         """A log2 x axis when the swept lengths are powers of two, as the quest's shapes are."""
@@ -181,6 +184,8 @@ def tier_legend(rows: list[dict[str, Any]]) -> str:
     tiers = ", ".join(f"{name} {threshold:g}x" for threshold, name in GUIDE_TIERS)
     baselines = {row.get("baseline") for row in rows} - {None}
     of = label(baselines.pop()) if len(baselines) == 1 else "each level's first PyTorch row"
+    if any(float(row.get("legend", 1.0)) < 1.0 for row in rows):
+        return f"tiers per shape: {tiers} of legend ({of}, or our solution where it is slower)"
     return f"tiers per shape: {tiers} of {of}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .bench import NO_GPU, geometric_mean, tier
+from .bench import NO_GPU, geometric_mean, legend_mark, legend_words, tier
 from .plots import plot
 from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
 from .session import LevelRun, QuestSession
@@ -113,11 +113,13 @@ def _benchmark_lines(quest: QuestSession) -> list[str]:
         mean = geometric_mean(list(speedups.values()))
         baseline = next(iter(level.baselines()))
         best = quest.progress.level(level.number).best_speedup
-        medal = tier(mean)
+        medal = tier(mean, legend_mark(level, speedups))
+        own_legend = legend_words(level)
         lines.append(
             f"{level.title}: {mean:.2f}x the speed of PyTorch ({baseline}), geometric mean of {len(speedups)} shapes"
             + (f" - {medal}" if medal else "")
             + (f"; your best is {best:.2f}x" if best else "")
+            + (f" ({own_legend}: what our solution reaches)" if own_legend else "")
         )
     if quest.settings.plot:
         lines.append(plot(quest.bench.rows, quest.settings.plot, quest.progress.cards))

@@ -17,7 +17,7 @@ import pytest
 from pytest_triton_quest.bench import YOURS, plot_row, row_info
 from pytest_triton_quest.card import card_for
 from pytest_triton_quest.plots import (
-    COLOURS, SHAPE_MARKERS, colour, marker_groups, panels, plot, roof_note, roofline_path, roofline_points, unit_of,
+    COLOURS, SHAPE_MARKERS, colour, marker_groups, panels, plot, roof_note, roofline_path, roofline_points, tier_legend, unit_of,
 )
 from pytest_triton_quest.registry import level_by_number
 from tests.support import REPO
@@ -69,12 +69,25 @@ def test_a_panels_values_are_the_rows_throughput() -> None:
 
 
 def test_tier_guides_are_each_tiers_fraction_of_the_baseline_speedups_count_against() -> None:
-    rows = run_rows(8, speed={"sdpa": 0.5, "sdpa-flash": 0.3})
+    rows = run_rows(7, speed={"sdpa": 0.5, "sdpa-flash": 0.3})
     guides = {name: points for name, _, points in panels(rows)[0].tier_guides()}
     assert list(guides) == ["gold", "silver", "bronze"], "legend is 1.0x: the baseline's own line"
     # Against SDPA's default backend (500 TFLOP/s here), not the flash backend.
     assert [round(y) for _, y in guides["gold"]] == [450] * 3
     assert [round(y) for _, y in guides["bronze"]] == [125] * 3
+    assert tier_legend(rows) == "tiers per shape: gold 0.9x, silver 0.5x, bronze 0.25x of PyTorch SDPA (default backend)"
+
+
+def test_where_legend_is_our_solutions_speed_every_guide_is_that_much_lower_and_legend_is_drawn() -> None:
+    """Level 8's legend is what the solution reaches (0.91x SDPA at D = 64, 0.81x at D = 128)."""
+    rows = run_rows(8, speed={"sdpa": 0.5, "sdpa-flash": 0.3})
+    by_d = {panel.title(): {name: points for name, _, points in panel.tier_guides()} for panel in panels(rows)}
+    d64 = by_d["level 8, fp16, H=32, D=64, full (not causal)"]
+    d128 = by_d["level 8, fp16, H=16, D=128, causal"]
+    assert list(d64) == ["legend", "gold", "silver", "bronze"]
+    assert [round(y) for _, y in d64["legend"]] == [455] * 3 and [round(y) for _, y in d64["gold"]] == [410] * 3
+    assert [round(y) for _, y in d128["legend"]] == [405] * 3 and [round(y, 1) for _, y in d128["bronze"]] == [101.2] * 3
+    assert "of legend" in tier_legend(rows)
 
 
 def test_level10_panels_name_the_kv_heads_and_level11_sweeps_no_length() -> None:

@@ -25,6 +25,9 @@ class FlashAttention(FusedAttention):
     name = "Flash Attention"
     kata_file = "level8_flash_attention.py"
     function = "flash_attention"
+    # Legend is what the hidden solution reaches, per head dimension (issue 24): the geometric mean per D of
+    # the solution against SDPA default, H200, 2026-12-02.
+    legend_by_head_dim = {64: 0.91, 128: 0.81}
     concept = (
         "Flash Attention is level 7's online softmax arranged for speed. A 2-D grid of programs (query "
         "tiles x batch*heads) streams key and value tiles through tl.dot; exp2 replaces exp, with log2(e) "
