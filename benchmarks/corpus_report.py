@@ -43,6 +43,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # a script, not a test: the corpus imports as tests.mistakes
 
+from pytest_triton_quest.device import one_cpu_thread  # noqa: E402
+
+one_cpu_thread()  # as the plugin does on the CPU, before torch is imported
 from pytest_triton_quest.checking import check_case  # noqa: E402
 from pytest_triton_quest.levels.base import Level  # noqa: E402
 from pytest_triton_quest.model import Mode  # noqa: E402

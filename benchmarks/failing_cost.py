@@ -6,14 +6,19 @@ every case of the hidden solution, then the same for every corpus mistake of tha
 learner waits for the whole level, so whole-level times are compared: median and slowest mistake
 against the solution.
 
-Usage: PYTHONPATH=.:tests python benchmarks/failing_cost.py [--only N] [--markdown PATH]
+With --learner, what a learner waits for instead: each kata checked by a fresh `pytest --level N`
+process (Python, torch and Triton start included, as on every save), in CPU seconds of that process.
+
+Usage: PYTHONPATH=.:tests python benchmarks/failing_cost.py [--only N] [--learner] [--markdown PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +29,9 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from pytest_triton_quest.device import one_cpu_thread  # noqa: E402
+
+one_cpu_thread()  # as the plugin does on the CPU, before torch is imported
 from pytest_triton_quest.checking import check_case  # noqa: E402
 from pytest_triton_quest.levels.base import Level  # noqa: E402
 from pytest_triton_quest.model import Mode  # noqa: E402
@@ -51,11 +59,29 @@ def level_seconds(level: Level, source: str, folder: Path) -> float:
     return time.process_time() - started
 
 
+def learner_seconds(level: Level, source: str, folder: Path) -> float:
+    """CPU seconds of a fresh `pytest --level N` on this kata source, start-up included; its progress
+    goes to a state file of its own."""
+    katas = folder / "katas"
+    katas.mkdir(parents=True, exist_ok=True)
+    (katas / level.kata_file).write_text(source)
+    command = [
+        sys.executable, "-m", "pytest", "--level", str(level.number), "--katas", str(katas), "--unlock-all",
+        "--quest-state", str(folder / "state.json"), "-q", "-p", "no:cacheprovider",
+    ]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    subprocess.run(command, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=900, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", type=int, action="append", default=[], help="a level number; may repeat")
     parser.add_argument("--markdown", type=Path, default=None, help="write the table there too")
+    parser.add_argument("--learner", action="store_true", help="a fresh pytest process per kata, start-up included")
     args = parser.parse_args()
+    timed = learner_seconds if args.learner else level_seconds
     rows = ["| level | solution | mistakes | median mistake | slowest mistake |", "|---|---|---|---|---|"]
     here = Path.cwd()
     for number in range(1, 12):
@@ -66,11 +92,11 @@ def main() -> None:
         solution = (SOLUTIONS / level.kata_file).read_text()
         with tempfile.TemporaryDirectory() as folder:
             os.chdir(folder)  # reports name katas/levelN_x.py, as for a learner
-            passing = level_seconds(level, solution, Path(folder) / "solution")
+            passing = timed(level, solution, Path(folder) / "solution")
             failing = []
             for index, (_, mistake) in enumerate((n, m) for n, m in all_mistakes() if n == number):
                 edited = mistake.apply(solution, str(SOLUTIONS / level.kata_file))
-                failing.append((level_seconds(level, edited, Path(folder) / f"m{index}"), mistake.name))
+                failing.append((timed(level, edited, Path(folder) / f"m{index}"), mistake.name))
             os.chdir(here)
         median = statistics.median(seconds for seconds, _ in failing)
         slowest, name = max(failing)

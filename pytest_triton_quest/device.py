@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 
 from .model import Mode
 
@@ -55,7 +56,27 @@ def find_cuda_tool(name: str) -> str | None:
     return None
 
 
+# Where the learner has not chosen a thread count, the CPU checks use one. Their tensors are small:
+# torch's and numpy's thread pools cost more than they gain, and on a busy machine (pytest-xdist, or
+# the learner's editor and browser) threads that wait for each other made a failing level's
+# replays ten times slower (TESTING.md, "A failing check on the CPU").
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 def activate(mode: Mode) -> None:
     """Make kata imports follow the mode; must run before any kata module is imported."""
     if mode.interpreted:
         os.environ[INTERPRET_VARIABLE] = "1"
+        one_cpu_thread()
+
+
+def one_cpu_thread() -> None:
+    """One compute thread for torch and numpy in this process and the workers it starts, unless the
+    environment already names a count."""
+    if any(os.environ.get(name) for name in THREAD_VARIABLES):
+        return
+    for name in THREAD_VARIABLES:
+        os.environ[name] = "1"  # read by torch, numpy and BLAS when a process imports them
+    torch = sys.modules.get("torch")
+    if torch is not None:  # already imported here: its pool is sized, so resize it
+        torch.set_num_threads(1)

@@ -6,9 +6,12 @@ from typing import Iterator
 
 import pytest
 
+from pytest_triton_quest.device import one_cpu_thread
 from tests.support import ON_GPU, SOLUTIONS, QuestProject
 
 pytest_plugins = ["pytester"]
+if not ON_GPU:
+    one_cpu_thread()  # as a learner's CPU run does: the checks here are as fast as theirs
 INTERPRET = "TRITON_INTERPRET"
 
 

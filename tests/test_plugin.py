@@ -411,3 +411,35 @@ def test_the_summary_names_one_bug_once_whatever_its_numbers() -> None:
     shown = _grouped_diagnoses([line.format(1), line.format(1), line.format(1000), other, line.format(98765)])
     assert shown == [f"  {line.format(1)} (4 cases; the numbers are the first case's)", f"  {other} (1 case)"]
     assert _grouped_diagnoses([other, other]) == [f"  {other} (2 cases)"]
+
+
+# ----- CPU threads --------------------------------------------------------------------------------
+_THREADS_SEEN = '''
+import os as _os
+import torch as _torch
+
+_seen = vector_add
+
+
+def vector_add(x, y):
+    with open(_os.environ["THREADS_SEEN"], "a") as _file:
+        _file.write(f"{_torch.get_num_threads()}\\n")
+    return _seen(x, y)
+'''
+
+
+def test_a_cpu_run_checks_on_one_thread_unless_the_learner_chose_a_count(project: QuestProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a busy 2-core machine torch's thread pool made a failing level's replays ten times slower
+    (TESTING.md); the checks' tensors are small, so one thread is the default on the CPU."""
+    kata = project.solution(1)
+    kata.write_text(kata.read_text() + _THREADS_SEEN)
+    seen = project.root / "threads.txt"
+    monkeypatch.setenv("THREADS_SEEN", str(seen))
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    assert project.pytester.runpytest_subprocess("--level", "1").ret == 0
+    assert set(seen.read_text().split()) == {"1"}
+    seen.unlink()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert project.pytester.runpytest_subprocess("--level", "1", "--unlock-all").ret == 0
+    assert set(seen.read_text().split()) == {"2"}, "the learner's own setting stands"
