@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import torch
-from .levels.evidence import masked_off_note, slice_collision_note, unstored_slices_note
+from .levels.evidence import masked_off_note, slice_collision_note, unreached_columns_note, unstored_slices_note
 from .origins import Provenance, axis_names, find_provenance, unravel, worst_slice
 from .origins import describe as describe_provenance
 from .origins import observation as provenance_observation
@@ -58,6 +58,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
         or one_headline(level.diagnose(failure))
         or slice_collision_note(failure.stores, tuple(failure.out.shape))
         or masked_off_note(failure.stores, failure.bad)
+        or unreached_columns_note(failure.stores, failure.bad, tuple(failure.out.shape), failure.launches)
         or (reads_headline(failure.unread, answer_right=False) if failure.unread else None)
     )
     if headline is None and failure.stores is None and failure.handed_to_kernel:

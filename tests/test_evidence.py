@@ -18,7 +18,7 @@ import pytest
 import torch
 
 from pytest_triton_quest.checking import check_case
-from pytest_triton_quest.model import Mode, Tolerance
+from pytest_triton_quest.model import LaunchRecord, Mode, Tolerance
 from pytest_triton_quest.origins import axis_names, describe, find_provenance
 from pytest_triton_quest.registry import level_by_number
 from tests.support import ON_GPU, REPO, write_kata
@@ -508,3 +508,98 @@ def test_a_causal_mask_multiplied_into_p_is_named_from_where_its_nan_fall(tmp_pa
     result = check_case(level, level.case_by_id("fp16-1x2x64x16-causal-large", mode), kata, mode)
     assert not result.passed
     assert result.diagnoses and "the causal mask is applied by multiplying P by it" in result.diagnoses[0], result.diagnoses
+
+
+# ----- stores that stop short inside each program (blind batch j) ---------------------------------------
+def _row_walk_stores(shape: tuple[int, int], columns_of_row: list[range], rows_per_program: int) -> Any:
+    """A (rows, cols) output whose programs each own `rows_per_program` rows and walk their columns."""
+    import numpy as np
+
+    from pytest_triton_quest.model import StoreMap
+
+    rows, cols = shape
+    programs, elements = [], []
+    for first in range(0, rows, rows_per_program):
+        stored = [row * cols + col for row in range(first, min(first + rows_per_program, rows)) for col in columns_of_row[row]]
+        programs.append(("k", (first // rows_per_program, 0, 0)))
+        elements.append(np.array(sorted(stored), dtype=np.int64))
+    return StoreMap(programs, elements, rows * cols)
+
+
+def test_columns_each_program_never_reaches_are_named_with_where_its_stores_stop() -> None:
+    """Level 3's wide rows: each program stores the whole blocks of its row and stops before the tail."""
+    from pytest_triton_quest.levels.evidence import unreached_columns_note
+
+    stores = _row_walk_stores((4, 24), [range(16)] * 4, 1)
+    bad = torch.zeros(4, 24, dtype=torch.bool)
+    bad[:, 16:] = True
+    line = unreached_columns_note(stores, bad, (4, 24), [LaunchRecord("k", (4, 1, 1), ())])
+    assert line is not None and line.startswith("likely: columns 16..23 of rows 0..3 are never written"), line
+    assert "cover only columns 0..15" in line and "its column loop stops early" in line
+
+
+def test_columns_a_row_tile_starts_late_on_are_named() -> None:
+    """Level 4 with the key loop of each query tile starting at the tile's own row."""
+    from pytest_triton_quest.levels.evidence import unreached_columns_note
+
+    stores = _row_walk_stores((8, 8), [range((row // 4) * 4, 8) for row in range(8)], 4)
+    bad = torch.zeros(8, 8, dtype=torch.bool)
+    bad[4:, :4] = True
+    line = unreached_columns_note(stores, bad, (8, 8), [LaunchRecord("k", (2, 1, 1), ())])
+    assert line is not None and line.startswith("likely: columns 0..3 of rows 4..7 are never written"), line
+    assert "cover only columns 4..7;" in line and "starts late" in line
+
+
+def test_unreached_columns_are_not_claimed_where_programs_split_the_columns() -> None:
+    """Two programs per row, each its own half: a missing third would be the grid's matter."""
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import tile_store_notes, unreached_columns_note
+    from pytest_triton_quest.model import LaunchRecord, StoreMap
+
+    shape = (1, 1, 4, 12)
+    elements = [np.array([row * 12 + col for row in range(4) for col in range(half * 4, half * 4 + 4)]) for half in range(2)]
+    stores = StoreMap([("k", (0, half, 0)) for half in range(2)], elements, 48)
+    bad = torch.zeros(shape, dtype=torch.bool)
+    bad[..., 8:] = True
+    launches = [LaunchRecord("k", (1, 2, 1), ())]
+    assert unreached_columns_note(stores, bad, shape, launches) is None
+    (grid,) = tile_store_notes(stores, launches, shape)
+    assert "the grid (1, 2) is too small" in grid and "partial block of columns gets no program" in grid
+
+
+def test_a_short_side_each_program_walks_is_not_called_a_small_grid() -> None:
+    """Every program stores the first 4 columns of its rows (the column tile's start left out): more
+    programs would not reach column 4, so the grid is not named."""
+    from pytest_triton_quest.levels.evidence import tile_store_notes, unreached_columns_note
+    from pytest_triton_quest.model import LaunchRecord
+
+    stores = _row_walk_stores((8, 12), [range(4)] * 8, 4)
+    launches = [LaunchRecord("k", (2, 1, 1), ())]
+    assert tile_store_notes(stores, launches, (1, 1, 8, 12)) == []
+    bad = torch.zeros(1, 1, 8, 12, dtype=torch.bool)
+    bad[..., 4:] = True
+    line = unreached_columns_note(stores, bad, (1, 1, 8, 12), launches)
+    assert line is not None and "columns 4..11 of rows 0..7 are never written" in line
+    # A grid with an axis of one program might be a column axis with too few programs: no claim.
+    one = [LaunchRecord("k", (2, 1, 3), ())]
+    assert unreached_columns_note(stores, bad, (1, 1, 8, 12), one) is None
+
+
+def test_a_head_offset_that_multiplies_the_row_stride_is_named() -> None:
+    """Level 4 with k's (batch, head) offset bh * stride_s: head bh reads k from row bh on."""
+    from pytest_triton_quest.levels.slice_sources import slice_source_note
+    from pytest_triton_quest.model import Case, Failure
+
+    generator = torch.Generator().manual_seed(3)
+    q, k = (torch.randn(1, 3, 6, 4, generator=generator, dtype=torch.float64) for _ in range(2))
+    ref = q @ k.transpose(-1, -2)
+    out = ref.clone()
+    flat = k.flatten()
+    for h in range(1, 3):
+        out[0, h] = q[0, h] @ flat[h * 4 : h * 4 + 24].view(6, 4).T
+    bad = ~torch.isclose(out, ref)
+    failure = Failure(Case("c", "fp32", "test"), {"q": q, "k": k}, out, ref, bad, TIGHT, [])
+    line = slice_source_note(failure, ("q", "k"), lambda s: s["q"] @ s["k"].transpose(-1, -2))
+    assert line is not None and line.startswith("likely: `k` is read from the wrong offset"), line
+    assert "multiplies its row stride (4) where the head stride (24) belongs" in line

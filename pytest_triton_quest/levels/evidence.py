@@ -560,11 +560,18 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
         return []
     box = stored_box(stores, shape)
-    if box is not None and not silent_programs(stores, launches) and not unstored_were_addressed(stores):
+    if (
+        box is not None and not silent_programs(stores, launches) and not unstored_were_addressed(stores)
+        and (box[0] == shape[-2] or not walked_inside(stores, launches, shape, -2))
+        and (box[1] == shape[-1] or not walked_inside(stores, launches, shape, -1))
+    ):
+        # A short side that no two programs split among them is walked inside each program: more
+        # programs would not reach it, so the grid is not what is too small (unreached_columns_note).
         R, C = box
+        short = "rows and columns" if R < shape[-2] and C < shape[-1] else "rows" if R < shape[-2] else "columns"
         return [
             f"likely: the grid {grid_text(launches)} is too small: its programs store rows 0..{R - 1} and columns "
-            f"0..{C - 1} of each (batch, head), and the last, partial block of rows and columns gets no program; {round_up}"
+            f"0..{C - 1} of each (batch, head), and the last, partial block of {short} gets no program; {round_up}"
         ]
     return []
 
@@ -576,3 +583,97 @@ def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tens
     if B * H < 2:
         return False
     return close_to(out, first.expand_as(out), atol, rtol)
+
+
+# ----- stores that stop short inside each program -----------------------------------------------------
+def _programs_split(stores: StoreMap, shape: tuple[int, ...], axis: int) -> bool:
+    """Some line along `axis` of a (..., rows, cols) output (a row for -1, a column for -2) holds the
+    stores of two or more programs: the grid spreads that axis over programs, rather than each program
+    walking it in a loop of its own."""
+    import numpy as np
+
+    rows, cols = shape[-2], shape[-1]
+    owner: dict[int, int] = {}
+    for index, elements in enumerate(stores.elements):
+        flat = np.asarray(elements, dtype=np.int64)
+        if flat.size == 0:
+            continue
+        slices = flat // (rows * cols)
+        lines = slices * rows + flat // cols % rows if axis == -1 else slices * cols + flat % cols
+        for line in np.unique(lines).tolist():
+            if owner.setdefault(line, index) != index:
+                return True
+    return False
+
+
+def walked_inside(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...], axis: int) -> bool:
+    """Each program walks `axis` (-2 rows, -1 columns) of the output in a loop of its own: no two
+    programs share a line along it, and the grid as written has no axis of one program, which could
+    be that axis with too few programs."""
+    kernels = {kernel for kernel, _ in stores.programs}
+    for launch in launches:
+        if launch.kernel not in kernels:
+            continue
+        dims = list(launch.grid)
+        while len(dims) > 1 and dims[-1] == 1:
+            dims.pop()
+        if 1 in dims:
+            return False
+    return not _programs_split(stores, shape, axis)
+
+
+def unreached_columns_note(
+    stores: StoreMap | None, bad: "torch_types.Tensor", shape: tuple[int, ...], launches: list[LaunchRecord]
+) -> str | None:
+    """Wrong elements that no program stored (not all of them switched off by a store mask), in rows
+    that programs did store into, where no two programs split the columns among them: each program
+    walks the columns of its rows itself, and its stores stop early (or start late). Said with where
+    they stop."""
+    if stores is None or len(shape) < 2 or not stores.programs:
+        return None
+    rows, cols = shape[-2], shape[-1]
+    counts = store_counts(stores)
+    never_flat = bad.flatten() & (counts == 0)
+    if not bool(never_flat.any()) or bool(torch.as_tensor(_addressed_with_mask_off(stores))[never_flat].all()):
+        return None  # nothing of the kind, or a store mask switched them all off: masked_off_note's case
+    never = never_flat.reshape(-1, rows, cols)
+    stored = (counts > 0).reshape(-1, rows, cols)
+    touched = never.any(dim=-1)  # (slice, row) pairs with a never-stored wrong element
+    if not bool(stored.any(dim=-1)[touched].all()) or not walked_inside(stores, launches, shape, -1):
+        return None  # whole rows unstored (a grid or row matter), or the grid may split the columns
+    # Each touched row: stored columns one contiguous run, the rest never stored.
+    runs: dict[tuple[int, int], list[int]] = {}
+    for index, row in touched.nonzero().tolist():
+        columns = stored[index, row].nonzero().flatten()
+        first, last = int(columns[0]), int(columns[-1])
+        if int(columns.numel()) != last - first + 1 or (first, last) == (0, cols - 1):
+            return None
+        runs.setdefault((first, last), []).append(row)
+    (first, last), at = next(iter(sorted(runs.items(), key=lambda item: item[1][0])))
+    rows_text = f"rows {_ranges(sorted(set(at)))}"
+    missing = [text for text in (f"0..{first - 1}" if first > 0 else "", f"{last + 1}..{cols - 1}" if last < cols - 1 else "") if text]
+    side = " and ".join(
+        part for part, present in (("starts late", first > 0), ("stops early", last < cols - 1)) if present
+    )
+    others = " (other rows are cut elsewhere)" if len(runs) > 1 else ""
+    return (
+        f"likely: columns {' and '.join(missing)} of {rows_text} are never written: the stores into those rows "
+        f"cover only columns {first}..{last}{others}; no two programs share a row, so each program walks its "
+        f"rows' columns itself, and its column loop {side} (its bound, or the offsets it stores at); every "
+        f"row's stores must reach columns 0..{cols - 1}"
+    )
+
+
+def _ranges(values: list[int]) -> str:
+    """[0, 1, 2, 5] as 0..2, 5."""
+    parts: list[str] = []
+    start = previous = values[0]
+    for value in [*values[1:], None]:
+        if value is not None and value == previous + 1:
+            previous = value
+            continue
+        parts.append(f"{start}..{previous}" if previous > start else str(start))
+        if value is not None:
+            start = previous = value
+    return ", ".join(parts)
+

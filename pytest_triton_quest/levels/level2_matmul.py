@@ -153,6 +153,12 @@ class Matmul(Level):
         # The loads stray only at a ragged edge: which one? A single partial slice of K tests the K mask.
         single = _probe(stray.probe, 128, 128, 5, dtype)
         if single is not None and single.stray is not None:
+            if single.stray.masked:  # the load has a mask, and it lets the lanes past K through
+                return [
+                    f"likely: the K mask lets lanes past K through: with K = 5 the masked load of "
+                    f"`{single.stray.argument}` still reads past its end; compare the global index with <, "
+                    "k0 + ks < K (not <=, and not against a larger bound)"
+                ]
             return [
                 "likely: a and b are loaded without a mask on k < K: the lanes of the last, partial slice of K read "
                 "past the end; mask with k0 + ks < K and other=0.0 on both tiles"
@@ -165,6 +171,11 @@ class Matmul(Level):
             ]
         edges = _probe(stray.probe, 37, 45, 128, dtype)
         if edges is not None and edges.stray is not None:
+            if edges.stray.masked:
+                return [
+                    f"likely: the row or column mask of the load of `{edges.stray.argument}` lets lanes past the edge "
+                    "of the last, partial tile through: compare with <, rows < M and cols < N"
+                ]
             return [
                 "likely: a and b are loaded without a mask on the rows (rows < M) or columns (cols < N) of the last, "
                 "partial tile; mask them with other=0.0"

@@ -68,6 +68,8 @@ def slice_source_note(
         if len(sources) == 1:
             found.append((b, h, *sources[0]))
     searched = min(len(wrong), searched_slices)
+    if not found:
+        return _wrong_stride_note(inputs, names, compute, own, wrong[:searched_slices], out, tolerance.atol, tolerance.rtol)
     if len(found) < _MIN_SHARE * searched:
         return None
     moved = {entry[2] for entry in found}
@@ -148,3 +150,57 @@ def _sources(
             if agrees(moved):
                 matches.append((ALL, b2, h2))
     return matches
+
+
+# The strides of a contiguous (B, H, S, D) tensor a (batch, head) offset may wrongly multiply.
+_STRIDE_NAMES = {2: "row", 3: "element"}
+
+
+def _wrong_stride_note(
+    inputs: Slices,
+    names: tuple[str, ...],
+    compute: Callable[[Slices], "torch_types.Tensor"],
+    own: Callable[[str, int, int], tuple[int, int]],
+    wrong: list[tuple[int, int]],
+    out: "torch_types.Tensor",
+    atol: float,
+    rtol: float,
+) -> str | None:
+    """A (batch, head) offset that multiplies the wrong stride: slice i = b * H + h of an input read
+    from element i * stride(2) (its row stride) or i * stride(3) on, instead of i * S * D. Named when
+    that one window, of one input, reproduces most wrong slices; each window is recomputed once."""
+    hits: list[tuple[int, int, str, int]] = []
+    for b, h in wrong:
+        base = {name: inputs[name][own(name, b, h)] for name in names}
+        found = []
+        for name in names:
+            tensor = inputs[name]
+            if tensor.dim() != 4 or not tensor.is_contiguous():
+                continue
+            S, D = tensor.shape[-2:]
+            ob, oh = own(name, b, h)
+            index = ob * tensor.shape[1] + oh
+            flat = tensor.flatten()
+            for dim in _STRIDE_NAMES:
+                start = index * tensor.stride(dim)
+                if index == 0 or start + S * D > flat.numel():
+                    continue
+                window = flat[start : start + S * D].view(S, D)
+                if evidence.close_to(out[b, h], compute({**base, name: window}), 2 * atol, 2 * rtol):
+                    found.append((name, dim))
+        if len(found) == 1:
+            hits.append((b, h, *found[0]))
+    kinds = {(name, dim) for _, _, name, dim in hits}
+    if not hits or len(kinds) != 1 or len(hits) < _MIN_SHARE * len(wrong):
+        return None
+    name, dim = kinds.pop()
+    b, h = hits[0][0], hits[0][1]
+    tensor = inputs[name]
+    index = own(name, b, h)[0] * tensor.shape[1] + own(name, b, h)[1]
+    step, whole = tensor.stride(dim), tensor.stride(1)
+    return (
+        f"likely: `{name}` is read from the wrong offset: the (batch, head) offset multiplies its "
+        f"{_STRIDE_NAMES[dim]} stride ({step}) where the head stride ({whole}) belongs; output slice (batch {b}, "
+        f"head {h}) reads `{name}` from element {index} * {step} = {index * step} on, not {index * whole}"
+    )
+

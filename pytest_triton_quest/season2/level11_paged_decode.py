@@ -429,6 +429,17 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             "likely: every sequence looks its pages up in row 0 of the block table: sequence b must read row b, "
             "which starts at b * block_table.stride(0)",
         ))
+        # The row stride taken from the wrong dimension (stride(1), which is 1): row b starts b entries
+        # into row 0. Only where every entry a sequence needs lies inside the table.
+        used = [-(-n // inputs["k_cache"].shape[1]) for n in lens]
+        if all(b + pages_used <= table.numel() for b, pages_used in enumerate(used)):
+            flat = torch.cat([table.flatten(), table.new_zeros(B)])  # the padding is never read: checked above
+            shifted = torch.stack([flat[b : b + table.shape[1]] for b in range(B)])
+            family.append((
+                lambda: _decode64({**inputs, "block_table": shifted}),
+                "likely: the block table's row stride is 1 (block_table.stride(1), the stride between entries): "
+                "sequence b reads its pages from entry b of row 0 onwards; row b starts at b * block_table.stride(0)",
+            ))
     if any(n > 1 for n in lens):
         def shorter() -> "torch_types.Tensor":
             replay = _decode64(inputs, lengths=[n - 1 for n in lens])
