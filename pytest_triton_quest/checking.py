@@ -210,7 +210,7 @@ def _check(
         elif pictures and count_traffic and mode.interpreted:
             passed.picture = _passing_picture(level, case, watch, outputs, passed.traffic)
         return passed
-    from .report import explain_mismatch  # the report is only needed on failure
+    from .report import diagnosed, explain_mismatch  # the report is only needed on failure
 
     # The first wrong output is shown in full; the others are named, since which of several outputs
     # are wrong is itself a clue (level 9: only dq wrong points at the dq kernel).
@@ -227,11 +227,12 @@ def _check(
         handed_to_kernel=handed, unread=unread,
         unloaded=unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches) if mode.interpreted else [],
     )
-    nan_origin(
-        failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
-        watch if mode.interpreted else None,
-    )
-    if failure.nan_headline is None:
+    if diagnosed(failure, mode):  # the reruns below cost a kernel run each, sanitized on a GPU
+        nan_origin(
+            failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
+            watch if mode.interpreted else None,
+        )
+    if failure.nan_headline is None and diagnosed(failure, mode):
         precision_origin(
             failure, lambda: _rerun_promoted(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path, references
         )

@@ -603,3 +603,27 @@ def test_a_head_offset_that_multiplies_the_row_stride_is_named() -> None:
     line = slice_source_note(failure, ("q", "k"), lambda s: s["q"] @ s["k"].transpose(-1, -2))
     assert line is not None and line.startswith("likely: `k` is read from the wrong offset"), line
     assert "multiplies its row stride (4) where the head stride (24) belongs" in line
+
+
+def test_a_huge_compiled_case_shows_what_it_saw_and_leaves_the_naming_to_smaller_ones() -> None:
+    """On an H100 a failing level 4 took 2.8x its passing time, in float64 replays of 67-million-element
+    cases; those are not diagnosed on a GPU, and every case is on the CPU."""
+    from pytest_triton_quest.levels.base import Level
+    from pytest_triton_quest.model import Case, Failure
+    from pytest_triton_quest.registry import level_by_number
+    from pytest_triton_quest.report import DIAGNOSED_ELEMENTS, explain_mismatch
+
+    level = level_by_number(4)
+    assert isinstance(level, Level)
+    S = 1 + int((DIAGNOSED_ELEMENTS) ** 0.5)
+    generator = torch.Generator().manual_seed(1)
+    q, k = (torch.randn(1, 1, S, 16, generator=generator, dtype=torch.float64) for _ in range(2))
+    ref = q @ k.transpose(-1, -2) * 0.25
+    out = ref * 0.25  # the scale applied twice
+    case = Case("fp32-huge", "fp32", "test", {"B": 1, "H": 1, "S": S, "D": 16, "scale": 0.25})
+    failure = Failure(case, {"q": q, "k": k, "scale": 0.25}, out, ref, ~torch.isclose(out, ref), TIGHT, [])
+    message, headlines = explain_mismatch(level, failure, Mode("cuda", False, "test"))
+    assert headlines == [] and "not diagnosed: on a GPU only cases of at most 2,097,152 output elements" in message
+    assert "every value is off by a constant factor of about 0.25" in message, "what was observed stays"
+    _, headlines = explain_mismatch(level, failure, Mode("cpu", True, "test"))
+    assert headlines and "scale is applied twice" in headlines[0]
