@@ -5,8 +5,9 @@ temporary katas/ folder (as tests/test_mutants.py does, so reports name katas/le
 on EVERY case of its level with `check_case` under the interpreter. From the failing cases we collect
 the `likely:` headlines and score them:
 
-- top headline: the most common `likely:` line over the failing cases, as the end-of-run summary
-  (pytest_triton_quest/summary.py) picks it: Counter(...).most_common, ties to the first seen.
+- top headline: the first `likely:` line of the end-of-run summary (summary.ranked_bugs): the most
+  common over the failing cases, lines that differ only in their numbers counting as one bug, ties
+  to the first seen.
 - verdict:
     right   the top headline contains the mistake's `expect` phrase and no headline contains one of
             its `wrong` phrases;
@@ -49,6 +50,7 @@ one_cpu_thread()  # as the plugin does on the CPU, before torch is imported
 from pytest_triton_quest.checking import check_case  # noqa: E402
 from pytest_triton_quest.levels.base import Level  # noqa: E402
 from pytest_triton_quest.model import Mode  # noqa: E402
+from pytest_triton_quest.summary import ranked_bugs  # noqa: E402
 from tests.mistakes import Mistake, all_mistakes, flat, says  # noqa: E402
 import importlib.util  # noqa: E402
 from pytest_triton_quest.registry import level_by_number  # noqa: E402
@@ -95,8 +97,9 @@ class Measured:
 
     @property
     def top(self) -> str:
-        most = self.headline_counts.most_common(1)
-        return most[0][0] if most else ""
+        """The first line the learner's summary shows: lines that differ only in numbers count as one."""
+        ranked = ranked_bugs([line for case in self.failing for line in case.headlines])
+        return ranked[0][0] if ranked else ""
 
     @property
     def wrong_hits(self) -> list[str]:
@@ -303,11 +306,11 @@ def markdown(rows: list[Measured]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for row in corpus:
-            counts = row.headline_counts
-            top = f"{cell(row.top)} ({counts[row.top]})" if row.top else "-"
+            ranked = ranked_bugs([line for case in row.failing for line in case.headlines])
+            top = f"{cell(row.top)} ({len(ranked[0])})" if ranked else "-"
             out.append(
                 f"| {row.level} | {row.name} | {row.issue or '-'} | {len(row.failing)}/{len(row.cases)} | {top} | "
-                f"{len(counts)} | {row.verdict} | {cell(', '.join(row.wrong_hits)) or '-'} |"
+                f"{len(ranked)} | {row.verdict} | {cell(', '.join(row.wrong_hits)) or '-'} |"
             )
         out += ["", "### Totals of the corpus", "", *_totals_table(corpus)]
     return "\n".join(out) + "\n"

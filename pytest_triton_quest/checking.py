@@ -12,14 +12,14 @@ import re
 import time
 import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
-from .levels.evidence import batch_step_note, program_id_index_note, stray_tensor, wholly_outside_note
+from .levels.evidence import batch_step_note, borrowed_stride_note, program_id_index_note, stray_tensor, wholly_outside_note
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, source_line, traceback_kata_line
 from .picture import key_tile_view, output_view, stray_view, tile_view
@@ -28,7 +28,7 @@ from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, 
 from .probes import KernelProbe, store_map
 from .reads import headline as reads_headline
 from .reads import message as reads_message
-from .reads import torch_made_headline, torch_made_message, torch_made_reads, unloaded_inputs, unread_inputs
+from .reads import Unloaded, torch_made_headline, torch_made_message, torch_made_reads, unloaded_inputs, unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
 from .scratch import Allocation, call_with_fill, filled_allocations, place_of, read_unwritten, scratch_of, shared_stores, unstored_text
 from .traffic import TrafficReport, call_traffic, report_of
@@ -225,7 +225,8 @@ def _check(
         output=name, wrong_outputs=wrong, stores=stores, probe=probe,
         outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
         handed_to_kernel=handed, unread=unread,
-        unloaded=unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches) if mode.interpreted else [],
+        unloaded=_unloaded_at_every_size(level, case, mode, probe, unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches))
+        if mode.interpreted else [],
     )
     if diagnosed(failure, mode):  # the reruns below cost a kernel run each, sanitized on a GPU
         nan_origin(
@@ -246,6 +247,27 @@ def _check(
         FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None,
         key_picture=_key_tile_picture(level, case, watch, device_inputs, outputs) if key_tiles else None,
     )
+
+
+def _unloaded_at_every_size(level: Level, case: Case, mode: Mode, probe: KernelProbe | None, unloaded: list[Unloaded]) -> list[Unloaded]:
+    """An input that this case's kernels never loaded, while another like it was loaded, looks like a
+    load through the wrong pointer; a loop that never runs at this size (S < BLOCK_N) leaves the same
+    record. So the function runs once more on the level's largest case: for an input loaded there,
+    the claim names both causes."""
+    if probe is None or not any(entry.others_loaded for entry in unloaded):
+        return unloaded
+    made = [
+        (other.id, level.make_inputs(other, torch.Generator().manual_seed(case_seed(level, other))))
+        for other in level.cases(mode) if other.id != case.id
+    ]
+    if not made:
+        return unloaded
+    largest, inputs = max(made, key=lambda made: sum(value.numel() for value in made[1].values() if _is_tensor(value)))
+    run = probe.run(inputs)
+    if run.failed and run.stray is None:
+        return unloaded
+    still = {entry.name for entry in unloaded_inputs(inputs, level.needed_inputs(), run.launches)}
+    return [entry if entry.name in still else replace(entry, loaded_in=largest) for entry in unloaded]
 
 
 @dataclass
@@ -392,7 +414,7 @@ def nan_origin(
                         failure.nan_lines.append(f"the buffer of shape {list(tensor.shape)} made at {allocation.where(name)}: {text}")
         if computed >= count // 2 and read_note is None:
             failure.nan_headline = (
-                f"likely: a kernel reads memory that nothing wrote first: the buffer made by torch.empty at {where} "
+                f"likely: a kernel reads memory that was never written: the buffer made by torch.empty at {where} "
                 "is read before every element of it is stored"
                 + (f" ({unstored[0]})" if len(unstored) == 1 else "")
                 + "; store it first, or make it with torch.zeros if zeros are what you mean"
@@ -446,7 +468,7 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
         called = allocation.variable(kata_path)
         buffer = f"`{called}`, the buffer" if called else "the buffer"
         headline = (
-            f"likely: {readers} {verb} memory that nothing wrote: {count} element{'s' if count != 1 else ''} of {buffer} "
+            f"likely: {readers} {verb} memory that was never written: {count} element{'s' if count != 1 else ''} of {buffer} "
             f"made by torch.empty at {allocation.where(name)}" + (f" (at {place})" if place else "")
             + (elsewhere or "; compare the elements the writing kernel stores with those the reading kernel loads, "
                "or make the buffer with torch.zeros if zeros are what you mean")
@@ -534,7 +556,7 @@ def _call(
             outside = wholly_outside_note(stray)
             message = watch.violation.describe() + (f"\n{outside}" if outside else "")
             # The level's own reading first; then what the record alone shows about the index.
-            generic = program_id_index_note(stray) or batch_step_note(stray)
+            generic = program_id_index_note(stray) or batch_step_note(stray) or borrowed_stride_note(stray)
             diagnoses = level.diagnose_out_of_bounds(stray) or ([generic] if generic else [])
             view = _stray_picture(stray, case, diagnoses) if pictures else None
             return CaseResult(FAILED, message, diagnoses, stray_picture=view)

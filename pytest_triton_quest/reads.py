@@ -81,6 +81,9 @@ class Unloaded:
     kernel: str
     argument: str  # the kernel parameter it was given as
     others_loaded: tuple[str, ...]  # inputs of its shape and dtype that kernels did load from
+    # A larger case of the level (its id) whose call does load it: a loop that does not run at this
+    # size explains the record as well as a wrong pointer does.
+    loaded_in: str | None = None
 
     def line(self) -> str:
         return (
@@ -93,6 +96,12 @@ class Unloaded:
         nothing when none was (a loop that never runs leaves the same record)."""
         if not self.others_loaded:
             return None
+        if self.loaded_in is not None:
+            return (
+                f"likely: a load meant for `{self.name}` uses the wrong pointer, or the loop that loads it does not run "
+                f"at this size: kernel `{self.kernel}` is given `{self.name}` (as `{self.argument}`) and never loads "
+                f"from it here, while in case {self.loaded_in} it does"
+            )
         return (
             f"likely: a load meant for `{self.name}` uses the wrong pointer: kernel `{self.kernel}` is given "
             f"`{self.name}` (as `{self.argument}`) and never loads from it"

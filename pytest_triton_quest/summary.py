@@ -72,14 +72,19 @@ def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
-def _grouped_diagnoses(diagnoses: list[str], most: int = 4) -> list[str]:
-    """The `likely:` lines of a level's failures, most common first. Lines that differ only in their
-    numbers (the same bug at offset 1, 1000 and 98765) are one bug: shown once, with the first case's
-    numbers and the count of all."""
+def ranked_bugs(diagnoses: list[str]) -> list[list[str]]:
+    """The `likely:` lines of a level's failures grouped by bug, most common first (ties in the order
+    the cases ran). Lines that differ only in their numbers (the same bug at offset 1, 1000 and
+    98765) are one bug."""
     groups: dict[str, list[str]] = {}
     for line in diagnoses:
         groups.setdefault(_NUMBER.sub("#", line), []).append(line)
-    ranked = sorted(groups.values(), key=len, reverse=True)[:most]
+    return sorted(groups.values(), key=len, reverse=True)
+
+
+def _grouped_diagnoses(diagnoses: list[str], most: int = 4) -> list[str]:
+    """The bugs of ranked_bugs, each shown once with the first case's numbers and the count of all."""
+    ranked = ranked_bugs(diagnoses)[:most]
     shown = []
     for group in ranked:
         count = len(group)

@@ -189,7 +189,7 @@ def test_reading_scratch_nobody_wrote_fails_and_names_the_allocation(tmp_path: P
         assert "1 NaN come from memory nobody wrote" in message
         if not ON_GPU:  # which elements no program stored is the interpreter's record
             assert f"the buffer of shape [1000] made at katas/level1_vector_add.py:{line}: 1 of its 1000 elements was never stored: those at element 999" in message
-        assert diagnoses and "reads memory that nothing wrote" in diagnoses[0], diagnoses
+        assert diagnoses and "reads memory that was never written" in diagnoses[0], diagnoses
         assert f"torch.empty at katas/level1_vector_add.py:{line}" in diagnoses[0], diagnoses
         if not ON_GPU:  # the interpreter records the loads: the element read is named, and who read it
             assert "`add_kernel` reads memory" in diagnoses[0] and "of `scratch`, the buffer" in diagnoses[0], diagnoses
@@ -627,3 +627,61 @@ def test_a_huge_compiled_case_shows_what_it_saw_and_leaves_the_naming_to_smaller
     assert "every value is off by a constant factor of about 0.25" in message, "what was observed stays"
     _, headlines = explain_mismatch(level, failure, Mode("cpu", True, "test"))
     assert headlines and "scale is applied twice" in headlines[0]
+
+
+def test_an_offset_that_multiplies_another_inputs_stride_is_named() -> None:
+    """Level 10 with k's batch offset b * q.stride(0): q has four times k's heads, so program b = 1
+    starts four of k's batches in, past its end (blind batch k)."""
+    from pytest_triton_quest.guard import BoundsViolation
+    from pytest_triton_quest.levels.evidence import borrowed_stride_note
+    from pytest_triton_quest.model import Case, LaunchRecord, OutOfBounds, TensorArg
+
+    q, k = torch.zeros(2, 8, 5, 4), torch.zeros(2, 2, 5, 4)
+    arg = TensorArg("k_ptr", k.numel(), 4, 0, k)
+    launch = LaunchRecord("gqa", (1, 8, 2), [arg])
+    start = q.stride(0)  # 160, while k has 80 elements
+    stray = BoundsViolation("gqa", "load", "k_ptr", (start, start + 19), 20, k.numel(), (0, 0, 1), tile=True, lanes=20)
+    line = borrowed_stride_note(OutOfBounds(Case("c", "fp32", "test"), {"q": q, "k": k}, stray, [launch]))
+    assert line is not None and line.startswith("likely: the batch offset of `k_ptr` multiplies `q`'s batch stride"), line
+    assert "its batch stride is stride(0) = 40" in line
+    # No other input's stride fits the start: nothing is claimed.
+    other = BoundsViolation("gqa", "load", "k_ptr", (120, 139), 20, k.numel(), (0, 0, 1), tile=True, lanes=20)
+    assert borrowed_stride_note(OutOfBounds(Case("c", "fp32", "test"), {"q": q, "k": k}, other, [launch])) is None
+
+
+def test_a_column_compared_inside_its_block_with_the_global_row_is_named() -> None:
+    from pytest_triton_quest.levels.level5_causal_mask import _replay_notes
+
+    S = 40
+    scores = torch.randn(1, 1, S, S, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    i, j = torch.arange(S)[:, None], torch.arange(S)[None, :]
+    (note,) = _replay_notes(scores, scores.masked_fill((j % 16) > i, float("-inf")))
+    assert "compares each column's place inside its block (of 16) with the global row" in note
+
+
+def test_splits_that_store_their_normalised_output_before_an_unnormalised_merge_are_named() -> None:
+    from pytest_triton_quest.season2.level11_paged_decode import _MERGE_BUGS, _decode64, _split_decode64
+    from pytest_triton_quest.registry import level_by_number
+
+    level = level_by_number(11)
+    assert level is not None
+    case = next(c for c in level.cases(MODE) if max(c.params["seq_lens"]) > 64)
+    inputs = level.make_inputs(case, torch.Generator().manual_seed(0))
+    twice = _split_decode64(inputs, 32, 16, "merge_normalised_twice")
+    right = _decode64(inputs)
+    assert not torch.allclose(twice, right, equal_nan=True), "the bug changes the answer"
+    assert "divides by the normalisers again" in _MERGE_BUGS["merge_normalised_twice"]
+
+
+@needs_interpreter
+@pytest.mark.usefixtures("interpreter")
+def test_a_key_loop_that_stops_before_the_partial_tile_is_named_and_never_a_wrong_pointer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below one tile the loop never runs, so k is never loaded: that looked like a load of k through
+    q's pointer, but the function, run once more on a larger case, does load k there: both causes
+    are named."""
+    passed, message, diagnoses = _check("level4_key_loop_whole_tiles.py", "fp32-1x1x1x16", tmp_path / "one", monkeypatch)
+    assert not passed and "is given `k` (as `k_ptr`) but no load of any kernel addresses it" in message
+    assert not any(line.startswith("likely: a load meant for `k` uses the wrong pointer:") for line in diagnoses), diagnoses
+    assert any("or the loop that loads it does not run at this size" in line for line in diagnoses), diagnoses
+    passed, _, diagnoses = _check("level4_key_loop_whole_tiles.py", "fp32-2x2x77x32", tmp_path / "ragged", monkeypatch)
+    assert not passed and diagnoses and diagnoses[0].startswith("likely: columns 64..76 of rows 0..76 are never written"), diagnoses

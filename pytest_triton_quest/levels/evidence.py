@@ -163,6 +163,40 @@ def batch_step_note(stray: OutOfBounds) -> str | None:
 _BHSD_NAMES = frozenset({"q", "k", "v", "o", "out", "do", "dq", "dk", "dv"})
 
 
+def borrowed_stride_note(stray: OutOfBounds) -> str | None:
+    """A tile of a (batch, head, sequence, dim) input wholly past its end, started by program p of a
+    grid axis at p times a stride of ANOTHER input (its batch or head stride), which differs from this
+    tensor's own: the offset multiplies the other tensor's stride (k's batch offset with q's stride
+    when q has more heads). A `likely:` line from the start, the program id and both strides; None
+    when no single pairing fits."""
+    access = stray.stray
+    if not access.wholly_past_the_end or access.argument is None:
+        return None
+    tensor, grid = stray_tensor(stray), grid_of(stray)
+    if tensor is None or grid is None or tensor.dim() != 4 or not tensor.is_contiguous():
+        return None
+    start = min(access.offsets)
+    fits = []
+    for axis in range(3):
+        pid = access.program_id[axis]
+        if pid <= 0:
+            continue
+        for name, other in stray.inputs.items():
+            if not isinstance(other, torch.Tensor) or other.dim() != 4 or other.shape == tensor.shape:
+                continue
+            for dim, what in ((0, "batch"), (1, "head")):
+                if other.stride(dim) != tensor.stride(dim) and start == pid * other.stride(dim):
+                    fits.append((axis, pid, name, dim, what))
+    if len(fits) != 1:
+        return None
+    axis, pid, name, dim, what = fits[0]
+    return (
+        f"likely: the {what} offset of `{access.argument}` multiplies `{name}`'s {what} stride: program {pid} along "
+        f"axis {axis} starts at {pid} * {name}.stride({dim}) = {start}, past the end; `{access.argument}` has its own "
+        f"shape {list(tensor.shape)}, so its {what} stride is stride({dim}) = {tensor.stride(dim)}: pass that one"
+    )
+
+
 def one_lane_past_the_end(stray: OutOfBounds) -> bool:
     """Exactly one stray lane, at the element just after the end: the mark of `<=` where `<` belongs."""
     access = stray.stray

@@ -188,6 +188,18 @@ def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> li
                 "(pid * BLOCK + tl.arange), not the offsets inside the tile",
             ))
             candidates.append((
+                scores.masked_fill((j % block) > i, inf),
+                f"likely: the causal test compares each column's place inside its block (of {block}) with the global "
+                "row: from the second block of columns on, future keys are kept; compare the global column, "
+                "start + tl.arange(0, BLOCK), with the row",
+            ))
+            candidates.append((
+                scores.masked_fill(j > (i % block), inf),
+                f"likely: the causal test compares the global column with the row's place inside its block (of "
+                f"{block}): from the second block of rows on, past keys are hidden; compare with the global row, "
+                "pid * BLOCK + tl.arange(0, BLOCK)",
+            ))
+            candidates.append((
                 scores.masked_fill((j // block) > (i // block), inf),
                 "likely: whole tiles above the diagonal are hidden but the diagonal tiles are not masked inside: "
                 "rows broadcast along the wrong axis compare lane j with lane j; use rows[:, None] and cols[None, :]",

@@ -539,6 +539,9 @@ _MERGE_BUGS = {
     "exp(m_p - M), at most 1, with M the largest m_p",
     "merge_lse_inverted": "likely: the merge weighs each split's normalised output by exp(M - lse_p), the inverse "
     "factor: it must be exp(lse_p - M), with M the largest lse_p",
+    "merge_normalised_twice": "likely: each split stores its normalised output acc_p / l_p, and the merge divides by "
+    "the normalisers again, sum(w_p * acc_p / l_p) / sum(w_p * l_p): store the unnormalised acc_p, or weigh the "
+    "normalised outputs by w_p * l_p",
 }
 
 
@@ -582,6 +585,10 @@ def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str)
         weights = [torch.exp(sign * (m - top) * units) for m, _, _ in parts]
         if bug == "merge_normalised_first":
             out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / sum(weights)[:, None]
+            continue
+        if bug == "merge_normalised_twice":  # the splits store acc / l, the merge is the unnormalised one's
+            total = sum(l * w for (_, l, _), w in zip(parts, weights))
+            out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / total[:, None]
             continue
         total_l = sum((l if bug in ("merge_l", "merge_both") else l * w) for (_, l, _), w in zip(parts, weights))
         total_acc = sum((acc if bug in ("merge_acc", "merge_both") else acc * w[:, None]) for (_, _, acc), w in zip(parts, weights))
