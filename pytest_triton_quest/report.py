@@ -175,7 +175,7 @@ def _writers(failure: "Failure") -> list[str]:
     never = int((bad_owner < 0).sum())
     if never:
         what = "1 wrong element was" if never == 1 else f"{never} wrong elements were"
-        lines.append(f"{what} never stored by any program: the grid or the store mask does not reach them")
+        lines.append(f"{what} never stored by any program (the grid, a loop's bounds or a store mask stops short of them)")
     stored = sorted({table[index] for index in set(bad_owner[bad_owner >= 0].tolist())}, key=lambda entry: entry[1])
     if stored:
         kernels = sorted({kernel for kernel, _ in stored})
