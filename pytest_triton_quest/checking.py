@@ -228,12 +228,13 @@ def _check(
         unloaded=_unloaded_at_every_size(level, case, mode, probe, unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches))
         if mode.interpreted else [],
     )
-    if diagnosed(failure, mode):  # the reruns below cost a kernel run each, sanitized on a GPU
+    examined = diagnosed(failure, mode)  # the reruns below cost a kernel run each, sanitized on a GPU
+    if examined:
         nan_origin(
             failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
             watch if mode.interpreted else None,
         )
-    if failure.nan_headline is None and diagnosed(failure, mode):
+    if failure.nan_headline is None and examined:
         precision_origin(
             failure, lambda: _rerun_promoted(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path, references
         )

@@ -365,3 +365,15 @@ def format_report(result: CaseResult) -> str:
 def screen_rows(report: str, width: int = SCREEN_WIDTH) -> int:
     """How many rows of a `width`-column terminal the report fills, long lines wrapping."""
     return sum(max(1, -(-len(line) // width)) for line in report.splitlines())
+
+
+def index_ranges(indices: list[int], limit: int = 6) -> str:
+    """Sorted indices as ranges, '0..5, 9, 12..15', the first `limit` of them."""
+    spans: list[tuple[int, int]] = []
+    for index in indices:
+        if spans and index == spans[-1][1] + 1:
+            spans[-1] = (spans[-1][0], index)
+        else:
+            spans.append((index, index))
+    text = ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:limit])
+    return text + (f", ... ({len(spans) - limit} more ranges)" if len(spans) > limit else "")

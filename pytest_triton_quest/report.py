@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._lazy import torch
+from .model import index_ranges
 from .levels.evidence import masked_off_note, slice_collision_note, unreached_columns_note, unstored_slices_note
 from .origins import Provenance, axis_names, find_provenance, unravel, worst_slice
 from .origins import describe as describe_provenance
@@ -135,18 +136,6 @@ def _special_values(failure: "Failure") -> list[str]:
     }
     parts = [f"{name}: {mine} in yours, {theirs} expected" for name, (mine, theirs) in counts.items() if mine != theirs]
     return ["; ".join(parts)] if parts else []
-
-
-def index_ranges(indices: list[int], limit: int = 6) -> str:
-    """Sorted indices as ranges, '0..5, 9, 12..15', the first `limit` of them."""
-    spans: list[tuple[int, int]] = []
-    for index in indices:
-        if spans and index == spans[-1][1] + 1:
-            spans[-1] = (spans[-1][0], index)
-        else:
-            spans.append((index, index))
-    text = ", ".join(f"{a}" if a == b else f"{a}..{b}" for a, b in spans[:limit])
-    return text + (f", ... ({len(spans) - limit} more ranges)" if len(spans) > limit else "")
 
 
 def _where(failure: "Failure", row_name: str) -> list[str]:

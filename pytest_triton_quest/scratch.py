@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from ._lazy import torch
+from .model import index_ranges
 from .paths import source_line
 
 _FACTORIES = ("empty", "empty_like", "empty_strided")
@@ -203,8 +204,6 @@ def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = (
 def place_of(chosen: "torch.Tensor", names: tuple[str, ...] = ()) -> str:
     """Where the True elements of a bool tensor gather, axis by axis: "head 1" when `names` names the
     axes and some axis narrows them, else "[2, :, 0..3]" (":" for an axis they span whole)."""
-    from .report import index_ranges  # a report is only written on failure
-
     parts = []
     for axis in range(chosen.dim()):
         hit = chosen.movedim(axis, 0).reshape(chosen.shape[axis], -1).any(dim=1).nonzero().flatten().tolist()

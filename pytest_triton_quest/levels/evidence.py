@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap
+from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap, index_ranges
 from ..origins import axis_names, unravel
 
 if TYPE_CHECKING:
@@ -37,11 +37,17 @@ def grid_text(launches: list[LaunchRecord]) -> str:
     """The grid of the launch(es), as a learner wrote it: (12,) or (3, 2, 4)."""
     grids = []
     for launch in launches:
-        dims = list(launch.grid)
-        while len(dims) > 1 and dims[-1] == 1:
-            dims.pop()
+        dims = written_grid(launch)
         grids.append("(" + ", ".join(str(d) for d in dims) + ("," if len(dims) == 1 else "") + ")")
     return ", ".join(dict.fromkeys(grids))
+
+
+def written_grid(launch: LaunchRecord) -> list[int]:
+    """The launch's grid without its trailing 1s, as the learner most likely wrote it."""
+    dims = list(launch.grid)
+    while len(dims) > 1 and dims[-1] == 1:
+        dims.pop()
+    return dims
 
 
 def overlap_and_gap(stores: StoreMap) -> tuple[int, int]:
@@ -645,14 +651,8 @@ def walked_inside(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[i
     programs share a line along it, and the grid as written has no axis of one program, which could
     be that axis with too few programs."""
     kernels = {kernel for kernel, _ in stores.programs}
-    for launch in launches:
-        if launch.kernel not in kernels:
-            continue
-        dims = list(launch.grid)
-        while len(dims) > 1 and dims[-1] == 1:
-            dims.pop()
-        if 1 in dims:
-            return False
+    if any(1 in written_grid(launch) for launch in launches if launch.kernel in kernels):
+        return False
     return not _programs_split(stores, shape, axis)
 
 
@@ -684,7 +684,8 @@ def unreached_columns_note(
             return None
         runs.setdefault((first, last), []).append(row)
     (first, last), at = next(iter(sorted(runs.items(), key=lambda item: item[1][0])))
-    rows_text = f"rows {_ranges(sorted(set(at)))}"
+    rows = sorted(set(at))
+    rows_text = f"rows {index_ranges(rows, limit=len(rows))}"
     missing = [text for text in (f"0..{first - 1}" if first > 0 else "", f"{last + 1}..{cols - 1}" if last < cols - 1 else "") if text]
     side = " and ".join(
         part for part, present in (("starts late", first > 0), ("stops early", last < cols - 1)) if present
@@ -696,18 +697,3 @@ def unreached_columns_note(
         f"rows' columns itself, and its column loop {side} (its bound, or the offsets it stores at); every "
         f"row's stores must reach columns 0..{cols - 1}"
     )
-
-
-def _ranges(values: list[int]) -> str:
-    """[0, 1, 2, 5] as 0..2, 5."""
-    parts: list[str] = []
-    start = previous = values[0]
-    for value in [*values[1:], None]:
-        if value is not None and value == previous + 1:
-            previous = value
-            continue
-        parts.append(f"{start}..{previous}" if previous > start else str(start))
-        if value is not None:
-            start = previous = value
-    return ", ".join(parts)
-

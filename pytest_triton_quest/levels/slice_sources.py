@@ -169,7 +169,7 @@ def _wrong_stride_note(
     """A (batch, head) offset that multiplies the wrong stride: slice i = b * H + h of an input read
     from element i * stride(2) (its row stride) or i * stride(3) on, instead of i * S * D. Named when
     that one window, of one input, reproduces most wrong slices; each window is recomputed once."""
-    hits: list[tuple[int, int, str, int]] = []
+    hits: list[tuple[int, int, str, int, int]] = []  # (b, h, input, stride dim, the input's slice index)
     for b, h in wrong:
         base = {name: inputs[name][own(name, b, h)] for name in names}
         found = []
@@ -187,17 +187,14 @@ def _wrong_stride_note(
                     continue
                 window = flat[start : start + S * D].view(S, D)
                 if evidence.close_to(out[b, h], compute({**base, name: window}), 2 * atol, 2 * rtol):
-                    found.append((name, dim))
+                    found.append((name, dim, index))
         if len(found) == 1:
             hits.append((b, h, *found[0]))
-    kinds = {(name, dim) for _, _, name, dim in hits}
+    kinds = {(name, dim) for _, _, name, dim, _ in hits}
     if not hits or len(kinds) != 1 or len(hits) < _MIN_SHARE * len(wrong):
         return None
-    name, dim = kinds.pop()
-    b, h = hits[0][0], hits[0][1]
-    tensor = inputs[name]
-    index = own(name, b, h)[0] * tensor.shape[1] + own(name, b, h)[1]
-    step, whole = tensor.stride(dim), tensor.stride(1)
+    b, h, name, dim, index = hits[0]
+    step, whole = inputs[name].stride(dim), inputs[name].stride(1)
     return (
         f"likely: `{name}` is read from the wrong offset: the (batch, head) offset multiplies its "
         f"{_STRIDE_NAMES[dim]} stride ({step}) where the head stride ({whole}) belongs; output slice (batch {b}, "

@@ -583,12 +583,15 @@ def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str)
         units = _LOG2E if bug == "merge_exp" else 1.0  # exp of a difference of log2-unit maxima
         sign = -1.0 if bug == "merge_inverted" else 1.0
         weights = [torch.exp(sign * (m - top) * units) for m, _, _ in parts]
-        if bug == "merge_normalised_first":
-            out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / sum(weights)[:, None]
-            continue
-        if bug == "merge_normalised_twice":  # the splits store acc / l, the merge is the unnormalised one's
-            total = sum(l * w for (_, l, _), w in zip(parts, weights))
-            out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights)) / total[:, None]
+        if bug in ("merge_normalised_first", "merge_normalised_twice"):
+            # Each split's normalised output acc_p / l_p, weighed; divided by the weights alone, or
+            # (twice) by the normalisers again, as the merge of unnormalised splits would.
+            weighted = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, weights))
+            if bug == "merge_normalised_first":
+                total = sum(weights)
+            else:
+                total = sum(l * w for (_, l, _), w in zip(parts, weights))
+            out[b] = weighted / total[:, None]
             continue
         total_l = sum((l if bug in ("merge_l", "merge_both") else l * w) for (_, l, _), w in zip(parts, weights))
         total_acc = sum((acc if bug in ("merge_acc", "merge_both") else acc * w[:, None]) for (_, _, acc), w in zip(parts, weights))
