@@ -599,6 +599,9 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             shown = describe(programs[:2])
             return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
         return []
+    misplaced = misplaced_tiles_note(stores, launches)
+    if misplaced is not None:
+        return [misplaced]
     box = stored_box(stores, shape)
     if (
         box is not None and not silent_programs(stores, launches) and not unstored_were_addressed(stores)
@@ -614,6 +617,31 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             f"0..{C - 1} of each (batch, head), and the last, partial block of {short} gets no program; {round_up}"
         ]
     return []
+
+
+def misplaced_tiles_note(stores: StoreMap, launches: list[LaunchRecord]) -> str | None:
+    """Programs that store nothing beside elements that no program stores, in a grid large enough to
+    cover every element with the tile the busiest program stored: not a grid too small nor a mask too
+    strict (no store reached the missing elements), so the program id -> tile mapping sends some
+    programs off the edge while other tiles get none. One kernel only; None where the record says
+    otherwise."""
+    kernels = {kernel for kernel, _ in stores.programs}
+    if len(kernels) != 1 or unstored_were_addressed(stores):
+        return None
+    _, gap = overlap_and_gap(stores)
+    silent = silent_programs(stores, launches)
+    if not gap or not silent:
+        return None
+    tile = max(len(elements) for elements in stores.elements)
+    programs = len(stores.programs) + len(silent)
+    if programs * tile < stores.numel:
+        return None
+    return (
+        f"likely: programs are mapped to the wrong tiles: {len(silent)} of the {programs} programs of "
+        f"`{kernels.pop()}` store nothing while {gap} elements get no program, though {programs} programs of "
+        f"{tile} elements would cover all {stores.numel}; check how each program id becomes its (row tile, "
+        "column tile) pair, and which tile count each division or grid axis uses"
+    )
 
 
 def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tensor", atol: float, rtol: float) -> bool:
