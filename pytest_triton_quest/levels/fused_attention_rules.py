@@ -132,7 +132,9 @@ def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor
     """(S, S) bool: which keys j (columns) query i (rows) sees, for the right mask and for known bugs.
 
     all / causal: the right masks; strict: j < i (diagonal hidden); future: j > i (tl.where swapped);
-    below_tile: only keys before the query's tile of bm rows (diagonal tile skipped); whole_tile: every
+    flipped: j >= i (the comparison turned round, the diagonal kept);
+    below_tile: only keys before the query's tile of bm rows (diagonal tile skipped); below_tile_rounded:
+    the same loop bound walked in key tiles of bn > bm, which reach past it to a multiple of bn; whole_tile: every
     key up to the end of the query's tile (diagonal tile unmasked, or causal stage bounds without the
     mask); ends_early: the diagonal stage stops bn keys after the tile start; too_far: the unmasked
     stage runs bn keys into the tile; local_rows: the diagonal stage compares global keys with
@@ -147,7 +149,9 @@ def _visible(S: int, kind: str, bm: int = 0, bn: int = 0) -> "torch_types.Tensor
         "causal": lambda: j <= i,
         "strict": lambda: j < i,
         "future": lambda: j > i,
+        "flipped": lambda: j >= i,
         "below_tile": lambda: j < tile_start,
+        "below_tile_rounded": lambda: (j <= i) & (j < -(-tile_start // bn) * bn),
         "whole_tile": lambda: j < tile_start + bm,
         "ends_early": lambda: (j <= i) & (j < tile_start + bn),
         "too_far": lambda: (j <= i) | (j < tile_start + bn),
@@ -314,7 +318,11 @@ def _replay_notes(
 
     def matches(candidate: "torch_types.Tensor") -> bool:
         # Within twice the tolerance of the replay (a right kernel is within once of the right answer),
-        # and the replay itself would fail: a replay that passes explains no failure.
+        # and the replay itself would fail: a replay that passes explains no failure. A query that sees
+        # no key is NaN in the replay (0 / 0); a kernel that never entered its key loop for it, or that
+        # guards the division, writes 0 there: either is that same query seeing nothing.
+        empty = torch.isnan(candidate).all(dim=-1, keepdim=True) & (out == 0).all(dim=-1, keepdim=True)
+        candidate = candidate.masked_fill(empty, 0.0)
         if not evidence.close_to(out, candidate, 2 * tolerance.atol, 2 * tolerance.rtol):
             return False
         return not evidence.close_to(candidate, right, tolerance.atol, tolerance.rtol)
@@ -333,6 +341,9 @@ def _replay_notes(
             add(lambda: attention64(q, k, v, _visible(S, "future"), scale),
                 "likely: the tl.where arguments are swapped: each query keeps only its future keys (the last row "
                 "has none: NaN); write tl.where(cols > rows, float('-inf'), s)")
+            add(lambda: attention64(q, k, v, _visible(S, "flipped"), scale),
+                "likely: the causal comparison is the wrong way round: each query keeps itself and its future keys "
+                "(j >= i) and hides its past; keep keys j <= i and hide j > i")
             add(lambda: _zero_filled_attention64(q, k, v, _visible(S, "causal"), scale),
                 "likely: the hidden (future) scores are set to 0 instead of -inf: softmax still gives them weight "
                 "exp(0 - max); hide them with tl.where(cols > rows, float('-inf'), s)")
@@ -344,6 +355,10 @@ def _replay_notes(
             add(lambda bm=bm: attention64(q, k, v, _visible(S, "below_tile", bm), scale),
                 "likely: the diagonal tile is skipped: each query block must also attend to its own key block "
                 "(keys up to row i), with the causal mask applied there")
+            for bn in (w for w in _BLOCK_WIDTHS if w > bm and w < S):
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "below_tile_rounded", bm, bn), scale),
+                    "likely: the diagonal tile is skipped: each query block must also attend to its own key block "
+                    "(keys up to row i), with the causal mask applied there")
             add(lambda bm=bm: attention64(q, k, v, _visible(S, "whole_tile", bm), scale),
                 "likely: the diagonal tile is processed without the causal mask: inside it, keys j > i leak into "
                 "query i; mask that tile with cols <= rows")

@@ -254,14 +254,17 @@ def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
     score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None, delta_by_key: bool = False,
-    lse_of: str = "", times: "torch_types.Tensor | None" = None,
+    lse_of: str = "", times: "torch_types.Tensor | None" = None, delta_tile: int = 0,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
     (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's).
     `mask_multiplied`: the pairs a kernel visits; P of each taken in float32's exp range, then
     multiplied by the causal mask, so a hidden pair whose exp overflowed gives inf * 0 = NaN.
     `lse_of`: "head 0" or "slice 0", every head (of each batch, or of all) reads that one's lse.
-    `times`: how many times the kernels visit each (query, key) pair, mask or not (0: never)."""
+    `times`: how many times the kernels visit each (query, key) pair, mask or not (0: never).
+    `delta_tile`: square tiles of that width whose delta vector (of the tile's queries) is broadcast
+    along the other axis: pair (i, j) subtracts the delta of the query at j's place in the tile,
+    delta[(i // w) * w + j % w] (0 past the last query, as a masked load gives)."""
     scores = _scores64(inputs)
     lse = torch.logsumexp(scores, dim=-1)
     if lse_of:
@@ -289,6 +292,12 @@ def _backward64(
         ds = p * dp
     elif delta_by_key:  # delta[j] of key j where delta[i] of query i belongs (as many keys as queries)
         ds = p * (dp - delta[..., None, :])
+    elif delta_tile:
+        S = delta.shape[-1]
+        rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
+        index = (rows // delta_tile) * delta_tile + cols % delta_tile
+        padded = torch.cat([delta, delta.new_zeros(*delta.shape[:-1], delta_tile)], dim=-1)
+        ds = p * (dp - padded[..., index])
     else:
         ds = p * (dp - delta[..., None])
     dv = (ds if dv_from_ds else p).transpose(-1, -2) @ do
@@ -312,6 +321,15 @@ def diagnose_backward(failure: Failure) -> list[str]:
          "(dP[i, j] - delta[i]), with delta of query row i (in a tile with keys along the rows, load delta at the "
          "query columns)"),
     ]
+    for width in _BLOCK_WIDTHS:
+        if width < inputs["q"].shape[-2]:  # one tile holds every query: the key-index replay above covers it
+            replays.append((
+                dict(delta_tile=width),
+                "likely: delta is broadcast along the wrong axis of the tile: dS[i, j] = P[i, j] * (dP[i, j] - delta[i]) "
+                "needs the delta of query row i, but each pair subtracts the delta of the query at the key's place "
+                "in the tile (delta[None, :] where delta[:, None] belongs, or the reverse in a tile with keys along "
+                "the rows)",
+            ))
     if inputs["causal"]:
         # The pairs a causal walk of tiles `width` wide visits: its own tile on the diagonal
         # included, hidden pairs and all (queries along the rows of dq, keys along those of dk, dv).
