@@ -295,6 +295,14 @@ class Failure:
     unloaded: list[Any] = field(default_factory=list)
 
 
+# ----- the two kinds of diagnosis line ---------------------------------------------------------------
+# A cause is named ("likely: ...") only where the evidence singles it out. Where the evidence
+# establishes a fact but not which of several causes made it, the line says what was seen and where to
+# look ("seen: ..."); it ranks after every named cause and is not counted as a named bug.
+LIKELY = "likely: "
+SEEN = "seen: "
+
+
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------
 PASSED = "passed"
 FAILED = "failed"

@@ -6,7 +6,7 @@ import re
 
 from .bench import NO_GPU, geometric_mean, legend_mark, legend_words, tier
 from .plots import plot
-from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED
+from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED, SEEN
 from .session import LevelRun, QuestSession
 
 
@@ -73,13 +73,13 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def ranked_bugs(diagnoses: list[str]) -> list[list[str]]:
-    """The `likely:` lines of a level's failures grouped by bug, most common first (ties in the order
-    the cases ran). Lines that differ only in their numbers (the same bug at offset 1, 1000 and
-    98765) are one bug."""
+    """The diagnosis lines of a level's failures grouped by bug: causes (`likely:`) before facts that
+    name no single cause (`seen:`), each most common first (ties in the order the cases ran). Lines
+    that differ only in their numbers (the same bug at offset 1, 1000 and 98765) are one bug."""
     groups: dict[str, list[str]] = {}
     for line in diagnoses:
         groups.setdefault(_NUMBER.sub("#", line), []).append(line)
-    return sorted(groups.values(), key=len, reverse=True)
+    return sorted(groups.values(), key=lambda group: (group[0].startswith(SEEN), -len(group)))
 
 
 def _grouped_diagnoses(diagnoses: list[str], most: int = 4) -> list[str]:

@@ -468,6 +468,27 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # A k tile wholly past the end, started at row b * Hq + 0 by the program of batch 1.
         ("level10/kv_row_batch_times_hq.py", "fp16-2x6/3x64x16-full-scale-0.5-wide",
          "the program of batch 1, query head 0 starts its load of `k_ptr` at (batch, head) row 6 = 1 * Hq + 0"),
+        # Batches m and n (seventh session). A q tile wholly past the end along the batch axis: a
+        # whole tile outside is a wrong start, which no mask fixes, so no mask is blamed.
+        ("level4/m_head_index_swap.py", "fp32-1x2x64x16-scale0.3", "each program steps a whole batch of `q_ptr`"),
+        # Programs that store nothing beside tiles nobody stores, in a grid large enough for all.
+        ("level4/n_scores_tile_decode.py", "fp32-1x2x64x16-scale0.3", "programs are mapped to the wrong tiles: 8 of the 16"),
+        # A causal key loop that ends at the query block's start, walked in wider key tiles; the first
+        # block's rows see no key and hold 0 (not NaN): still that replay's "no key at all".
+        ("level6/m_causal_kv_end.py", "fp32-2x2x77x32-causal", "the diagonal tile is skipped"),
+        # delta broadcast along the wrong axis of a square tile (both authors, both orientations).
+        ("level9/m_delta_broadcast_axis.py", "fp32-2x1x77x32-causal", "delta is broadcast along the wrong axis of the tile"),
+        ("level9/n_bwd_delta_wrong_axis.py", "fp32-1x2x77x32-full-scale0.3", "delta is broadcast along the wrong axis of the tile"),
+        # Splits kept in natural-log units, merged with exp2.
+        ("level11/m_reduce_exp2.py", "fp32-2/1x16-page8-lens1_17_40", "the merge rescales with exp2 while the splits' maxima are in natural-log units"),
+        # The slot stepped by the head stride and the head by the slot stride.
+        ("level11/h_slot_and_head_strides_swapped.py", "fp32-4/2x32-page16-lens50_33-large",
+         "the slot and the kv head are addressed with each other's strides"),
+        # Logical pages read (NaN from pages no sequence owns): with those zeroed, the near miss shows.
+        ("level11/n_paged_logical_page_offset.py", "fp32-8/2x32-page16-lens77_5-scale0.3",
+         "the cache is addressed with the logical page number"),
+        # kv head h % (Hq // Hkv): where Hkv equals the group, h % Hkv gives the same heads; both named.
+        ("level11/m_kv_head_modulo.py", "fp32-4/2x32-page16-lens50_33-large", "query head h is served by kv head h % (Hq // Hkv)"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

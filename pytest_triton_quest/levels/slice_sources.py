@@ -84,10 +84,12 @@ def slice_source_note(
     reads = f"{what} {'are' if ' and ' in what else 'is'} read at the wrong (batch, head)"
     parts = []
     fitting = [text for text, rule in (head_rules or {}).items() if all(rule(entry[1]) == entry[4] for entry in found)]
-    if head_rule not in ("same", None) and len(fitting) == 1:
-        # A formula that fits every head found says more than "head 0" where both fit.
+    if head_rule not in ("same", None) and fitting:
+        # A formula that fits every head found says more than "head 0" where both fit; where several
+        # fit, the heads found cannot tell them apart, so each is named.
         right = right_rule(name) if right_rule is not None else "h, its own"
-        parts.append(f"output head h reads head {fitting[0]}; it must read {right}")
+        formula = fitting[0] if len(fitting) == 1 else " or ".join(fitting) + " (each fits every head found)"
+        parts.append(f"output head h reads head {formula}; it must read {right}")
         head_rule = "same"  # said
     if batch_rule == "first:0":
         parts.append("every batch reads batch 0: the batch offset is missing")

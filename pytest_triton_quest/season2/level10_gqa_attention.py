@@ -17,7 +17,7 @@ from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
 from ..levels import evidence
 from ..levels.slice_sources import slice_source_note
-from .replay import matches, wrong_along
+from .replay import matches, one_of, wrong_along
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -266,17 +266,25 @@ def diagnose_gqa(failure: Failure) -> list[str]:
     inputs = failure.inputs
     B, Hq = inputs["q"].shape[:2]
     Hkv = inputs["k"].shape[1]
+    group = Hq // Hkv
+    modulo: list[str] = []
     if Hkv not in (1, Hq) and matches(failure, _gqa64(inputs, _kv_heads(inputs, "interleaved"))):
-        return [
+        modulo.append(
             "likely: query head h reads kv head h % Hkv; it must read h // (Hq // Hkv), so that each group of "
             "consecutive query heads shares one kv head"
-        ]
+        )
+    if 1 < group <= Hkv and matches(failure, _gqa64(inputs, [h % group for h in range(Hq)])):
+        modulo.append(
+            "likely: query head h reads kv head h % (Hq // Hkv), the group size; it must read h // (Hq // Hkv), so "
+            "that each group of consecutive query heads shares one kv head"
+        )
+    if modulo:
+        return [one_of(modulo)]
     if B > 1 and matches(failure, _gqa64(inputs, _kv_heads(inputs, "grouped"), batches=[0] * B)):
         return ["likely: every batch reads batch 0's keys and values: the kv row needs the batch, b * Hkv + h // (Hq // Hkv)"]
     if Hkv < Hq and matches(failure, _gqa64(inputs, [0] * Hq)):
         return ["likely: every query head reads kv head 0: check the group size, Hq // Hkv (not Hkv // Hq), and h // group"]
     # Which kv head (and batch) each wrong query head was computed from, searched over all of them.
-    group = Hq // Hkv
     seen = visible(inputs["q"].shape[-2], "causal" if inputs["causal"] else "all")
     scale = scale_of(inputs)
     moved = slice_source_note(
@@ -289,6 +297,7 @@ def diagnose_gqa(failure: Failure) -> list[str]:
             "h % Hkv": lambda h: h % Hkv,
             "h // (Hkv // Hq)": lambda h: h // max(1, Hkv // Hq),
             "h // (Hq // Hkv)": lambda h: h // group,
+            "h % (Hq // Hkv)": lambda h: h % group,
         },
         right_rule=lambda moved: "h, its own" if "`q`" in moved else "h // (Hq // Hkv)",
     )

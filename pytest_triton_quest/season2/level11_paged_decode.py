@@ -15,6 +15,7 @@ from .._lazy import torch
 from ..levels.attention_inputs import LARGE_OFFSET
 from ..levels.attention_reference import scale_of
 from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
+from ..model import SEEN
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
 from ..levels import evidence
@@ -178,9 +179,9 @@ class PagedDecode(Level):
             if replayed:
                 return replayed
             return [
-                "likely: an address past the end of the cache: a page, slot or head index out of range. Token t of "
-                "sequence b is in page block_table[b, t // page_size], slot t % page_size, and query head h reads kv "
-                "head h // (Hq // Hkv); look pages up for t < seq_lens[b] only"
+                SEEN + "an address past the end of the cache, from a page, slot or head index out of range (the "
+                "address alone does not say which). Token t of sequence b is in page block_table[b, t // page_size], "
+                "slot t % page_size, and query head h reads kv head h // (Hq // Hkv)"
             ]
         return []
 
@@ -252,6 +253,15 @@ def _sequence(
     pages = inputs["block_table"][b].to("cpu").long()
     rows = cache.reshape(-1, *cache.shape[2:])
     return rows[_slots(pages, page, n, page_of, slot_of, tile_page).clamp(max=rows.shape[0] - 1)]
+
+
+def _strides_swapped(cache: "torch_types.Tensor") -> "torch_types.Tensor":
+    """What a kernel reads as cache[p, s, h] when it steps the slot s by the head stride and the kv
+    head h by the slot stride: the element at p * stride(0) + s * stride(2) + h * stride(1) of the
+    contiguous pool (zeros past its end, where such a kernel would have been stopped by the guard)."""
+    pool, page, heads, dim = cache.shape
+    flat = torch.cat([cache.to(device="cpu", dtype=torch.float64).flatten(), torch.zeros(heads * heads * dim + page * dim, dtype=torch.float64)])
+    return flat.as_strided((pool, page, heads, dim), (page * heads * dim, dim, heads * dim, 1))
 
 
 def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
@@ -417,11 +427,17 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
     family: list[tuple[Callable[[], torch_types.Tensor], str]] = []
     if Hkv not in (1, Hq):
         family.append((lambda: _decode64(inputs, interleaved=True), "likely: query head h is served by kv head h % Hkv; it must be kv head h // (Hq // Hkv)"))
+    group = Hq // Hkv
+    if 1 < group <= Hkv:  # the group size in the modulo: every head it names exists only then
+        family.append((
+            lambda: _decode64(inputs, heads=[h % group for h in range(Hq)]),
+            "likely: query head h is served by kv head h % (Hq // Hkv); it must be kv head h // (Hq // Hkv)",
+        ))
     logical = torch.arange(table.shape[1], dtype=table.dtype).expand_as(table).contiguous()
     family.append((
         lambda: _decode64({**inputs, "block_table": logical}),
-        "likely: the block table is never read: token t's page is block_table[b, t // page_size], not the "
-        "logical block number t // page_size",
+        "likely: the cache is addressed with the logical page number t // page_size: token t of sequence b "
+        "lives in page block_table[b, t // page_size]; look the page up in the block table and address that page",
     ))
     if B > 1:
         family.append((
@@ -501,6 +517,12 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         ))
     if longest > page_size:
         family.append((lambda: _decode64(inputs, slot_of=-1), _SLOT_IS_TOKEN))
+    if Hkv > 1 and page_size > 1:
+        family.append((
+            lambda: _decode64({**inputs, **{name: _strides_swapped(inputs[name]) for name in ("k_cache", "v_cache")}}),
+            "likely: the slot and the kv head are addressed with each other's strides: slot s steps "
+            "k_cache.stride(1) (Hkv * D in a contiguous cache) and kv head h steps k_cache.stride(2) (D)",
+        ))
     for per_split in (w for w in widths if w < longest):
         for bug, note in _MERGE_BUGS.items():
             family.append((lambda per_split=per_split, bug=bug: _split_decode64(inputs, per_split, per_split, bug), note))
@@ -532,6 +554,8 @@ _MERGE_BUGS = {
     "rescaled by exp(m_p - M), M the largest m_p",
     "merge_exp": "likely: the merge rescales with exp while the splits' maxima are in log2 units (scaled by "
     "log2(e)): rescale by exp2(m_p - M) there",
+    "merge_exp2": "likely: the merge rescales with exp2 while the splits' maxima are in natural-log units (the "
+    "scores carry no log2(e)): rescale by exp(m_p - M) there, or keep the splits in log2 units too",
     "merge_normalised_first": "likely: the merge averages each split's normalised output acc_p / l_p with weights "
     "exp(m_p - M): it must divide the weighted sums, sum(w_p * acc_p) / sum(w_p * l_p), since each weight also "
     "needs its split's l_p",
@@ -580,7 +604,8 @@ def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str)
             out[b] = sum(w[:, None] * acc / l[:, None] for (_, l, acc), w in zip(parts, inverse)) / sum(inverse)[:, None]
             continue
         top = torch.stack([m for m, _, _ in parts]).amax(dim=0)
-        units = _LOG2E if bug == "merge_exp" else 1.0  # exp of a difference of log2-unit maxima
+        # exp of a difference of log2-unit maxima; exp2 of natural-log ones
+        units = {"merge_exp": _LOG2E, "merge_exp2": 1.0 / _LOG2E}.get(bug, 1.0)
         sign = -1.0 if bug == "merge_inverted" else 1.0
         weights = [torch.exp(sign * (m - top) * units) for m, _, _ in parts]
         if bug in ("merge_normalised_first", "merge_normalised_twice"):
@@ -636,9 +661,11 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
     inputs, tolerance = failure.inputs, failure.tolerance
     places = {"past": _past_the_end_slots(inputs), "foreign": ~_owned_page_mask(inputs)[:, None].expand(inputs["k_cache"].shape[:2])}
 
+    cleaned_inputs: dict[str, dict[str, Any]] = {}
+
     def with_zeros(names: tuple[str, ...], where: str) -> "torch_types.Tensor | None":
         """The call again with the NaN of `names` at `where` set to 0: its output when finite."""
-        cleaned = dict(inputs)
+        cleaned = cleaned_inputs.setdefault(where, dict(inputs))
         for name in names:
             cache = inputs[name]
             spots = torch.isnan(cache)
@@ -673,22 +700,32 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
                 "token mask (other=0.0) and give those tokens the score -inf, since NaN * 0 is NaN"
             ]
         # The reads past seq_len are real, but a missing mask alone would leave the cleaned call right
-        # or diluted: something in the addresses is off as well. Say what was seen, not a cause.
+        # or diluted: something in the addresses is off as well. With the garbage at 0 the output says
+        # more, so the level's near misses are tried on it (read where they read, with the same zeros).
+        cleaned = cleaned_inputs["past"]
+        ref = _decode64(cleaned)
+        bad = ~torch.isclose(both, ref, atol=tolerance.atol, rtol=tolerance.rtol)
+        if bool(bad.any()):
+            clean_failure = Failure(failure.case, cleaned, both, ref, bad, tolerance, failure.launches)
+            named = _simplest([note for replay, note in _near_misses(cleaned, both) if matches(clean_failure, replay())])
+            if named:
+                return [one_of(named) + " (found with the cache's unused slots set to 0)"]
+        # Otherwise say what was seen, not a cause.
         wrong = int((~torch.isclose(both, failure.ref, atol=tolerance.atol, rtol=tolerance.rtol)).sum())
         return [
-            "likely: k or v is read at the wrong addresses: loads reach cache slots outside the sequence's tokens "
+            SEEN + "k or v is read at the wrong addresses: loads reach cache slots outside the sequence's tokens "
             f"(NaN here; with those set to 0 your output is finite, and still wrong in {wrong} of {both.numel()} "
             "elements, which no missing mask explains); check how the address of token t is built: its page, "
             "its slot in the page, the kv head, and the stride each one multiplies"
         ]
     if with_zeros(("k_cache", "v_cache"), "foreign") is not None:
         return [
-            "likely: a page, slot or head index reaches pages that belong to no sequence (NaN here; with those pages "
+            SEEN + "a page, slot or head index reaches pages that belong to no sequence (NaN here; with those pages "
             "set to 0 your output is finite): token t of sequence b is in page block_table[b, t // page_size], slot "
             "t % page_size"
         ]
     return [
-        "likely: NaN from cache memory outside the sequence's tokens: this case fills the pages no sequence "
+        SEEN + "NaN from cache memory outside the sequence's tokens: this case fills the pages no sequence "
         "owns, and the slots past seq_len, with NaN (with those set to 0 your output is finite). A page, slot "
         "or head index reaches there, or a load past seq_len runs without a mask: give such keys -inf scores "
         "with tl.where, since NaN * 0 is NaN"
