@@ -487,6 +487,14 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # Logical pages read (NaN from pages no sequence owns): with those zeroed, the near miss shows.
         ("level11/n_paged_logical_page_offset.py", "fp32-8/2x32-page16-lens77_5-scale0.3",
          "the cache is addressed with the logical page number"),
+        # Batch p: tile rows started at a multiple of the other block size (gaps between tiles).
+        ("level4/p_query_rows_use_block_n.py", "fp32-1x2x64x16-scale0.3", "the tiles' rows start 32 apart but each tile spans 16 rows"),
+        # A 1-D grid over the flat output that rounds down: only a prefix is stored.
+        ("level5/p_grid_rounds_down.py", "fp32-2x2x77", "the grid (23,) is too small: its 23 program(s) store the first 23552"),
+        # A softmax in base 2.
+        ("level3/p_exp2_without_log2e.py", "fp32-20x5", "exp2 is used without log2(e)"),
+        # 1 / D for the default scale is the default scale squared: both causes are named.
+        ("level4/p_default_scale_one_over_d.py", "fp32-2x2x77x32", "or the default scale is 1 / D"),
         # kv head h % (Hq // Hkv): where Hkv equals the group, h % Hkv gives the same heads; both named.
         ("level11/m_kv_head_modulo.py", "fp32-4/2x32-page16-lens50_33-large", "query head h is served by kv head h % (Hq // Hkv)"),
     ],

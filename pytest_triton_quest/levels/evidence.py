@@ -590,6 +590,22 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     nothing = nothing_stored_note(stores, launches, round_up)
     if nothing is not None:
         return [nothing]
+    covered = stored_prefix(stores)
+    grids = {tuple(written_grid(launch)) for launch in launches}
+    if (
+        covered is not None and covered < stores.numel and len(grids) == 1 and len(grids.pop()) == 1
+        and not silent_programs(stores, launches) and not unstored_were_addressed(stores)
+    ):
+        # A 1-D grid over the flat output whose programs store exactly its first `covered` elements,
+        # and nothing past them was addressed, not even with the mask off: too few programs.
+        return [
+            f"likely: the grid {grid_text(launches)} is too small: its {len(stores.programs)} program(s) store the "
+            f"first {covered} elements of the flat output and the last, partial block gets no program; round the "
+            "program count up with triton.cdiv(total, BLOCK)"
+        ]
+    origin = tile_origin_note(stores, shape)
+    if origin is not None:
+        return [origin]
     _, gap = overlap_and_gap(stores)
     collision = colliding_programs(stores)
     if collision is not None and gap:
@@ -619,6 +635,63 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     return []
 
 
+def tile_origin_note(stores: StoreMap, shape: tuple[int, ...]) -> str | None:
+    """Tiles of a (..., R, C) output whose row (or column) starts step by another amount than the
+    tiles' own height (width), where that leaves elements stored twice or not at all: each tile's
+    origin multiplies the wrong block size. Read off where each program's stores begin and end."""
+    import numpy as np
+
+    R, C = shape[-2], shape[-1]
+    overlap, gap = overlap_and_gap(stores)
+    if not overlap and not gap:
+        return None
+    # Tiles: in the first slice, every row start meets every column start (a grid of tiles). Row
+    # stripes whose column loop starts at the row's tile are not (their starts go together).
+    corners = set()
+    for elements in stores.elements:
+        flat = np.asarray(elements, dtype=np.int64)
+        first = flat[flat // (R * C) == 0] if flat.size else flat
+        if first.size:
+            corners.add((int((first // C).min()), int((first % C).min())))
+    row_starts, column_starts = {r for r, _ in corners}, {c for _, c in corners}
+    if len(corners) != len(row_starts) * len(column_starts):
+        return None
+    for axis, lines in ((-2, "rows"), (-1, "columns")):
+        size = R if axis == -2 else C
+        starts: set[int] = set()
+        extent = 0
+        for elements in stores.elements:
+            flat = np.asarray(elements, dtype=np.int64) % (R * C)
+            if flat.size == 0:
+                continue
+            coords = flat // C if axis == -2 else flat % C
+            low, high = int(coords.min()), int(coords.max())
+            starts.add(low)
+            extent = max(extent, high - low + 1)
+        ordered = sorted(starts)
+        if len(ordered) < 2 or ordered[0] != 0:
+            continue
+        step = ordered[1]
+        # A tile is a power of two wide (tl.arange), and so is a block size: a program that stores a
+        # whole stripe in a loop (77 columns) is not one tile, and says nothing about tile origins.
+        if step == extent or not _power_of_two(step) or not _power_of_two(extent):
+            continue
+        if ordered != list(range(0, size, step))[: len(ordered)]:
+            continue
+        effect = "overlap" if step < extent else f"leave {step - extent} {lines} between them that no tile covers"
+        offset, block = ("row", "BLOCK_M") if axis == -2 else ("column", "BLOCK_N")
+        return (
+            f"likely: the tiles' {lines} start {step} apart but each tile spans {extent} {lines}, so tiles {effect}: "
+            f"the {offset} offset multiplies the wrong block size; tile t's {lines} must start at t * {extent}, the "
+            f"tile's own ({block} in the template's names)"
+        )
+    return None
+
+
+def _power_of_two(n: int) -> bool:
+    return n > 0 and n & (n - 1) == 0
+
+
 def misplaced_tiles_note(stores: StoreMap, launches: list[LaunchRecord]) -> str | None:
     """Programs that store nothing beside elements that no program stores, in a grid large enough to
     cover every element with the tile the busiest program stored: not a grid too small nor a mask too
@@ -642,6 +715,16 @@ def misplaced_tiles_note(stores: StoreMap, launches: list[LaunchRecord]) -> str 
         f"{tile} elements would cover all {stores.numel}; check how each program id becomes its (row tile, "
         "column tile) pair, and which tile count each division or grid axis uses"
     )
+
+
+def one_of(notes: list[str]) -> str:
+    """The `likely:` line for replays that each reproduce the output: one names its bug; several are
+    all named, since the output cannot tell them apart (and nothing else is)."""
+    distinct = list(dict.fromkeys(notes))
+    if len(distinct) == 1:
+        return distinct[0]
+    bodies = [note.removeprefix("likely: ") for note in distinct[:3]]
+    return "likely, one of these (each reproduces your output): " + "; or ".join(bodies)
 
 
 def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tensor", atol: float, rtol: float) -> bool:

@@ -249,6 +249,15 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
                 + (" (or use one block of triton.next_power_of_2(N))" if one_block else "")
             )
             break
+    # The base of the exponential: exp2 without log2(e) is the softmax of x * ln(2); log2(e) folded in
+    # and then exp is that of x * log2(e). Either is a whole-row near miss, whatever the blocks.
+    if N > 1 and matches(torch.softmax(x * _LN2, dim=-1)):
+        notes.append(
+            "likely: exp2 is used without log2(e): exp(x) = exp2(x * log2(e)), so multiply by 1.4426950408889634 "
+            "inside the exp2 (or use tl.exp)"
+        )
+    if N > 1 and matches(torch.softmax(x / _LN2, dim=-1)):
+        notes.append("likely: the logits are multiplied by log2(e) but exponentiated with exp: use exp2 with that factor, or exp without it")
     if x.shape[0] > 1 and N > 1 and matches(torch.softmax(x, dim=0)):
         notes.append("likely: the softmax runs down the columns: each program must normalise one row")
     for block in _COMMON_BLOCKS:
@@ -272,6 +281,7 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
     return list(dict.fromkeys(notes))
 
 
+_LN2 = 0.6931471805599453  # ln(2) = 1 / log2(e)
 _OVERFLOW = (
     "likely: exp is taken of the raw logits: it overflows on large ones (inf / inf = NaN) and underflows on very "
     "negative ones (0 / 0); subtract the row max before exp, softmax(x) = softmax(x - max(x))"

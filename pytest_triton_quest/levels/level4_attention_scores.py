@@ -212,7 +212,10 @@ def _replay_notes(
         if resembles(right):
             notes.append("likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
         elif resembles(right * scale * scale):
-            notes.append("likely: the scale is applied twice (to q, or to the scores, and again): multiply by it once")
+            twice = "likely: the scale is applied twice (to q, or to the scores, and again): multiply by it once"
+            # Without an explicit scale, 1 / D is (1 / sqrt(D))^2: the output cannot tell the two apart.
+            one_over_d = "likely: the default scale is 1 / D: it is 1 / sqrt(D) (D ** -0.5) when scale is None"
+            notes.append(twice if "scale" in case.params else evidence.one_of([twice, one_over_d]))
         elif resembles(right / scale):
             notes.append("likely: the scores are divided by the scale instead of multiplied by it: scale is already 1 / sqrt(D)")
     if "scale" in case.params and resembles(right * default_scale(D)):

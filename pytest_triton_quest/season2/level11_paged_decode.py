@@ -472,6 +472,8 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         ))
     if abs(scale) != 1.0:
         family.append((lambda: _decode64(inputs, scale_power=2), "likely: the scale is applied twice (scores multiplied by scale^2)"))
+        if inputs.get("scale") is None:  # 1 / D is (1 / sqrt(D))^2: both are named where both reproduce
+            family.append((lambda: _decode64(inputs, scale=1.0 / D), "likely: the default scale is 1 / D: it is 1 / sqrt(D) when scale is None"))
         family.append((lambda: _decode64(inputs, scale=1.0), "likely: the scale is not applied: multiply the scores by scale (1 / sqrt(D) when it is None)"))
     if inputs.get("scale") is not None and abs(scale - 1.0 / math.sqrt(D)) > 1e-12:
         family.append((lambda: _decode64(inputs, scale=1.0 / math.sqrt(D)), "likely: the explicit `scale` is ignored: use 1 / sqrt(D) only when scale is None"))

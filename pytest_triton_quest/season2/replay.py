@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .._lazy import torch
 from ..levels import evidence
+from ..levels.evidence import one_of  # noqa: F401 - the season 2 levels name it from here
 from ..model import Failure
 
 if TYPE_CHECKING:
@@ -54,13 +55,3 @@ def wrong_along(failure: Failure, dim: int) -> list[int]:
     """The indices along `dim` of the output that hold at least one wrong element."""
     bad = failure.bad.movedim(dim, 0).reshape(failure.bad.shape[dim], -1)
     return bad.any(dim=1).nonzero().flatten().tolist()
-
-
-def one_of(notes: list[str]) -> str:
-    """The `likely:` line for replays that each reproduce the output: one names its bug; several are
-    all named, since the output cannot tell them apart (and nothing else is)."""
-    distinct = list(dict.fromkeys(notes))
-    if len(distinct) == 1:
-        return distinct[0]
-    bodies = [note.removeprefix("likely: ") for note in distinct[:3]]
-    return "likely, one of these (each reproduces your output): " + "; or ".join(bodies)
