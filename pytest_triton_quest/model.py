@@ -299,7 +299,6 @@ class Failure:
 # A cause is named ("likely: ...") only where the evidence singles it out. Where the evidence
 # establishes a fact but not which of several causes made it, the line says what was seen and where to
 # look ("seen: ..."); it ranks after every named cause and is not counted as a named bug.
-LIKELY = "likely: "
 SEEN = "seen: "
 
 

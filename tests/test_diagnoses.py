@@ -97,11 +97,11 @@ def test_a_constant_factor_is_an_observation_not_a_diagnosis() -> None:
 def test_a_fact_that_names_no_cause_ranks_after_every_named_cause() -> None:
     """`seen:` lines (a fact, several possible causes) come after `likely:` ones in a level's summary,
     however many cases gave them, and lines that differ only in numbers are still one bug."""
-    from pytest_triton_quest.model import LIKELY, SEEN
+    from pytest_triton_quest.model import SEEN
     from pytest_triton_quest.summary import ranked_bugs
 
     seen = SEEN + "an address past the end of the cache, from a page, slot or head index out of range"
-    named = [LIKELY + "the slot inside the page is t itself: it must be t % 16", LIKELY + "the slot inside the page is t itself: it must be t % 8"]
+    named = ["likely: the slot inside the page is t itself: it must be t % 16", "likely: the slot inside the page is t itself: it must be t % 8"]
     ranked = ranked_bugs([seen, seen, seen, *named])
     assert [group[0] for group in ranked] == [named[0], seen]
     assert len(ranked[0]) == 2 and len(ranked[1]) == 3

@@ -57,6 +57,16 @@ def overlap_and_gap(stores: StoreMap) -> tuple[int, int]:
     return int((counts > 1).sum()), int((counts == 0).sum())
 
 
+def too_few_programs(stores: StoreMap, silent: list[tuple[int, int, int]]) -> int | None:
+    """n when the programs stored exactly elements 0..n-1 of the flat output (n short of its end),
+    every launched program stored something (`silent`: those that did not) and nothing past n was
+    addressed, not even with the mask off: the premise of "the grid is too small"."""
+    covered = stored_prefix(stores)
+    if covered is None or covered >= stores.numel or silent or unstored_were_addressed(stores):
+        return None
+    return covered
+
+
 def stored_prefix(stores: StoreMap) -> int | None:
     """n when the stored elements are exactly 0..n-1 of a flat output, each stored once; else None."""
     counts = store_counts(stores)
@@ -584,29 +594,27 @@ _AXIS_FIX = {
 
 
 def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> list[str]:
-    """What the stores of a tiled (B, H, S, S) output say: no programs, too few, or programs that
-    compute the same tile (named by the grid axis whose program ids collide)."""
+    """What the stores of a tiled (B, H, S, S) output say: no programs, too few, tiles started at the
+    wrong origin, programs that compute the same tile (named by the grid axis whose program ids
+    collide), or programs mapped off the edge."""
     round_up = "round every tile count up with triton.cdiv(S, BLOCK)"
     nothing = nothing_stored_note(stores, launches, round_up)
     if nothing is not None:
         return [nothing]
-    covered = stored_prefix(stores)
+    silent = silent_programs(stores, launches)
+    covered = too_few_programs(stores, silent)
     grids = {tuple(written_grid(launch)) for launch in launches}
-    if (
-        covered is not None and covered < stores.numel and len(grids) == 1 and len(grids.pop()) == 1
-        and not silent_programs(stores, launches) and not unstored_were_addressed(stores)
-    ):
-        # A 1-D grid over the flat output whose programs store exactly its first `covered` elements,
-        # and nothing past them was addressed, not even with the mask off: too few programs.
+    if covered is not None and len(grids) == 1 and len(next(iter(grids))) == 1:
+        # A 1-D grid over the flat output whose programs store exactly its first `covered` elements.
         return [
             f"likely: the grid {grid_text(launches)} is too small: its {len(stores.programs)} program(s) store the "
             f"first {covered} elements of the flat output and the last, partial block gets no program; round the "
             "program count up with triton.cdiv(total, BLOCK)"
         ]
-    origin = tile_origin_note(stores, shape)
+    overlap, gap = overlap_and_gap(stores)
+    origin = tile_origin_note(stores, shape, overlap or gap)
     if origin is not None:
         return [origin]
-    _, gap = overlap_and_gap(stores)
     collision = colliding_programs(stores)
     if collision is not None and gap:
         programs, _ = collision
@@ -615,12 +623,12 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             shown = describe(programs[:2])
             return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
         return []
-    misplaced = misplaced_tiles_note(stores, launches)
+    misplaced = misplaced_tiles_note(stores, silent, gap)
     if misplaced is not None:
         return [misplaced]
     box = stored_box(stores, shape)
     if (
-        box is not None and not silent_programs(stores, launches) and not unstored_were_addressed(stores)
+        box is not None and not silent and not unstored_were_addressed(stores)
         and (box[0] == shape[-2] or not walked_inside(stores, launches, shape, -2))
         and (box[1] == shape[-1] or not walked_inside(stores, launches, shape, -1))
     ):
@@ -635,40 +643,36 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     return []
 
 
-def tile_origin_note(stores: StoreMap, shape: tuple[int, ...]) -> str | None:
+def tile_origin_note(stores: StoreMap, shape: tuple[int, ...], misstored: int) -> str | None:
     """Tiles of a (..., R, C) output whose row (or column) starts step by another amount than the
-    tiles' own height (width), where that leaves elements stored twice or not at all: each tile's
-    origin multiplies the wrong block size. Read off where each program's stores begin and end."""
+    tiles' own height (width), where that leaves elements stored twice or not at all (`misstored`):
+    each tile's origin multiplies the wrong block size. Read off where each program's stores begin
+    and end."""
     import numpy as np
 
-    R, C = shape[-2], shape[-1]
-    overlap, gap = overlap_and_gap(stores)
-    if not overlap and not gap:
+    if not misstored:
         return None
-    # Tiles: in the first slice, every row start meets every column start (a grid of tiles). Row
-    # stripes whose column loop starts at the row's tile are not (their starts go together).
-    corners = set()
+    R, C = shape[-2], shape[-1]
+    corners = set()  # (row, column) where each program's stores into the first slice begin
+    spans: dict[int, list[tuple[int, int]]] = {-2: [], -1: []}  # per axis, each program's (first, last)
     for elements in stores.elements:
         flat = np.asarray(elements, dtype=np.int64)
-        first = flat[flat // (R * C) == 0] if flat.size else flat
+        if flat.size == 0:
+            continue
+        first = flat[flat < R * C]
         if first.size:
             corners.add((int((first // C).min()), int((first % C).min())))
-    row_starts, column_starts = {r for r, _ in corners}, {c for _, c in corners}
-    if len(corners) != len(row_starts) * len(column_starts):
+        within = flat % (R * C)
+        for axis, coords in ((-2, within // C), (-1, within % C)):
+            spans[axis].append((int(coords.min()), int(coords.max())))
+    # Tiles: in the first slice, every row start meets every column start (a grid of tiles). Row
+    # stripes whose column loop starts at the row's tile are not (their starts go together).
+    if len(corners) != len({r for r, _ in corners}) * len({c for _, c in corners}):
         return None
     for axis, lines in ((-2, "rows"), (-1, "columns")):
         size = R if axis == -2 else C
-        starts: set[int] = set()
-        extent = 0
-        for elements in stores.elements:
-            flat = np.asarray(elements, dtype=np.int64) % (R * C)
-            if flat.size == 0:
-                continue
-            coords = flat // C if axis == -2 else flat % C
-            low, high = int(coords.min()), int(coords.max())
-            starts.add(low)
-            extent = max(extent, high - low + 1)
-        ordered = sorted(starts)
+        ordered = sorted({low for low, _ in spans[axis]})
+        extent = max((high - low + 1 for low, high in spans[axis]), default=0)
         if len(ordered) < 2 or ordered[0] != 0:
             continue
         step = ordered[1]
@@ -692,18 +696,14 @@ def _power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-def misplaced_tiles_note(stores: StoreMap, launches: list[LaunchRecord]) -> str | None:
-    """Programs that store nothing beside elements that no program stores, in a grid large enough to
-    cover every element with the tile the busiest program stored: not a grid too small nor a mask too
-    strict (no store reached the missing elements), so the program id -> tile mapping sends some
-    programs off the edge while other tiles get none. One kernel only; None where the record says
-    otherwise."""
+def misplaced_tiles_note(stores: StoreMap, silent: list[tuple[int, int, int]], gap: int) -> str | None:
+    """Programs that store nothing (`silent`) beside `gap` elements that no program stores, in a grid
+    large enough to cover every element with the tile the busiest program stored: not a grid too
+    small nor a mask too strict (no store reached the missing elements), so the program id -> tile
+    mapping sends some programs off the edge while other tiles get none. One kernel only; None where
+    the record says otherwise."""
     kernels = {kernel for kernel, _ in stores.programs}
-    if len(kernels) != 1 or unstored_were_addressed(stores):
-        return None
-    _, gap = overlap_and_gap(stores)
-    silent = silent_programs(stores, launches)
-    if not gap or not silent:
+    if len(kernels) != 1 or not gap or not silent or unstored_were_addressed(stores):
         return None
     tile = max(len(elements) for elements in stores.elements)
     programs = len(stores.programs) + len(silent)

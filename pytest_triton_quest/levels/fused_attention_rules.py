@@ -352,13 +352,9 @@ def _replay_notes(
                 "likely: the causal mask is applied although causal=False: mask only when causal is True")
     for bm in (w for w in _BLOCK_WIDTHS if w < S):
         if causal:
-            add(lambda bm=bm: attention64(q, k, v, _visible(S, "below_tile", bm), scale),
-                "likely: the diagonal tile is skipped: each query block must also attend to its own key block "
-                "(keys up to row i), with the causal mask applied there")
+            add(lambda bm=bm: attention64(q, k, v, _visible(S, "below_tile", bm), scale), _DIAGONAL_SKIPPED)
             for bn in (w for w in _BLOCK_WIDTHS if w > bm and w < S):
-                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "below_tile_rounded", bm, bn), scale),
-                    "likely: the diagonal tile is skipped: each query block must also attend to its own key block "
-                    "(keys up to row i), with the causal mask applied there")
+                add(lambda bm=bm, bn=bn: attention64(q, k, v, _visible(S, "below_tile_rounded", bm, bn), scale), _DIAGONAL_SKIPPED)
             add(lambda bm=bm: attention64(q, k, v, _visible(S, "whole_tile", bm), scale),
                 "likely: the diagonal tile is processed without the causal mask: inside it, keys j > i leak into "
                 "query i; mask that tile with cols <= rows")
@@ -455,6 +451,12 @@ def _replay_notes(
         # Both put exp(+inf) in the first block (m_old = -inf) and give the same all-NaN output.
         return [_FIRST_BLOCK_NOTE]
     return notes
+
+
+_DIAGONAL_SKIPPED = (
+    "likely: the diagonal tile is skipped: each query block must also attend to its own key block (keys up to row i), "
+    "with the causal mask applied there"
+)
 
 
 def _next_power_of_2(n: int) -> int:

@@ -139,10 +139,9 @@ def _store_notes(failure: Failure) -> list[str]:
             f"likely: {shown} all store element {element} while {gap} elements are stored by none: "
             "each program must own its own block, offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)"
         ]
-    covered = evidence.stored_prefix(stores)
     silent = evidence.silent_programs(stores, failure.launches)
-    # The premise of "too small": nothing past `covered` was addressed, not even with its mask off.
-    if covered is not None and covered < stores.numel and not silent and not evidence.unstored_were_addressed(stores):
+    covered = evidence.too_few_programs(stores, silent)
+    if covered is not None:
         programs = len(stores.programs)
         return [
             f"likely: the grid {evidence.grid_text(failure.launches)} is too small: its {programs} program(s) store "

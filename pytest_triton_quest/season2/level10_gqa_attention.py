@@ -16,8 +16,9 @@ from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tol
 from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
 from ..levels import evidence
+from ..levels.evidence import one_of
 from ..levels.slice_sources import slice_source_note
-from .replay import matches, one_of, wrong_along
+from .replay import matches, wrong_along
 
 if TYPE_CHECKING:
     import torch as torch_types

@@ -19,7 +19,8 @@ from ..model import SEEN
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
 from ..levels import evidence
-from .replay import matches, one_of
+from ..levels.evidence import one_of
+from .replay import matches
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -704,14 +705,9 @@ def _nan_from_the_cache(failure: Failure) -> list[str]:
         # The reads past seq_len are real, but a missing mask alone would leave the cleaned call right
         # or diluted: something in the addresses is off as well. With the garbage at 0 the output says
         # more, so the level's near misses are tried on it (read where they read, with the same zeros).
-        cleaned = cleaned_inputs["past"]
-        ref = _decode64(cleaned)
-        bad = ~torch.isclose(both, ref, atol=tolerance.atol, rtol=tolerance.rtol)
-        if bool(bad.any()):
-            clean_failure = Failure(failure.case, cleaned, both, ref, bad, tolerance, failure.launches)
-            named = _simplest([note for replay, note in _near_misses(cleaned, both) if matches(clean_failure, replay())])
-            if named:
-                return [one_of(named) + " (found with the cache's unused slots set to 0)"]
+        named = _near_misses_named(failure.case, cleaned_inputs["past"], both, tolerance, failure.launches)
+        if named:
+            return [named + " (found with the cache's unused slots set to 0)"]
         # Otherwise say what was seen, not a cause.
         wrong = int((~torch.isclose(both, failure.ref, atol=tolerance.atol, rtol=tolerance.rtol)).sum())
         return [
@@ -761,13 +757,22 @@ def _near_misses_on_a_larger_pool(stray: OutOfBounds, tolerance: Tolerance) -> l
     run = stray.probe.run(grown)
     if run.out is None or run.stray is not None:
         return []
-    ref = _decode64(grown)
-    bad = ~torch.isclose(run.out, ref, rtol=tolerance.rtol, atol=tolerance.atol)
+    named = _near_misses_named(stray.case, grown, run.out, tolerance, run.launches)
+    return [named] if named else []
+
+
+def _near_misses_named(
+    case: Case, inputs: dict[str, Any], out: "torch_types.Tensor", tolerance: Tolerance, launches: list[Any]
+) -> str | None:
+    """The `likely:` line of the level's near misses that reproduce `out`, a call on inputs other than
+    the case's own (a grown pool, or the garbage set to 0); None when it is right or none does."""
+    ref = _decode64(inputs)
+    bad = ~torch.isclose(out, ref, rtol=tolerance.rtol, atol=tolerance.atol)
     if not bool(bad.any()):
-        return []
-    failure = Failure(stray.case, grown, run.out, ref, bad, tolerance, run.launches)
-    notes = _simplest([note for replay, note in _near_misses(grown, run.out) if matches(failure, replay())])
-    return [one_of(notes)] if notes else []
+        return None
+    failure = Failure(case, inputs, out, ref, bad, tolerance, launches)
+    notes = _simplest([note for replay, note in _near_misses(inputs, out) if matches(failure, replay())])
+    return one_of(notes) if notes else None
 
 
 def _past_the_end_slots(inputs: dict[str, Any]) -> "torch_types.Tensor":

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from .._lazy import torch
 from ..levels import evidence
-from ..levels.evidence import one_of  # noqa: F401 - the season 2 levels name it from here
 from ..model import Failure
 
 if TYPE_CHECKING:
