@@ -103,14 +103,21 @@ ENTRIES = [
     dict(
         level=2,
         file="level2/k_loop_drops_tail.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The K loop stops at the last full BK block, so the remaining K % BK terms are never added (and K < BK gives all zeros).",
         expect=("loop", "k tail", "remainder", "k % ", "range"),
-        wrong=("mask", "stride", "grid"),
+        # Was ("mask", ...): a right headline's fix, "mask k < K in the last one", contained it.
+        wrong=("missing mask", "k mask", "stride", "grid"),
         fails_today=True,
     ),
     dict(
         level=2,
         file="level2/grid_counts_elements_not_tiles.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The grid is cdiv(M*N, BM*BN), which undercounts the tiles when M or N is ragged, so the last tiles of c are never written.",
         expect=("grid", "too few programs", "number of tiles", "number of programs"),
         wrong=("mask", "stride", "k loop"),
@@ -162,6 +169,9 @@ ENTRIES = [
     dict(
         level=3,
         file="level3/normalise_by_chunk_sum.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The second pass divides each chunk by its own sum instead of the whole row's sum, so wide rows do not sum to 1.",
         expect=("own sum", "chunk sum", "row sum", "normalis", "normaliz"),
         wrong=("overflow", "mask", "stride"),
@@ -171,6 +181,9 @@ ENTRIES = [
     dict(
         level=4,
         file="level4/missing_batch_offset.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The q and k addresses omit b * stride_b, so every batch uses batch 0's queries and keys.",
         expect=("batch", "stride_b", "b *"),
         wrong=("scale", "mask", "transpos"),
@@ -179,6 +192,9 @@ ENTRIES = [
     dict(
         level=4,
         file="level4/explicit_scale_ignored.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="scale is always overwritten with 1/sqrt(D), so an explicit scale argument is ignored.",
         expect=("explicit scale", "scale argument", "ignored", "scale=", "honour"),
         wrong=("1/d", "mask", "batch"),
@@ -187,6 +203,9 @@ ENTRIES = [
     dict(
         level=4,
         file="level4/divides_by_scale.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The scores are divided by scale instead of multiplied by it (so by default they are multiplied by sqrt(D)).",
         expect=("divide", "multipl", "inverse", "reciprocal", "/ scale"),
         wrong=("mask", "batch", "ignored"),
@@ -195,14 +214,21 @@ ENTRIES = [
     dict(
         level=4,
         file="level4/key_mask_uses_query_index.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The k tile is masked with the query indices instead of the key indices, so key rows past S are read out of bounds or real keys are zeroed.",
-        expect=("key mask", "k mask", "query ind", "wrong index", "out of bounds"),
+        # "k load", "key indices" and "past the last key" added when a right headline said it so.
+        expect=("key mask", "k mask", "query ind", "wrong index", "out of bounds", "k load", "key indices", "past the last key"),
         wrong=("scale", "batch", "transpos"),
         fails_today=True,
     ),
     dict(
         level=4,
         file="level4/store_transposed.py",
+        # Its headline or description was read by accident on 2026-12-07 (eighth session), so it
+        # counts with the corpus; a fresh mistake replaces it.
+        seen=True,
         bug="The store swaps the row and column strides of the output, so the scores come out transposed (k @ q^T).",
         expect=("transpos", "swapped", "row and column", "stride"),
         wrong=("scale", "batch", "mask"),
