@@ -133,30 +133,10 @@ class Softmax(Level):
                 return stored
         x = failure.inputs["x"][:_PROBE_ROWS].to(torch.float64)
         out = failure.out[:_PROBE_ROWS]
-        notes = _replay_notes(x, out, failure.tolerance)
-        informative = bool((torch.isfinite(out) & (out != 0)).any())
-        if failure.probe is None or (len(notes) <= 1 and informative):
-            return notes
-        # All NaN, all zero, or several bugs fit: run the same rows shifted so that each row's max is 0.
-        # Softmax does not change under the shift, so a kernel right there fails only on large or very
-        # negative logits; a kernel still wrong there shows its bug on ordinary numbers.
-        shifted = (x - x.amax(dim=-1, keepdim=True)).to(failure.case.torch_dtype)
-        run = failure.probe.run({"x": shifted})
-        if run.out is None:
-            return notes
-        shifted64 = shifted.to(torch.float64)
-        if evidence.close_to(run.out, torch.softmax(shifted64, dim=-1), failure.tolerance.atol, failure.tolerance.rtol):
-            kept = [note for note in notes if note in _MAGNITUDE_BUGS]
-            if len(kept) > 1:
-                # Raw exp fails on large rows too; a running max that starts at 0 is right there.
-                large = (shifted64 + 1000.0).to(failure.case.torch_dtype)
-                high = failure.probe.run({"x": large})
-                right = high.out is not None and evidence.close_to(
-                    high.out, torch.softmax(large.to(torch.float64), dim=-1), failure.tolerance.atol, failure.tolerance.rtol
-                )
-                kept = [_ONLINE_BUGS["max_starts_at_zero"] if right else _OVERFLOW]
-            return kept
-        return _replay_notes(shifted64, run.out, failure.tolerance)
+        notes = _replayed(x, out, failure)
+        if notes and failure.probe is not None and not bool(torch.isfinite(out).any()):
+            notes = _kept_on_second_input(notes, failure)
+        return notes
 
     def diagnose_out_of_bounds(self, stray: OutOfBounds) -> list[str]:
         access = stray.stray
@@ -217,8 +197,39 @@ def _zero_padded_softmax(x: "torch_types.Tensor", padding: int) -> "torch_types.
     return e / (e.sum(dim=-1, keepdim=True) + padding * torch.exp(-m))
 
 
-def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance: Tolerance) -> list[str]:
-    """The known bugs whose float64 replay on these rows gives exactly this output."""
+def _replayed(x: "torch_types.Tensor", out: "torch_types.Tensor", failure: Failure) -> list[str]:
+    """The replays that fit these rows, narrowed by probes on the same rows shifted (and raised)."""
+    notes = _replay_notes(x, out, failure.tolerance)
+    informative = bool((torch.isfinite(out) & (out != 0)).any())
+    if failure.probe is None or (len(notes) <= 1 and informative):
+        return notes
+    # All NaN, all zero, or several bugs fit: run the same rows shifted so that each row's max is 0.
+    # Softmax does not change under the shift, so a kernel right there fails only on large or very
+    # negative logits; a kernel still wrong there shows its bug on ordinary numbers.
+    shifted = (x - x.amax(dim=-1, keepdim=True)).to(failure.case.torch_dtype)
+    run = failure.probe.run({"x": shifted})
+    if run.out is None:
+        return notes
+    shifted64 = shifted.to(torch.float64)
+    if evidence.close_to(run.out, torch.softmax(shifted64, dim=-1), failure.tolerance.atol, failure.tolerance.rtol):
+        kept = [note for note in notes if note in _MAGNITUDE_BUGS]
+        if len(kept) > 1:
+            # Raw exp fails on large rows too; a running max that starts at 0 is right there.
+            large = (shifted64 + 1000.0).to(failure.case.torch_dtype)
+            high = failure.probe.run({"x": large})
+            right = high.out is not None and evidence.close_to(
+                high.out, torch.softmax(large.to(torch.float64), dim=-1), failure.tolerance.atol, failure.tolerance.rtol
+            )
+            kept = [_ONLINE_BUGS["max_starts_at_zero"] if right else _OVERFLOW]
+        return kept
+    return _replay_notes(shifted64, run.out, failure.tolerance)
+
+
+def _replay_notes(
+    x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance: Tolerance, when_right: bool = False
+) -> list[str]:
+    """The known bugs whose float64 replay on these rows gives exactly this output. `when_right`: go on
+    when the output is right, to learn which bugs would also give the right answer on these rows."""
     N = x.shape[1]
 
     def matches(candidate: "torch_types.Tensor", columns: int | None = None) -> bool:
@@ -226,7 +237,7 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
         mine = out if columns is None else out[:, :columns]
         return evidence.close_to(mine, candidate, 5 * tolerance.atol, 5 * tolerance.rtol)
 
-    if matches(torch.softmax(x, dim=-1)):
+    if matches(torch.softmax(x, dim=-1)) and not when_right:
         return []  # the rows the rules look at are right: nothing to name
     notes: list[str] = []
     if matches(_without_max64(x)):
@@ -240,7 +251,11 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
     # can give the same count, so the note names the columns, not a block size.
     wholes = sorted({(N // block) * block for block in _COMMON_BLOCKS if block < N} - {N}, reverse=True)
     for whole in wholes:
-        if bool(torch.isfinite(out[:, :whole]).all()) and matches(torch.softmax(x[:, :whole], dim=-1), columns=whole):
+        if (
+            bool(torch.isfinite(out[:, :whole]).all())
+            and matches(torch.softmax(x[:, :whole], dim=-1), columns=whole)
+            and _tail_left_out(x, out, whole, tolerance)
+        ):
             one_block = whole in _COMMON_BLOCKS  # also what a kernel with no loop and BLOCK = whole does
             notes.append(
                 f"likely: only the first {whole} columns of each row are used, a whole number of blocks: the loop over "
@@ -265,6 +280,11 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
             break
         if N > _MAX_REPLAY_BLOCKS * block:
             continue  # a replay in Python over thousands of blocks costs seconds: a wide row has wide blocks
+        if matches(torch.cat([torch.softmax(x[:, s : s + block], dim=-1) for s in range(0, N, block)], dim=-1)):
+            notes.append(
+                f"likely: each block of {block} columns is divided by its own sum (each block sums to 1): pass 2 "
+                "must divide by the whole row's sum l from pass 1"
+            )
         replays = _online_softmax64(x, block)
         for bug, note in _ONLINE_BUGS.items():
             if matches(replays[bug]):
@@ -281,6 +301,35 @@ def _replay_notes(x: "torch_types.Tensor", out: "torch_types.Tensor", tolerance:
     return list(dict.fromkeys(notes))
 
 
+def _tail_left_out(x: "torch_types.Tensor", out: "torch_types.Tensor", whole: int, tolerance: Tolerance) -> bool:
+    """The columns past `whole` look like a loop that stopped there: never written (NaN from new
+    memory, or 0), or written with the max and sum of the first `whole` columns only. A tail holding
+    anything else (its own softmax, say) means the first columns match for another reason."""
+    tail = out[:, whole:]
+    if bool((torch.isnan(tail) | (tail == 0)).all()):
+        return True
+    head = x[:, :whole]
+    top = head.amax(dim=-1, keepdim=True)
+    partial = _exp32(x[:, whole:] - top) / _exp32(head - top).sum(dim=-1, keepdim=True)
+    return evidence.close_to(tail, partial, 5 * tolerance.atol, 5 * tolerance.rtol)
+
+
+def _kept_on_second_input(notes: list[str], failure: Failure) -> list[str]:
+    """An output with no finite value matches every replay that makes NaN, whatever made it. Keep only
+    the notes whose replay also reproduces what the kernel returns on rows of _SECOND_WIDTH columns."""
+    assert failure.probe is not None
+    generator = torch.Generator().manual_seed(3)
+    second = torch.randn(4, _SECOND_WIDTH, generator=generator).to(failure.case.torch_dtype)
+    run = failure.probe.run({"x": second})
+    if run.out is None:
+        return []  # nothing to confirm with: a NaN agreement alone names nothing
+    confirmed = _replay_notes(second.to(torch.float64), run.out, failure.tolerance, when_right=True)
+    return [note for note in notes if note in confirmed]
+
+
+# A power of two, so no lane of any block up to it sees only padding, and wider than 1024, so that a
+# kernel with a one-block path for narrow rows takes its loop over blocks here.
+_SECOND_WIDTH = 2048
 _LN2 = 0.6931471805599453  # ln(2) = 1 / log2(e)
 _OVERFLOW = (
     "likely: exp is taken of the raw logits: it overflows on large ones (inf / inf = NaN) and underflows on very "
@@ -328,6 +377,8 @@ _LANE_BUGS = {
     "m_new) + exp(x - m_new), lane by lane",
     "lane_merge_unscaled": "likely: the lanes' sums are added without being rescaled: each lane's l is relative to "
     "its own max, so the total is sum(l * exp(m_lane - M)), M the row's max",
+    "lane_padding_nan": "likely: a lane that holds only padding keeps its max at -inf, and its rescale exp(-inf - "
+    "(-inf)) is NaN, which the merge spreads over the row: rescale only where the max is finite",
 }
 
 
@@ -350,9 +401,13 @@ def _lane_softmax64(x: "torch_types.Tensor", width: int) -> dict[str, "torch_typ
     top = final.amax(dim=1, keepdim=True)
     weight = torch.where(lane_ok, _exp32(final - top), 0.0)
     numerator = _exp32(x - top)
+    # A lane past the row's end sees only padding: unguarded, its rescale is exp(-inf - (-inf)) = NaN,
+    # and the merge carries that NaN into every element of the row.
+    padding_nan = torch.full_like(x, float("nan")) if width > N else numerator / (right * weight).sum(dim=1, keepdim=True)
     return {
         "lane_no_rescale": numerator / (unscaled * weight).sum(dim=1, keepdim=True),
         "lane_merge_unscaled": numerator / right.sum(dim=1, keepdim=True),
+        "lane_padding_nan": padding_nan,
     }
 
 
