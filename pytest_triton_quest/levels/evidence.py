@@ -374,6 +374,7 @@ def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str
     if not bool(unstored.any()) or not bool(twice.any()) or bool(unstored.all()):
         return None
     B, H = unstored.shape
+    per_head = counts.shape[2]
     past_batch_0 = torch.zeros(B, H, dtype=torch.bool)
     past_batch_0[1:] = True
     past_head_0 = torch.zeros(B, H, dtype=torch.bool)
@@ -383,13 +384,13 @@ def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str
     if B > 1 and bool((unstored == past_batch_0).all()):
         return (
             "likely: every batch's results land in batch 0: its slices are stored more than once, no later batch's "
-            "at all; the output's batch offset is missing or too small (one batch is H * S * D elements), or the "
+            f"at all; the output's batch offset is missing or too small (one batch is {H * per_head} elements), or the "
             "batch is worked out wrong from the program id"
         )
     if H > 1 and bool((unstored == past_head_0).all()):
         return (
             "likely: every head's results land in head 0: its slices are stored more than once, no later head's at "
-            "all; the output's head offset is missing or too small (one head is S * D elements), or the head is "
+            f"all; the output's head offset is missing or too small (one head is {per_head} elements), or the head is "
             "worked out wrong from the program id"
         )
     missing = [tuple(index) for index in unstored.nonzero().tolist()][:3]
@@ -615,11 +616,17 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     origin = tile_origin_note(stores, shape, overlap or gap)
     if origin is not None:
         return [origin]
+    decode = tile_decode_note(stores, silent, shape) if overlap or gap else None
+    if decode is not None:
+        return [decode]
+    stride = store_row_stride_note(stores, launches, shape) if overlap or gap else None
+    if stride is not None:
+        return [stride]
     collision = colliding_programs(stores)
     if collision is not None and gap:
         programs, _ = collision
         axes = differing_axes(programs)
-        if len(axes) == 1:
+        if len(axes) == 1 and _template_grid(stores, launches, shape):
             shown = describe(programs[:2])
             return [f"likely: programs {shown} store the same elements while {gap} are stored by none: {_AXIS_FIX[axes[0]]}"]
         return []
@@ -641,6 +648,60 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             f"0..{C - 1} of each (batch, head), and the last, partial block of {short} gets no program; {round_up}"
         ]
     return []
+
+
+def _template_grid(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> bool:
+    """The output's kernel ran on the template's grid, (row tiles, column tiles, batch * heads) for
+    the tile the busiest program stored: only then does a grid axis say which index it feeds."""
+    kernels = {kernel for kernel, _ in stores.programs}
+    grids = {launch.grid for launch in launches if launch.kernel in kernels}
+    if len(grids) != 1 or len(shape) != 4:
+        return False
+    B, H, R, C = shape
+    height = width = 1
+    for elements in stores.elements:
+        within = (elements % (R * C))
+        if len(within):
+            height = max(height, int((within // C).max() - (within // C).min()) + 1)
+            width = max(width, int((within % C).max() - (within % C).min()) + 1)
+    return grids.pop() == (-(-R // height), -(-C // width), B * H)
+
+
+def store_row_stride_note(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> str | None:
+    """Every program stored its tile as runs of columns that lie another distance apart than the
+    output's rows: the store's row stride is not the output's. Named with the argument whose row
+    stride it is, where one has it."""
+    import numpy as np
+
+    C = shape[-1]
+    steps: set[int] = set()
+    for elements in stores.elements[:64]:
+        flat = np.asarray(elements, dtype=np.int64)
+        if flat.size < 2:
+            continue
+        breaks = np.nonzero(np.diff(flat) != 1)[0]
+        if breaks.size == 0:
+            continue  # one run: a single row (or a whole slice), nothing to measure
+        starts = np.concatenate(([flat[0]], flat[breaks + 1]))
+        if len(set(np.diff(np.concatenate(([0], breaks + 1, [flat.size]))).tolist())) != 1:
+            return None  # runs of several lengths: not one tile laid out by one stride
+        steps.update(np.diff(starts).tolist())
+    if len(steps) != 1:
+        return None
+    step = steps.pop()
+    if step <= 0 or step % C == 0:
+        return None  # rows C apart, or whole rows some rows apart (a program that strides over rows)
+    owners = []
+    for launch in launches:
+        for arg in launch.tensors:
+            tensor = arg.tensor
+            if tensor is not None and tensor.dim() >= 2 and tensor.stride(-2) == step and arg.name not in owners:
+                owners.append(arg.name)
+    whose = f" ({step} is the row stride of {', '.join(f'`{name}`' for name in owners[:2])})" if owners else ""
+    return (
+        f"likely: every program stores its tile's rows {step} elements apart, but the output's rows are {C} apart: "
+        f"the store's row stride is not the output's{whose}; pass the output's own strides, out.stride(...)"
+    )
 
 
 def tile_origin_note(stores: StoreMap, shape: tuple[int, ...], misstored: int) -> str | None:
@@ -688,6 +749,71 @@ def tile_origin_note(stores: StoreMap, shape: tuple[int, ...], misstored: int) -
             f"likely: the tiles' {lines} start {step} apart but each tile spans {extent} {lines}, so tiles {effect}: "
             f"the {offset} offset multiplies the wrong block size; tile t's {lines} must start at t * {extent}, the "
             f"tile's own ({block} in the template's names)"
+        )
+    return None
+
+
+def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape: tuple[int, ...]) -> str | None:
+    """A flat tile index split into (row tile, column tile) with the wrong count or with // and %
+    swapped. Each program's tile is read off where its stores begin; the note is given only when one
+    wrong split reproduces every program's tile (and sends each silent program off the edge) while
+    neither right split does."""
+    import numpy as np
+
+    kernels = {kernel for kernel, _ in stores.programs}
+    if len(kernels) != 1 or len(shape) < 2:
+        return None
+    R, C = shape[-2], shape[-1]
+    starts: dict[tuple[int, int, int], tuple[int, int]] = {}
+    height = width = 0
+    for (_, program), elements in zip(stores.programs, stores.elements):
+        flat = np.asarray(elements, dtype=np.int64) % (R * C)
+        if flat.size == 0:
+            continue
+        rows, cols = flat // C, flat % C
+        starts[program] = (int(rows.min()), int(cols.min()))
+        height, width = max(height, int(rows.max() - rows.min()) + 1), max(width, int(cols.max() - cols.min()) + 1)
+    if not starts or not _power_of_two(height) or not _power_of_two(width) or height == width:
+        return None  # square tiles: a split with the other count is the same split
+    if any(row % height or col % width for row, col in starts.values()):
+        return None  # tiles off their grid: tile_origin_note's business
+    row_tiles, col_tiles = -(-R // height), -(-C // width)
+    if row_tiles < 2 or col_tiles < 2:
+        return None  # a tile as tall (wide) as the output may be clipped: its true size is not seen
+    axes = [axis for axis in range(3) if len({program[axis] for program in [*starts, *silent]}) > 1]
+    # (order, the split of p with n tiles per step, n, whether it is a right split)
+    splits = [
+        ("row_major", lambda p, n: (p // n, p % n), col_tiles, True),
+        ("column_major", lambda p, n: (p % n, p // n), row_tiles, True),
+        ("row_major", lambda p, n: (p // n, p % n), row_tiles, False),
+        ("column_major", lambda p, n: (p % n, p // n), col_tiles, False),
+    ]
+    for axis in axes:
+        fitting = []
+        for name, split, count, right in splits:
+            seen_fit = all(
+                split(program[axis], count) == (row // height, col // width) for program, (row, col) in starts.items()
+            )
+            off_edge = all(
+                (lambda tile: tile[0] >= row_tiles or tile[1] >= col_tiles)(split(program[axis], count)) for program in silent
+            )
+            if seen_fit and off_edge:
+                fitting.append((name, count, right))
+        if not fitting or any(right for _, _, right in fitting):
+            continue
+        name, count, _ = fitting[0]
+        counts = f"{row_tiles} row tiles and {col_tiles} column tiles of {height} x {width}"
+        if name == "row_major":
+            return (
+                f"likely: the tile index is split with the number of row tiles: (row tile, column tile) = "
+                f"(pid // {count}, pid % {count}), with pid = tl.program_id({axis}), reproduces where every program "
+                f"stored; there are {counts}, so split with the number of column tiles: (pid // {col_tiles}, "
+                f"pid % {col_tiles})"
+            )
+        return (
+            f"likely: the tile index's // and % are swapped: program pid = tl.program_id({axis}) stores row tile "
+            f"pid % {count} and column tile pid // {count}, which reproduces where every program stored; there are "
+            f"{counts}, so use (pid // {col_tiles}, pid % {col_tiles})"
         )
     return None
 

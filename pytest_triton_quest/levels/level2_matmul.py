@@ -233,6 +233,13 @@ def _store_notes(failure: Failure) -> list[str] | None:
     if nothing is not None:
         return [nothing]
     overlap, gap = evidence.overlap_and_gap(stores)
+    silent = evidence.silent_programs(stores, failure.launches)
+    decode = evidence.tile_decode_note(stores, silent, (M, N)) if overlap or gap else None
+    if decode is not None:
+        return [decode]
+    stride = evidence.store_row_stride_note(stores, failure.launches, (M, N)) if overlap or gap else None
+    if stride is not None:
+        return [stride]
     collision = evidence.colliding_programs(stores)
     if collision is not None and gap:
         programs, _ = collision
@@ -242,7 +249,6 @@ def _store_notes(failure: Failure) -> list[str] | None:
             "id is mapped to the wrong tile; check how it is split into pid_m and pid_n"
         ]
     box = evidence.stored_box(stores, (M, N))
-    silent = evidence.silent_programs(stores, failure.launches)
     if box is not None and not silent and _ends_at_block(box, (M, N)) and not evidence.unstored_were_addressed(stores):
         R, C = box
         return [
