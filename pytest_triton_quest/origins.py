@@ -49,6 +49,8 @@ class Move:
     source: str  # the reference output the values belong to
     source_at: tuple[int, ...]  # index of the first element where they belong
     transposed: bool  # the values belong to the transpose of the source (last two dims swapped)
+    # The source's own place holds its right value too: the answer was copied (computed twice), not moved.
+    copied: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,11 +105,13 @@ def find_provenance(
     pool = _reference_pool(references)
     queries: list[tuple[str, "torch_types.Tensor", "torch_types.Tensor", "torch_types.Tensor"]] = []
     wrong_total = 0
+    wrong_at: dict[str, "torch_types.Tensor"] = {}
     for name, out in outputs.items():
         ref = references[name]
         if out.shape != ref.shape or out.dim() == 0 or out.shape[-1] < MIN_VALUES:
             continue
         bad = ~_close(out, ref, tolerance)
+        wrong_at[name] = bad
         wrong_total += int(bad.sum())
         segments, starts, bad_counts = _segments(out, bad)
         for width, values in segments.items():
@@ -142,13 +146,16 @@ def find_provenance(
             if not bool(unique[query]):
                 continue
             entry = candidates[int(owner[source])]
+            source_at = tuple(int(i) for i in pooled_starts[source].tolist())
+            home = wrong_at.get(entry.name)
             moves.append(
                 Move(
                     output=name,
                     at=tuple(int(i) for i in starts[query].tolist()),
                     source=entry.name,
-                    source_at=tuple(int(i) for i in pooled_starts[source].tolist()),
+                    source_at=source_at,
                     transposed=entry.transposed,
+                    copied=home is not None and not entry.transposed and not bool(home[source_at]),
                 )
             )
     return Provenance(moves, min(explained, wrong_total), wrong_total)
@@ -225,6 +232,20 @@ def _displaced(moves: list[Move], names: tuple[str, ...]) -> str | None:
             f"likely: right values in the wrong place: {shown}; results whose b * {flat} + h is the same land on "
             f"each other: an index over (batch, head) is computed with {flat} heads per batch, not the output's head count"
         )
+    copied = sum(move.copied for move in moves) + len(moves) - len({(move.source, move.source_at) for move in moves})
+    if 2 * copied > len(moves) and not {names[axis] for axis in moved} & {"batch", "head"}:
+        # Most answers also sit at their own place (or at several): they were computed more than once,
+        # so some program loaded the inputs of another place. A store to the wrong place moves each
+        # answer once and leaves its own place wrong; it cannot copy it.
+        axes = " and ".join(f"{names[axis]}s" for axis in moved)
+        offsets = " and ".join(names[axis] for axis in moved)
+        return (
+            f"likely: right values in the wrong place: {shown}; those answers also sit at their own place, so they "
+            f"were computed twice, from inputs loaded for other {axes}: check the {offsets} offsets of the loads; "
+            "the store is not what moved them"
+        )
+    if any(relations[axis] == "swap" for axis in moved) and any(move.copied for move in moves):
+        return None  # an exchange leaves neither place right: these moves are not one
     return f"likely: right values in the wrong place: {shown}; {_cause(names, moved, relations)}"
 
 
@@ -278,7 +299,7 @@ def _cause(names: tuple[str, ...], moved: list[int], relations: list[str | None]
         else:
             parts.append(f"{name}s are exchanged in pairs")
     ends = {names[axis] for axis in moved}
-    if ends & {"row", "column", "element"} and not ends & {"batch", "head"}:
+    if ends & {"row", "column", "element", "query", "key"} and not ends & {"batch", "head"}:
         parts.append("check the offsets computed from the program id and the strides of the store")
     return "; ".join(parts)
 

@@ -61,7 +61,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     provenance = _provenance(failure)
     # Facts read off the outputs outrank every rule: right answers in the wrong place, then NaN that
     # change with what new memory holds.
-    axes = {name: axis_names(out.dim()) for name, out in failure.outputs.items()}
+    axes = {name: level.output_axes.get(name) or axis_names(out.dim()) for name, out in failure.outputs.items()}
     traced = describe_provenance(provenance, axes) if provenance is not None else None
     if provenance is not None and traced is None:
         seen = provenance_observation(provenance, axes)

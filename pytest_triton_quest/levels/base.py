@@ -49,6 +49,9 @@ class Level(abc.ABC):
     outputs: ClassVar[tuple[str, ...]] = ("out",)
     # What the rows of an attention-shaped output are, for the error map, where not query rows.
     output_rows: ClassVar[dict[str, str]] = {}
+    # The names of an output's axes where reports say which values moved, when the generic ones
+    # (batch, head, row, column) say less: a score matrix is (batch, head, query, key).
+    output_axes: ClassVar[dict[str, tuple[str, ...]]] = {}
     # How the checks call the public function: these inputs by position, then `keywords` by name.
     positional: ClassVar[tuple[str, ...]]
     keywords: ClassVar[tuple[str, ...]] = ()

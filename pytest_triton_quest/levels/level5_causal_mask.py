@@ -20,6 +20,7 @@ class CausalMask(Level):
     function = "causal_mask"
     cpu_dtypes = ("fp32",)  # the contract: scores are float32
     positional = ("scores",)
+    output_axes = {"out": ("batch", "head", "query", "key")}
     concept = (
         "In a causal (decoder) model, query i may only look at keys 0..i: the future is hidden. The mask "
         "is applied to the scores before softmax by setting every score with key index j > query index i "
