@@ -69,6 +69,20 @@ def test_two_exchanged_tiles_are_traced_to_each_other() -> None:
     assert "rows are exchanged in pairs; columns are exchanged in pairs" in line
 
 
+def test_answers_that_also_sit_at_their_own_place_are_blamed_on_the_loads() -> None:
+    """Each column tile holds the diagonal tile's keys (k loaded with the query tile's rows): the
+    moved answers are also right at home, so they were computed twice; no store moves a value twice."""
+    ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    out = ref.clone()
+    for tile in range(3):
+        rows = slice(16 * tile, 16 * tile + 16)
+        for other in range(3):
+            out[rows, 16 * other : 16 * other + 16] = ref[rows, 16 * tile : 16 * tile + 16]
+    line = _line(out, ref)
+    assert line is not None and "those answers also sit at their own place" in line, line
+    assert "exchanged" not in line and "the store is not what moved them" in line
+
+
 def test_outputs_in_another_order_are_named_by_name() -> None:
     a, b, c = (torch.randn(2, 2, 20, 16, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) for seed in (3, 4, 5))
     found = find_provenance({"dq": b, "dk": a, "dv": c}, {"dq": a, "dk": b, "dv": c}, TIGHT)
@@ -386,6 +400,75 @@ def test_loads_of_elements_no_kernel_stored_are_found_and_the_misplaced_stores_c
     assert read_unwritten(Allocation(10, (4, 3), "float32", buffer), loads, everything_stored) is None
 
 
+def _tile_stores(R: int, C: int, height: int, width: int, tile_of: Any, programs: int) -> Any:
+    """A store map of one (R, C) output: program p stores the tile tile_of(p) = (row tile, column tile)."""
+    import numpy as np
+
+    from pytest_triton_quest.model import StoreMap
+
+    stored, elements = [], []
+    for p in range(programs):
+        tr, tc = tile_of(p)
+        rows = [r for r in range(tr * height, tr * height + height) if r < R]
+        cols = [c for c in range(tc * width, tc * width + width) if c < C]
+        if rows and cols:
+            stored.append(("scores", (p, 0, 0)))
+            elements.append(np.array(sorted(r * C + c for r in rows for c in cols), dtype=np.int64))
+    return StoreMap(stored, elements, R * C)
+
+
+def test_blocks_divided_by_their_own_sums_are_not_a_loop_that_stops_early() -> None:
+    """The first whole block of such a row is the softmax of those columns, as when the loop stops
+    before the tail; the tail holds its own softmax, which no early stop writes, so only the
+    block-by-block normaliser is named."""
+    from pytest_triton_quest.levels.level3_softmax import _replay_notes
+
+    x = torch.randn(3, 700, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    out = torch.cat([torch.softmax(x[:, s : s + 512], dim=-1) for s in (0, 512)], dim=-1)
+    notes = _replay_notes(x, out, TIGHT)
+    assert any("each block of 512 columns is divided by its own sum" in note for note in notes), notes
+    assert not any("only the first 512 columns" in note for note in notes), notes
+    stopped = torch.cat([torch.softmax(x[:, :512], dim=-1), torch.full((3, 188), float("nan"), dtype=torch.float64)], dim=-1)
+    assert any("only the first 512 columns" in note for note in _replay_notes(x, stopped, TIGHT))
+
+
+def test_a_tile_index_split_with_the_row_tile_count_is_named() -> None:
+    from pytest_triton_quest.levels.evidence import silent_programs, tile_decode_note
+
+    R, C, height, width = 64, 64, 32, 16  # 2 row tiles, 4 column tiles
+    launches = [LaunchRecord("scores", (8, 1, 1), ())]
+    wrong = _tile_stores(R, C, height, width, lambda p: (p // 2, p % 2), 8)
+    line = tile_decode_note(wrong, silent_programs(wrong, launches), (1, 1, R, C))
+    assert line is not None and "split with the number of row tiles: (row tile, column tile) = (pid // 2, pid % 2)" in line, line
+    assert "(pid // 4, pid % 4)" in line
+    swapped = _tile_stores(R, C, height, width, lambda p: (p % 4, p // 4), 8)
+    line = tile_decode_note(swapped, silent_programs(swapped, launches), (1, 1, R, C))
+    assert line is not None and "// and % are swapped" in line, line
+    # A right split, row-major or column-major, names nothing.
+    for right in (lambda p: (p // 4, p % 4), lambda p: (p % 2, p // 2)):
+        stores = _tile_stores(R, C, height, width, right, 8)
+        assert tile_decode_note(stores, silent_programs(stores, launches), (1, 1, R, C)) is None
+
+
+def test_tiles_stored_with_another_tensors_row_stride_are_named() -> None:
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import store_row_stride_note
+    from pytest_triton_quest.model import StoreMap, TensorArg
+
+    C, D = 40, 16  # the output's rows are 40 apart; q's are 16
+    q = torch.zeros(40, D)
+    elements = [np.array(sorted(r * D + c for r in range(t * 8, t * 8 + 8) for c in range(8)), dtype=np.int64) for t in range(5)]
+    stores = StoreMap([("scores", (t, 0, 0)) for t in range(5)], elements, 40 * C)
+    launches = [LaunchRecord("scores", (5, 1, 1), (TensorArg("q_ptr", q.numel(), 4, q.data_ptr(), q),))]
+    line = store_row_stride_note(stores, launches, (40, C))
+    assert line is not None and "rows 16 elements apart, but the output's rows are 40 apart" in line, line
+    assert "16 is the row stride of `q_ptr`" in line
+    # Whole rows some rows apart (a program that strides over rows) are not a stride claim.
+    rows = [np.concatenate([np.arange(r * C, r * C + C) for r in range(p, 40, 5)]) for p in range(5)]
+    assert store_row_stride_note(StoreMap([("k", (p, 0, 0)) for p in range(5)], rows, 40 * C), launches, (40, C)) is None
+
+
 def test_programs_one_column_stride_apart_are_named() -> None:
     import numpy as np
 
@@ -472,7 +555,8 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # whole tile outside is a wrong start, which no mask fixes, so no mask is blamed.
         ("level4/m_head_index_swap.py", "fp32-1x2x64x16-scale0.3", "each program steps a whole batch of `q_ptr`"),
         # Programs that store nothing beside tiles nobody stores, in a grid large enough for all.
-        ("level4/n_scores_tile_decode.py", "fp32-1x2x64x16-scale0.3", "programs are mapped to the wrong tiles: 8 of the 16"),
+        ("level4/n_scores_tile_decode.py", "fp32-1x2x64x16-scale0.3",
+         "the tile index is split with the number of row tiles: (row tile, column tile) = (pid // 2, pid % 2)"),
         # A causal key loop that ends at the query block's start, walked in wider key tiles; the first
         # block's rows see no key and hold 0 (not NaN): still that replay's "no key at all".
         ("level6/m_causal_kv_end.py", "fp32-2x2x77x32-causal", "the diagonal tile is skipped"),
@@ -497,6 +581,18 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level4/p_default_scale_one_over_d.py", "fp32-2x2x77x32", "or the default scale is 1 / D"),
         # kv head h % (Hq // Hkv): where Hkv equals the group, h % Hkv gives the same heads; both named.
         ("level11/m_kv_head_modulo.py", "fp32-4/2x32-page16-lens50_33-large", "query head h is served by kv head h % (Hq // Hkv)"),
+        # Eighth session. A lane of padding only: exp(-inf - (-inf)) = NaN, told from the inverted
+        # rescale (which also makes NaN) by rows 2048 wide, where no lane is padding only.
+        ("level3/k_padding_lane_nan.py", "fp16-13x100", "a lane that holds only padding keeps its max at -inf"),
+        # Tiles decoded with // and % swapped, read off where each program stored.
+        ("level4/p_tile_row_col_swapped.py", "fp32-1x2x64x16-scale0.3", "the tile index's // and % are swapped"),
+        # The output stored with q's strides: rows of each tile D apart, not S.
+        ("level4/q_out_strides_from_q.py", "fp32-2x2x77x32", "the store's row stride is not the output's"),
+        # k loaded at the query tile's rows: answers copied, so the loads moved them, not the store.
+        ("level4/r_key_rows_from_query_tile.py", "fp32-1x2x64x16-scale0.3", "those answers also sit at their own place"),
+        # A loop over the head dimension that assigns instead of adding, or stops a chunk early.
+        ("level4/t_d_chunk_overwrite.py", "fp32-2x2x77x32", "only the last 16 features (d = 16..31) count"),
+        ("level4/u_head_dim_loop_short.py", "fp32-2x2x77x32", "only the first 16 of the 32 features enter the dot product"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

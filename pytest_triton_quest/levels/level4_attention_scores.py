@@ -27,6 +27,7 @@ class AttentionScores(Level):
     function = "attention_scores"
     positional = ("q", "k")
     keywords = ("scale",)
+    output_axes = {"out": ("batch", "head", "query", "key")}
     concept = (
         "Attention starts by asking how well every query matches every key: score[i, j] = q_i . k_j * scale, "
         "one small matrix product per (batch, head). A program computes one BLOCK_M x BLOCK_N tile of one "
@@ -220,6 +221,25 @@ def _replay_notes(
             notes.append("likely: the scores are divided by the scale instead of multiplied by it: scale is already 1 / sqrt(D)")
     if "scale" in case.params and resembles(right * default_scale(D)):
         notes.append("likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+    # A loop over the head dimension in chunks: one that stops early sums the first features only;
+    # one that assigns instead of adding keeps the last chunk only.
+    for chunk in (c for c in _D_CHUNKS if c < D and D % c == 0):
+        for end in range(chunk, D, chunk):
+            if resembles((q[..., :end] @ k[..., :end].transpose(-1, -2)) * scale):
+                notes.append(
+                    f"likely: only the first {end} of the {D} features enter the dot product: the loop over the head "
+                    f"dimension stops early; it must run over d = 0 .. D - 1 (range(0, D, BLOCK_D))"
+                )
+        if resembles((q[..., D - chunk :] @ k[..., D - chunk :].transpose(-1, -2)) * scale):
+            notes.append(
+                f"likely: only the last {chunk} features (d = {D - chunk}..{D - 1}) count: each chunk of the head "
+                "dimension overwrites the sum (acc = tl.dot(...)); accumulate, acc += tl.dot(...)"
+            )
+    if S > 1 and resembles(_k_untransposed(q, k) * scale):
+        notes.append(
+            "likely: k is not transposed: tl.dot(q_tile, k_tile) pairs q's features with the key index; the scores "
+            "are tl.dot(q_tile, tl.trans(k_tile))"
+        )
     if S >= D:
         for name, swapped in (("q", _strides_swapped(q) @ k.transpose(-1, -2)), ("k", q @ _strides_swapped(k).transpose(-1, -2))):
             if resembles(swapped * scale):
@@ -228,6 +248,20 @@ def _replay_notes(
                     f"s * {name}.stride(2) + d * {name}.stride(3); pass the strides in the kernel's order"
                 )
     return notes
+
+
+# Chunk widths of a loop over the head dimension (tl.dot needs at least 16 on a GPU).
+_D_CHUNKS = (16, 32, 64)
+
+
+def _k_untransposed(q: "torch_types.Tensor", k: "torch_types.Tensor") -> "torch_types.Tensor":
+    """tl.dot(q_tile, k_tile) with a k tile of D keys (the only width that multiplies): column n0 + j
+    of the scores is sum_d q[i, d] * k[n0 + d, j], keys past S loaded as 0."""
+    S, D = q.shape[-2], q.shape[-1]
+    padded = torch.zeros(*k.shape[:-2], -(-S // D) * D, D, dtype=k.dtype)
+    padded[..., :S, :] = k
+    tiles = [q @ padded[..., n0 : n0 + D, :] for n0 in range(0, S, D)]
+    return torch.cat(tiles, dim=-1)[..., :S]
 
 
 def _strides_swapped(x: "torch_types.Tensor") -> "torch_types.Tensor":
