@@ -30,7 +30,17 @@ from .reads import headline as reads_headline
 from .reads import message as reads_message
 from .reads import Unloaded, torch_made_headline, torch_made_message, torch_made_reads, unloaded_inputs, unread_inputs
 from .sanitizer import LAUNCH_LOG_VARIABLE, LaunchLog
-from .scratch import Allocation, call_with_fill, filled_allocations, place_of, read_unwritten, scratch_of, shared_stores, unstored_text
+from .scratch import (
+    Allocation,
+    call_with_fill,
+    colliding_pair,
+    filled_allocations,
+    place_of,
+    read_unwritten,
+    scratch_of,
+    shared_stores,
+    unstored_text,
+)
 from .traffic import TrafficReport, call_traffic, report_of
 
 
@@ -458,9 +468,13 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             writer, most, where = shared
             at = place_of(where, _buffer_axes(tensor, out_shape))
             line += f"; up to {most} programs of `{writer}` stored the same elements (at {at})"
+            # Which programs collide is recorded; why (an index left out, a wrong multiplier, a program
+            # id split the wrong way) is not, so the note names them and says no more.
+            pair = colliding_pair(tensor, watch.stores, writer)
+            who = f"programs {pair[0]} and {pair[1]}" if pair is not None else "some programs"
             elsewhere = (
-                f", while programs of `{writer}` overwrite each other at {at}: its store index leaves out "
-                "what tells those programs apart"
+                f", while programs of `{writer}` overwrite each other at {at}: {who} store the same elements, so "
+                "its store index does not tell them apart"
             )
         elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"

@@ -186,6 +186,25 @@ def shared_stores(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) ->
     return None
 
 
+def colliding_pair(
+    tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], kernel: str
+) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
+    """Two programs of `kernel` that stored the same element of the buffer (the first such element)."""
+    import numpy as np
+
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    first: dict[int, tuple[int, int, int]] = {}
+    for name, program_id, addresses in stores:
+        if name != kernel:
+            continue
+        for address in np.unique(addresses[(addresses >= low) & (addresses < high)]).tolist():
+            other = first.setdefault(address, program_id)
+            if other != program_id:
+                return other, program_id
+    return None
+
+
 def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:
     """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
