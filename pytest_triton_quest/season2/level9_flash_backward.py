@@ -549,9 +549,14 @@ def _walk_meaning(match: tuple[int, int, int, str], name: str, S: int, causal: b
     if mode == "masked" and causal:
         a, c = (a, min(c, r + 1)) if name == "dq" else (max(a, r), c)
     if mode == "unmasked":
+        if name == "dq":
+            return (
+                f" ({what} {a}..{c - 1} include keys after query {r}, walked without the causal mask: the unmasked "
+                "part of the key walk must end where the query tile starts, start_m, and the diagonal tile take the mask)"
+            )
         return (
-            f" ({what} {a}..{c - 1} include pairs the causal mask hides: the tile on the diagonal is walked "
-            "without the mask j <= i)"
+            f" ({what} {a}..{c - 1} include queries before key {r}, walked without the causal mask: the masked part "
+            "of the query walk must cover the whole key tile, up to start_n + BLOCK_N, and the unmasked part start there)"
         )
     if a > right_first:
         start = "the key tile's start" if name != "dq" and a <= r else f"{what[:-1]} {a}"
