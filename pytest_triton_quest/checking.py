@@ -39,6 +39,7 @@ from .scratch import (
     read_unwritten,
     scratch_of,
     shared_stores,
+    silent_writers,
     unstored_text,
 )
 from .traffic import TrafficReport, call_traffic, report_of
@@ -479,6 +480,14 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
         elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"
             elsewhere = ": the kernel that writes it and the kernel that reads it index it differently"
+        elif (quiet := silent_writers(tensor, watch.stores, watch.launches, int((torch.as_tensor(owner) < 0).sum()))):
+            writer, silent = quiet
+            line += f"; {silent} programs of `{writer}` stored nothing there, as many as the unwritten elements need"
+            elsewhere = (
+                f": {silent} programs of `{writer}` ran but stored nothing (an early return, or a store masked off), "
+                "and the elements they did not write are read anyway; read only what was written, or have every "
+                "program store its part"
+            )
         verb = "reads" if len(found.readers) <= 1 else "read"
         called = allocation.variable(kata_path)
         buffer = f"`{called}`, the buffer" if called else "the buffer"

@@ -205,6 +205,35 @@ def colliding_pair(
     return None
 
 
+def silent_writers(
+    tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], launches: list[Any], unstored: int
+) -> tuple[str, int] | None:
+    """(kernel, count) when the one kernel that stores into the buffer ran `count` programs that stored
+    nothing there, and the `unstored` elements are exactly as many as those programs would have
+    stored at the others' rate: the elements nobody wrote are theirs to write."""
+    import numpy as np
+
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    stored: dict[str, dict[Any, int]] = {}
+    for kernel, program_id, addresses in stores:
+        inside = np.unique(addresses[(addresses >= low) & (addresses < high)])
+        if inside.size:
+            per = stored.setdefault(kernel, {})
+            per[program_id] = per.get(program_id, 0) + int(inside.size)
+    if len(stored) != 1:
+        return None
+    kernel, per_program = next(iter(stored.items()))
+    grids = [launch.grid for launch in launches if launch.kernel == kernel]
+    if len(grids) != 1 or len(set(per_program.values())) != 1:
+        return None
+    silent = grids[0][0] * grids[0][1] * grids[0][2] - len(per_program)
+    each = next(iter(per_program.values()))
+    if silent <= 0 or silent * each != unstored:
+        return None
+    return kernel, silent
+
+
 def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:
     """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
