@@ -593,6 +593,8 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # A loop over the head dimension that assigns instead of adding, or stops a chunk early.
         ("level4/t_d_chunk_overwrite.py", "fp32-2x2x77x32", "only the last 16 features (d = 16..31) count"),
         ("level4/u_head_dim_loop_short.py", "fp32-2x2x77x32", "only the first 16 of the 32 features enter the dot product"),
+        # Pages taken as contiguous from each sequence's first page (blind batch v).
+        ("level11/v_pages_assumed_contiguous.py", "fp32-2/1x16-page8-lens1_17_40", "the pages are taken as contiguous"),
         # Splits with no tokens return before storing, and the merge reads every split: as many
         # programs stored nothing as the elements nobody wrote need.
         ("level11/r_reduce_reads_every_piece.py", "fp32-2/1x16-page8-lens1_17_40", "programs of `paged_split_kernel` ran but stored nothing"),

@@ -168,10 +168,14 @@ def batch_step_note(stray: OutOfBounds) -> str | None:
     axis, pid = axes[0], access.program_id[axes[0]]
     if min(access.offsets) != pid * tensor.stride(0):
         return None
+    # One stray program cannot tell a head offset that multiplies the batch stride from a batch index
+    # split off the program id the wrong way (pid 1 becomes batch 1, head 0 either way): both are named.
     return (
         f"likely: each program steps a whole batch of `{access.argument}` where it should step one head: program "
         f"{pid} along axis {axis} (B * H = {B * H} programs, one per (batch, head) pair) starts at {pid} * "
-        f"stride(0) = {pid * tensor.stride(0)}; the (batch, head) pair's step is stride(1) = {tensor.stride(1)}"
+        f"stride(0) = {pid * tensor.stride(0)}; the (batch, head) pair's step is stride(1) = {tensor.stride(1)}. "
+        f"Either the offset multiplies stride(0), or the batch index and head index are split off the program id "
+        f"the wrong way (the right split is b = pid // H, h = pid % H, with H = {H})"
     )
 
 
@@ -619,7 +623,7 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     decode = tile_decode_note(stores, silent, shape) if overlap or gap else None
     if decode is not None:
         return [decode]
-    stride = store_row_stride_note(stores, launches, shape) if overlap or gap else None
+    stride = store_row_stride_note(stores, launches, shape, overlapping=bool(overlap)) if overlap or gap else None
     if stride is not None:
         return [stride]
     collision = colliding_programs(stores)
@@ -667,7 +671,9 @@ def _template_grid(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[
     return grids.pop() == (-(-R // height), -(-C // width), B * H)
 
 
-def store_row_stride_note(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> str | None:
+def store_row_stride_note(
+    stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...], overlapping: bool = False
+) -> str | None:
     """Every program stored its tile as runs of columns that lie another distance apart than the
     output's rows: the store's row stride is not the output's. Named with the argument whose row
     stride it is, where one has it."""
@@ -675,17 +681,28 @@ def store_row_stride_note(stores: StoreMap, launches: list[LaunchRecord], shape:
 
     C = shape[-1]
     steps: set[int] = set()
+    packed: set[int] = set()  # the lengths of programs stored as one run
     for elements in stores.elements[:64]:
         flat = np.asarray(elements, dtype=np.int64)
         if flat.size < 2:
             continue
         breaks = np.nonzero(np.diff(flat) != 1)[0]
         if breaks.size == 0:
+            packed.add(int(flat.size))
             continue  # one run: a single row (or a whole slice), nothing to measure
         starts = np.concatenate(([flat[0]], flat[breaks + 1]))
         if len(set(np.diff(np.concatenate(([0], breaks + 1, [flat.size]))).tolist())) != 1:
             return None  # runs of several lengths: not one tile laid out by one stride
         steps.update(np.diff(starts).tolist())
+    if not steps and len(packed) == 1 and overlapping:
+        # Tiles whose rows are as far apart as they are wide are stored as one run each. Runs longer
+        # than a row and not whole rows, which overlap, are tiles packed by another tensor's stride
+        # (a flat grid over the output stores runs that never overlap).
+        run = packed.pop()
+        widths = [arg.tensor.stride(-2) for launch in launches for arg in launch.tensors
+                  if arg.tensor is not None and arg.tensor.dim() >= 2 and arg.tensor.stride(-2) not in (0, C)]
+        if run > C and run % C and any(run % width == 0 for width in widths):
+            steps = {next(width for width in widths if run % width == 0)}
     if len(steps) != 1:
         return None
     step = steps.pop()

@@ -237,7 +237,7 @@ def _store_notes(failure: Failure) -> list[str] | None:
     decode = evidence.tile_decode_note(stores, silent, (M, N)) if overlap or gap else None
     if decode is not None:
         return [decode]
-    stride = evidence.store_row_stride_note(stores, failure.launches, (M, N)) if overlap or gap else None
+    stride = evidence.store_row_stride_note(stores, failure.launches, (M, N), overlapping=bool(overlap)) if overlap or gap else None
     if stride is not None:
         return [stride]
     collision = evidence.colliding_programs(stores)

@@ -440,6 +440,16 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         "likely: the cache is addressed with the logical page number t // page_size: token t of sequence b "
         "lives in page block_table[b, t // page_size]; look the page up in the block table and address that page",
     ))
+    # Pages taken as contiguous in the pool: every token addressed from the sequence's first page on,
+    # block_table[b, 0] * page_size + t. Only where every page that reaches lies in the pool.
+    page_size, pool = inputs["k_cache"].shape[1], inputs["k_cache"].shape[0]
+    firsts = table[:, :1] + torch.arange(table.shape[1], dtype=table.dtype)
+    if all(int(table[b, 0]) + -(-n // page_size) <= pool for b, n in enumerate(lens) if n > 0):
+        family.append((
+            lambda: _decode64({**inputs, "block_table": firsts.contiguous()}),
+            "likely: the pages are taken as contiguous from the sequence's first page: token t is read at "
+            "block_table[b, 0] * page_size + t; each page must be looked up, block_table[b, t // page_size]",
+        ))
     if B > 1:
         family.append((
             lambda: _decode64({**inputs, "block_table": table[:1].expand_as(table).contiguous()}),
