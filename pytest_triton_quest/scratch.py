@@ -166,20 +166,29 @@ def read_unwritten(allocation: Allocation, loads: list[tuple[str, Any, str, Any]
     return ReadUnwritten(allocation, torch.as_tensor(bad).reshape(tuple(tensor.shape)), int((stored & ~read).sum()), readers)
 
 
+def _stored_elements(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
+    """(kernel, program id, the distinct element indices of `tensor` it stored) for each recorded
+    store that reached the tensor (interpreter records, byte addresses)."""
+    import numpy as np
+
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    for kernel, program_id, addresses in stores:
+        inside = np.unique(addresses[(addresses >= low) & (addresses < high)])
+        if inside.size:
+            yield kernel, program_id, (inside - low) // size
+
+
 def shared_stores(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) -> tuple[str, int, "torch.Tensor"] | None:
     """Elements of a buffer that two or more programs of one kernel stored: (that kernel, the most
     programs that stored one element, where those elements are as a bool tensor); None when every
     element has at most one writer per kernel (interpreter records)."""
     import numpy as np
 
-    low, size = tensor.data_ptr(), tensor.element_size()
-    high = low + tensor.numel() * size
     writers: dict[str, Any] = {}
-    for kernel, _, addresses in stores:
-        inside = np.unique(addresses[(addresses >= low) & (addresses < high)])
-        if inside.size:
-            counts = writers.setdefault(kernel, np.zeros(tensor.numel(), dtype=np.int64))
-            counts[(inside - low) // size] += 1
+    for kernel, _, elements in _stored_elements(tensor, stores):
+        counts = writers.setdefault(kernel, np.zeros(tensor.numel(), dtype=np.int64))
+        counts[elements] += 1
     for kernel, counts in writers.items():
         if int(counts.max()) >= 2:
             return kernel, int(counts.max()), torch.as_tensor(counts >= 2).reshape(tuple(tensor.shape))
@@ -190,16 +199,12 @@ def colliding_pair(
     tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], kernel: str
 ) -> tuple[tuple[int, int, int], tuple[int, int, int]] | None:
     """Two programs of `kernel` that stored the same element of the buffer (the first such element)."""
-    import numpy as np
-
-    low, size = tensor.data_ptr(), tensor.element_size()
-    high = low + tensor.numel() * size
     first: dict[int, tuple[int, int, int]] = {}
-    for name, program_id, addresses in stores:
+    for name, program_id, elements in _stored_elements(tensor, stores):
         if name != kernel:
             continue
-        for address in np.unique(addresses[(addresses >= low) & (addresses < high)]).tolist():
-            other = first.setdefault(address, program_id)
+        for element in elements.tolist():
+            other = first.setdefault(element, program_id)
             if other != program_id:
                 return other, program_id
     return None
@@ -211,16 +216,10 @@ def silent_writers(
     """(kernel, count) when the one kernel that stores into the buffer ran `count` programs that stored
     nothing there, and the `unstored` elements are exactly as many as those programs would have
     stored at the others' rate: the elements nobody wrote are theirs to write."""
-    import numpy as np
-
-    low, size = tensor.data_ptr(), tensor.element_size()
-    high = low + tensor.numel() * size
     stored: dict[str, dict[Any, int]] = {}
-    for kernel, program_id, addresses in stores:
-        inside = np.unique(addresses[(addresses >= low) & (addresses < high)])
-        if inside.size:
-            per = stored.setdefault(kernel, {})
-            per[program_id] = per.get(program_id, 0) + int(inside.size)
+    for kernel, program_id, elements in _stored_elements(tensor, stores):
+        per = stored.setdefault(kernel, {})
+        per[program_id] = per.get(program_id, 0) + int(elements.size)
     if len(stored) != 1:
         return None
     kernel, per_program = next(iter(stored.items()))

@@ -620,12 +620,9 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     origin = tile_origin_note(stores, shape, overlap or gap)
     if origin is not None:
         return [origin]
-    decode = tile_decode_note(stores, silent, shape) if overlap or gap else None
-    if decode is not None:
-        return [decode]
-    stride = store_row_stride_note(stores, launches, shape, overlapping=bool(overlap)) if overlap or gap else None
-    if stride is not None:
-        return [stride]
+    mapping = tile_mapping_note(stores, launches, silent, shape, overlap, gap)
+    if mapping is not None:
+        return [mapping]
     collision = colliding_programs(stores)
     if collision is not None and gap:
         programs, _ = collision
@@ -654,6 +651,33 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     return []
 
 
+def _program_tiles(stores: StoreMap, R: int, C: int) -> tuple[dict[tuple[int, int, int], tuple[int, int]], int, int]:
+    """Where each program's stores into its (R, C) slice begin, as (first row, first column), and the
+    tallest and widest span any program stored (0 when none stored)."""
+    import numpy as np
+
+    starts: dict[tuple[int, int, int], tuple[int, int]] = {}
+    height = width = 0
+    for (_, program), elements in zip(stores.programs, stores.elements):
+        flat = np.asarray(elements, dtype=np.int64) % (R * C)
+        if flat.size == 0:
+            continue
+        rows, cols = flat // C, flat % C
+        starts[program] = (int(rows.min()), int(cols.min()))
+        height, width = max(height, int(rows.max() - rows.min()) + 1), max(width, int(cols.max() - cols.min()) + 1)
+    return starts, height, width
+
+
+def tile_mapping_note(
+    stores: StoreMap, launches: list[LaunchRecord], silent: list[tuple[int, int, int]], shape: tuple[int, ...], overlap: int, gap: int
+) -> str | None:
+    """Tiles stored twice or not at all because of how each program finds its tile: the tile index
+    split the wrong way, or the store's row stride not the output's. None without overlap or gap."""
+    if not overlap and not gap:
+        return None
+    return tile_decode_note(stores, silent, shape) or store_row_stride_note(stores, launches, shape, overlapping=bool(overlap))
+
+
 def _template_grid(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[int, ...]) -> bool:
     """The output's kernel ran on the template's grid, (row tiles, column tiles, batch * heads) for
     the tile the busiest program stored: only then does a grid axis say which index it feeds."""
@@ -662,12 +686,8 @@ def _template_grid(stores: StoreMap, launches: list[LaunchRecord], shape: tuple[
     if len(grids) != 1 or len(shape) != 4:
         return False
     B, H, R, C = shape
-    height = width = 1
-    for elements in stores.elements:
-        within = (elements % (R * C))
-        if len(within):
-            height = max(height, int((within // C).max() - (within // C).min()) + 1)
-            width = max(width, int((within % C).max() - (within % C).min()) + 1)
+    _, height, width = _program_tiles(stores, R, C)
+    height, width = max(height, 1), max(width, 1)
     return grids.pop() == (-(-R // height), -(-C // width), B * H)
 
 
@@ -694,13 +714,17 @@ def store_row_stride_note(
         if len(set(np.diff(np.concatenate(([0], breaks + 1, [flat.size]))).tolist())) != 1:
             return None  # runs of several lengths: not one tile laid out by one stride
         steps.update(np.diff(starts).tolist())
+    # (argument name, row stride) of every matrix-like argument, in launch order.
+    row_strides = [
+        (arg.name, arg.tensor.stride(-2)) for launch in launches for arg in launch.tensors
+        if arg.tensor is not None and arg.tensor.dim() >= 2
+    ]
     if not steps and len(packed) == 1 and overlapping:
         # Tiles whose rows are as far apart as they are wide are stored as one run each. Runs longer
         # than a row and not whole rows, which overlap, are tiles packed by another tensor's stride
         # (a flat grid over the output stores runs that never overlap).
         run = packed.pop()
-        widths = [arg.tensor.stride(-2) for launch in launches for arg in launch.tensors
-                  if arg.tensor is not None and arg.tensor.dim() >= 2 and arg.tensor.stride(-2) not in (0, C)]
+        widths = [width for _, width in row_strides if width not in (0, C)]
         if run > C and run % C and any(run % width == 0 for width in widths):
             steps = {next(width for width in widths if run % width == 0)}
     if len(steps) != 1:
@@ -708,12 +732,7 @@ def store_row_stride_note(
     step = steps.pop()
     if step <= 0 or step % C == 0:
         return None  # rows C apart, or whole rows some rows apart (a program that strides over rows)
-    owners = []
-    for launch in launches:
-        for arg in launch.tensors:
-            tensor = arg.tensor
-            if tensor is not None and tensor.dim() >= 2 and tensor.stride(-2) == step and arg.name not in owners:
-                owners.append(arg.name)
+    owners = list(dict.fromkeys(name for name, width in row_strides if width == step))
     whose = f" ({step} is the row stride of {', '.join(f'`{name}`' for name in owners[:2])})" if owners else ""
     return (
         f"likely: every program stores its tile's rows {step} elements apart, but the output's rows are {C} apart: "
@@ -775,21 +794,11 @@ def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape
     swapped. Each program's tile is read off where its stores begin; the note is given only when one
     wrong split reproduces every program's tile (and sends each silent program off the edge) while
     neither right split does."""
-    import numpy as np
-
     kernels = {kernel for kernel, _ in stores.programs}
     if len(kernels) != 1 or len(shape) < 2:
         return None
     R, C = shape[-2], shape[-1]
-    starts: dict[tuple[int, int, int], tuple[int, int]] = {}
-    height = width = 0
-    for (_, program), elements in zip(stores.programs, stores.elements):
-        flat = np.asarray(elements, dtype=np.int64) % (R * C)
-        if flat.size == 0:
-            continue
-        rows, cols = flat // C, flat % C
-        starts[program] = (int(rows.min()), int(cols.min()))
-        height, width = max(height, int(rows.max() - rows.min()) + 1), max(width, int(cols.max() - cols.min()) + 1)
+    starts, height, width = _program_tiles(stores, R, C)
     if not starts or not _power_of_two(height) or not _power_of_two(width) or height == width:
         return None  # square tiles: a split with the other count is the same split
     if any(row % height or col % width for row, col in starts.values()):
@@ -812,7 +821,7 @@ def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape
                 split(program[axis], count) == (row // height, col // width) for program, (row, col) in starts.items()
             )
             off_edge = all(
-                (lambda tile: tile[0] >= row_tiles or tile[1] >= col_tiles)(split(program[axis], count)) for program in silent
+                row >= row_tiles or col >= col_tiles for row, col in (split(program[axis], count) for program in silent)
             )
             if seen_fit and off_edge:
                 fitting.append((name, count, right))

@@ -234,12 +234,9 @@ def _store_notes(failure: Failure) -> list[str] | None:
         return [nothing]
     overlap, gap = evidence.overlap_and_gap(stores)
     silent = evidence.silent_programs(stores, failure.launches)
-    decode = evidence.tile_decode_note(stores, silent, (M, N)) if overlap or gap else None
-    if decode is not None:
-        return [decode]
-    stride = evidence.store_row_stride_note(stores, failure.launches, (M, N), overlapping=bool(overlap)) if overlap or gap else None
-    if stride is not None:
-        return [stride]
+    mapping = evidence.tile_mapping_note(stores, failure.launches, silent, (M, N), overlap, gap)
+    if mapping is not None:
+        return [mapping]
     collision = evidence.colliding_programs(stores)
     if collision is not None and gap:
         programs, _ = collision

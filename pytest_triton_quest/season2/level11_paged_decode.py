@@ -422,7 +422,8 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
     lens: list[int] = inputs["seq_lens"].tolist()
     table = inputs["block_table"]
     B = table.shape[0]
-    Hkv, Hq = inputs["k_cache"].shape[2], inputs["q"].shape[1]
+    pool, page_size, Hkv = inputs["k_cache"].shape[:3]
+    Hq = inputs["q"].shape[1]
     scale = scale_of(inputs)
     D = inputs["q"].shape[-1]
     family: list[tuple[Callable[[], torch_types.Tensor], str]] = []
@@ -442,7 +443,6 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
     ))
     # Pages taken as contiguous in the pool: every token addressed from the sequence's first page on,
     # block_table[b, 0] * page_size + t. Only where every page that reaches lies in the pool.
-    page_size, pool = inputs["k_cache"].shape[1], inputs["k_cache"].shape[0]
     firsts = table[:, :1] + torch.arange(table.shape[1], dtype=table.dtype)
     if all(int(table[b, 0]) + -(-n // page_size) <= pool for b, n in enumerate(lens) if n > 0):
         family.append((
@@ -458,7 +458,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         ))
         # The row stride taken from the wrong dimension (stride(1), which is 1): row b starts b entries
         # into row 0. Only where every entry a sequence needs lies inside the table.
-        used = [-(-n // inputs["k_cache"].shape[1]) for n in lens]
+        used = [-(-n // page_size) for n in lens]
         if all(b + pages_used <= table.numel() for b, pages_used in enumerate(used)):
             flat = torch.cat([table.flatten(), table.new_zeros(B)])  # the padding is never read: checked above
             shifted = torch.stack([flat[b : b + table.shape[1]] for b in range(B)])
@@ -475,7 +475,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             return replay
 
         family.append((shorter, "likely: the last cached token is left out: sequence b attends to tokens 0 .. seq_lens[b] - 1, all of them"))
-    pages = table.shape[1] * inputs["k_cache"].shape[1]
+    pages = table.shape[1] * page_size
     if all(n < pages for n in lens):
         family.append((
             lambda: _decode64(inputs, lengths=[n + 1 for n in lens]),
@@ -488,7 +488,6 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
         family.append((lambda: _decode64(inputs, scale=1.0), "likely: the scale is not applied: multiply the scores by scale (1 / sqrt(D) when it is None)"))
     if inputs.get("scale") is not None and abs(scale - 1.0 / math.sqrt(D)) > 1e-12:
         family.append((lambda: _decode64(inputs, scale=1.0 / math.sqrt(D)), "likely: the explicit `scale` is ignored: use 1 / sqrt(D) only when scale is None"))
-    page_size = inputs["k_cache"].shape[1]
     longest = max(lens)
     if sum(lens) > _MAX_REPLAY_TOKENS:
         widths: tuple[int, ...] = ()  # a GPU-sized case: dozens of Python-loop replays would take minutes
