@@ -13,7 +13,8 @@ the `likely:` headlines and score them:
             its `wrong` phrases;
     wrong   some headline was given, but not a right one (the `wrong?` column says whether a listed
             wrong phrase matched, or the top headline simply names something else);
-    absent  the level failed, but no case gave a `likely:` line;
+    absent  the level failed, but no case gave a `likely:` line (or every one given names a near miss
+            that another failing case's output rules out, which the summary leaves out);
     passes  every case passed: the checks cannot see the mistake.
 - per level and in total: precision = right / (right + wrong), recall = right / all mistakes.
 
@@ -70,6 +71,7 @@ class CaseOutcome:
     outcome: str  # a results.py outcome, or "timed_out" when CASE_LIMIT_S ran out here
     first_line: str  # the message's first line
     headlines: list[str]  # the `likely:` lines the case gave
+    ruled_out: list[str] = field(default_factory=list)  # near misses its output rules out (CaseResult.ruled_out)
 
 
 @dataclass
@@ -96,10 +98,18 @@ class Measured:
         return Counter(line for case in self.failing for line in case.headlines)
 
     @property
+    def ruled_out(self) -> set[str]:
+        return {note for case in self.failing for note in case.ruled_out}
+
+    @property
+    def ranked(self) -> list[list[str]]:
+        """The summary's `likely:` lines, as ranked_bugs groups them (less those another case rules out)."""
+        return ranked_bugs([line for case in self.failing for line in case.headlines], self.ruled_out)
+
+    @property
     def top(self) -> str:
         """The first line the learner's summary shows: lines that differ only in numbers count as one."""
-        ranked = ranked_bugs([line for case in self.failing for line in case.headlines])
-        return ranked[0][0] if ranked else ""
+        return self.ranked[0][0] if self.ranked else ""
 
     @property
     def wrong_hits(self) -> list[str]:
@@ -113,8 +123,8 @@ class Measured:
             return "passes" if not self.failed else "rejected"
         if not self.failed:
             return "passes"
-        if not self.headline_counts:
-            return "absent"
+        if not self.top:
+            return "absent"  # no case named a cause, or every one named is ruled out by another case
         if any(flat(phrase) in flat(self.top) for phrase in self.expect) and not self.wrong_hits:
             return "right"
         return "wrong"
@@ -228,7 +238,7 @@ def measure(subject: Subject) -> Measured:
                     signal.alarm(0)
                 lines = result.message.strip().splitlines()
                 headlines = [line for line in result.diagnoses if line.lower().startswith("likely")]
-                measured.cases.append(CaseOutcome(case.id, result.outcome, lines[0] if lines else "", headlines))
+                measured.cases.append(CaseOutcome(case.id, result.outcome, lines[0] if lines else "", headlines, result.ruled_out))
                 if result.stops_level:
                     break  # the plugin runs no more cases of the level after this one
         finally:
@@ -306,7 +316,7 @@ def markdown(rows: list[Measured]) -> str:
             "|---|---|---|---|---|---|---|---|",
         ]
         for row in corpus:
-            ranked = ranked_bugs([line for case in row.failing for line in case.headlines])
+            ranked = row.ranked
             top = f"{cell(row.top)} ({len(ranked[0])})" if ranked else "-"
             out.append(
                 f"| {row.level} | {row.name} | {row.issue or '-'} | {len(row.failing)}/{len(row.cases)} | {top} | "

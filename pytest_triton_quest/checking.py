@@ -24,7 +24,7 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, source_line, traceback_kata_line
 from .picture import key_tile_view, output_view, stray_view, tile_view
 from .origins import axis_names
-from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds
+from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds, bug_key, causes
 from .probes import KernelProbe, store_map
 from .reads import headline as reads_headline
 from .reads import message as reads_message
@@ -129,6 +129,13 @@ def _passing_picture(level: Level, case: Case, watch: KernelWatch, outputs: tupl
     lines = TrafficReport.from_dict(traffic).lines() if traffic else []
     view = output_view(out.detach().cpu(), writers, torch.zeros(out.shape, dtype=torch.bool), level.outputs[0], f"case {case.id}: passed", lines[0] if lines else "")
     return view.to_dict() if view is not None else None
+
+
+def _ruled_out(failure: Failure, diagnoses: list[str]) -> list[str]:
+    """The bugs (bug_key) this case rules out: some replay of each was far from its output, and no
+    replay of the same bug (another tile width, another size) reproduced it or is named in its report."""
+    kept = {bug_key(note) for note in failure.reproduced} | {bug_key(note) for line in diagnoses for note in causes(line)}
+    return sorted({bug_key(note) for note in failure.ruled_out} - kept)
 
 
 def _stray_picture(stray: OutOfBounds, case: Case, diagnoses: list[str]) -> dict[str, Any] | None:
@@ -256,7 +263,7 @@ def _check(
         message = f"{heading}\n{message}"
     view = tile_view(failure, message.splitlines()[0] if message else case.id, diagnoses[0] if diagnoses else "") if pictures else None
     return CaseResult(
-        FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None,
+        FAILED, message, diagnoses, picture=view.to_dict() if view is not None else None, ruled_out=_ruled_out(failure, diagnoses),
         key_picture=_key_tile_picture(level, case, watch, device_inputs, outputs) if key_tiles else None,
     )
 

@@ -6,6 +6,7 @@ level pack can type its cases and diagnosis rules without pulling in the engine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol
 
@@ -293,6 +294,11 @@ class Failure:
     unread: list[str] = field(default_factory=list)
     # Inputs a kernel was given that no load addressed (reads.Unloaded, interpreter only).
     unloaded: list[Any] = field(default_factory=list)
+    # The `likely:` lines of near misses tried on this case: those whose replay reproduced the output,
+    # and those whose replay disagrees with it (evidence.rules_out). A line that some replay of it
+    # reproduced is not ruled out by the case, whatever its other replays (other tile widths) gave.
+    reproduced: set[str] = field(default_factory=set)
+    ruled_out: set[str] = field(default_factory=set)
 
 
 # ----- the two kinds of diagnosis line ---------------------------------------------------------------
@@ -300,6 +306,46 @@ class Failure:
 # establishes a fact but not which of several causes made it, the line says what was seen and where to
 # look ("seen: ..."); it ranks after every named cause and is not counted as a named bug.
 SEEN = "seen: "
+LIKELY = "likely: "
+_SEVERAL = "likely, one of these (each reproduces your output): "
+_OR = "; or "
+
+
+def one_of(notes: list[str]) -> str:
+    """The `likely:` line for replays that each reproduce the output: one names its bug; several are
+    all named, since the output cannot tell them apart (and nothing else is)."""
+    distinct = list(dict.fromkeys(notes))
+    if len(distinct) == 1:
+        return distinct[0]
+    return _SEVERAL + _OR.join(note.removeprefix(LIKELY) for note in distinct[:3])
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def bug_key(line: str) -> str:
+    """A diagnosis line with its numbers blanked: the same bug at offset 1, 1000 and 98765, or with
+    tiles of 16 or of 64, is one bug."""
+    return _NUMBER.sub("#", line)
+
+
+def causes(line: str) -> list[str]:
+    """The `likely:` lines a diagnosis line names: itself, or each of a line of several."""
+    if line.startswith(_SEVERAL):
+        return [LIKELY + body for body in line.removeprefix(_SEVERAL).split(_OR)]
+    return [line]
+
+
+def borne_out(line: str, ruled_out: set[str]) -> str | None:
+    """A diagnosis line less the near misses that another failing case rules out (`ruled_out` holds
+    their bug_key: that case tried the slip at every size it knows and none gave its output): issue
+    22 names a near miss only where it reproduces the output on the failing cases, all of them. None
+    when every cause the line names is ruled out."""
+    named = causes(line)
+    left = [note for note in named if bug_key(note) not in ruled_out]
+    if len(left) == len(named):
+        return line
+    return one_of(left) if left else None
 
 
 # ----- the outcome of one case, as it travels from the worker process to the pytest item ------------
@@ -344,6 +390,10 @@ class CaseResult:
     stray_picture: dict[str, Any] | None = None
     # Lines printed after everything else (where the picture went).
     footer: list[str] = field(default_factory=list)
+    # Near misses this case's output rules out, as bug_key (Failure.ruled_out less what some replay of
+    # the same bug reproduced), for the level's summary: a line another case gives for one of them is
+    # left out there (model.borne_out).
+    ruled_out: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:

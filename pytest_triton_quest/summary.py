@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from .bench import NO_GPU, geometric_mean, legend_mark, legend_words, tier
 from .plots import plot
-from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED, SEEN
+from .model import BROKEN_KATA, NOT_IMPLEMENTED, PASSED, SEEN, borne_out, bug_key
 from .session import LevelRun, QuestSession
 
 
@@ -62,29 +60,36 @@ def _verdict_lines(quest: QuestSession, number: int, run: LevelRun) -> list[str]
         lines.append(f"  Only {len(run.results)} of {total} checks ran: run them all (pytest --level {number}) to pass the level.")
     if stopped is not None:
         lines.append(f"  {stopped.message.splitlines()[0]}; the rest of the level was not run.")
-    lines += _grouped_diagnoses([line for result in failed for line in result.diagnoses])
+    diagnoses = [line for result in failed for line in result.diagnoses]
+    ruled_out = {note for result in failed for note in result.ruled_out}
+    lines += _grouped_diagnoses(diagnoses, ruled_out)
+    if any(borne_out(line, ruled_out) != line for line in diagnoses):
+        lines.append(
+            "  Left out: a `likely:` line of one case whose slip, replayed on another failing case, does not give "
+            "that case's output."
+        )
     if failed:
         again = "save the file to check again" if quest.settings.watch else f"run pytest --level {number} again"
         lines.append(f"  Next: read the first failure above, fix it, and {again}. Stuck? {hint}")
     return lines
 
 
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-
-
-def ranked_bugs(diagnoses: list[str]) -> list[list[str]]:
+def ranked_bugs(diagnoses: list[str], ruled_out: set[str] | frozenset[str] = frozenset()) -> list[list[str]]:
     """The diagnosis lines of a level's failures grouped by bug: causes (`likely:`) before facts that
     name no single cause (`seen:`), each most common first (ties in the order the cases ran). Lines
-    that differ only in their numbers (the same bug at offset 1, 1000 and 98765) are one bug."""
+    that differ only in their numbers (the same bug at offset 1, 1000 and 98765) are one bug. Near
+    misses that some failing case rules out are left out of every line (model.borne_out)."""
     groups: dict[str, list[str]] = {}
     for line in diagnoses:
-        groups.setdefault(_NUMBER.sub("#", line), []).append(line)
+        kept = borne_out(line, set(ruled_out))
+        if kept is not None:
+            groups.setdefault(bug_key(kept), []).append(kept)
     return sorted(groups.values(), key=lambda group: (group[0].startswith(SEEN), -len(group)))
 
 
-def _grouped_diagnoses(diagnoses: list[str], most: int = 4) -> list[str]:
+def _grouped_diagnoses(diagnoses: list[str], ruled_out: set[str] | frozenset[str] = frozenset(), most: int = 4) -> list[str]:
     """The bugs of ranked_bugs, each shown once with the first case's numbers and the count of all."""
-    ranked = ranked_bugs(diagnoses)[:most]
+    ranked = ranked_bugs(diagnoses, ruled_out)[:most]
     shown = []
     for group in ranked:
         count = len(group)

@@ -94,6 +94,37 @@ def test_a_constant_factor_is_an_observation_not_a_diagnosis() -> None:
     assert _constant_factor(failure) == ["every value is off by a constant factor of about 2"]
 
 
+def test_a_near_miss_another_failing_case_rules_out_is_left_out_of_the_summary() -> None:
+    """Issue 22: a near miss is named only where it reproduces the output on the failing cases. One
+    case's line naming a slip that another case tried at every size it knows, and found far from
+    its output, is dropped (whatever its numbers: the case tried the same slip at its own sizes); in
+    a line of several near misses only that one goes; nothing else is touched."""
+    from pytest_triton_quest.model import borne_out, bug_key, one_of
+    from pytest_triton_quest.summary import ranked_bugs
+
+    page = "likely: the page entry of token t is looked up as t // 256 (a tile width): it is block_table[b, t // page_size]"
+    tile = "likely: the page is looked up once per tile of 256 tokens, at the tile's first token"
+    both = one_of([page, tile])
+    assert borne_out(both, {bug_key(page)}) == tile
+    assert borne_out(both, {bug_key(page), bug_key(tile)}) is None
+    assert borne_out(page, {bug_key(tile)}) == page
+    assert borne_out(page, {bug_key(page.replace("256", "64"))}) is None
+    other = "likely: the slot inside the page is t itself, with no modulo: it must be t % page_size"
+    assert ranked_bugs([page, page, other], {bug_key(page)}) == [[other]]
+    assert ranked_bugs([both, both, other], {bug_key(tile)}) == [[page, page], [other]]
+
+
+def test_the_summary_says_when_a_cases_near_miss_was_left_out() -> None:
+    from pytest_triton_quest.model import FAILED, CaseResult, bug_key
+    from pytest_triton_quest.summary import _grouped_diagnoses
+
+    page = "likely: the page entry of token t is looked up as t // 256 (a tile width)"
+    results = [CaseResult(FAILED, "a", [page]), CaseResult(FAILED, "b", [], ruled_out=[bug_key(page)])]
+    ruled_out = {key for result in results for key in result.ruled_out}
+    assert _grouped_diagnoses([line for result in results for line in result.diagnoses], ruled_out) == []
+    assert CaseResult.from_dict(results[1].to_dict()).ruled_out == [bug_key(page)]  # it travels from the worker
+
+
 def test_a_fact_that_names_no_cause_ranks_after_every_named_cause() -> None:
     """`seen:` lines (a fact, several possible causes) come after `likely:` ones in a level's summary,
     however many cases gave them, and lines that differ only in numbers are still one bug."""

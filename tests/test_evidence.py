@@ -450,6 +450,38 @@ def test_a_tile_index_split_with_the_row_tile_count_is_named() -> None:
         assert tile_decode_note(stores, silent_programs(stores, launches), (1, 1, R, C)) is None
 
 
+def test_a_tile_index_split_with_a_count_rounded_down_is_named() -> None:
+    """Square tiles, S = 77: split with 77 // 32 = 2 column tiles where triton.cdiv gives 3."""
+    from pytest_triton_quest.levels.evidence import silent_programs, tile_decode_note
+
+    R = C = 77
+    launches = [LaunchRecord("scores", (9, 1, 1), ())]
+    floored = _tile_stores(R, C, 32, 32, lambda p: (p // 2, p % 2), 9)
+    line = tile_decode_note(floored, silent_programs(floored, launches), (1, 1, R, C))
+    assert line is not None and "a tile count rounded down, 77 // 32 = 2" in line and "triton.cdiv" in line, line
+    right = _tile_stores(R, C, 32, 32, lambda p: (p // 3, p % 3), 9)
+    assert tile_decode_note(right, silent_programs(right, launches), (1, 1, R, C)) is None
+
+
+def test_a_grid_of_one_tile_count_is_named_and_a_loop_that_stops_is_named_beside_it() -> None:
+    """Programs that each stored one whole tile, tiles 0..P-1 in order, and no program for the rest:
+    too few programs on the axis that numbers the tiles. When the tiles taken are exactly one line
+    of tiles, a loop along the other axis that stops after one tile leaves the same stores, so both
+    are named; five of nine tiles can only be a short grid."""
+    from pytest_triton_quest.levels.evidence import too_few_tiles_note
+
+    R = C = 77
+    line_of_tiles = _tile_stores(R, C, 32, 32, lambda p: (p // 3, p % 3), 3)
+    line = too_few_tiles_note(line_of_tiles, [LaunchRecord("scores", (3, 1, 1), ())], [], (1, 1, R, C))
+    assert line is not None and line.startswith("likely, one of these") and "the grid (3,) is too small" in line, line
+    assert "its loop over the 3 row tiles stops after the first" in line
+    five = _tile_stores(R, C, 32, 32, lambda p: (p // 3, p % 3), 5)
+    line = too_few_tiles_note(five, [LaunchRecord("scores", (5, 1, 1), ())], [], (1, 1, R, C))
+    assert line is not None and line.startswith("likely: the grid (5,) is too small") and "tiles 0..4 of 3 x 3" in line, line
+    partial = _tile_stores(R, C, 32, 32, lambda p: (p // 3, p % 3), 9)
+    assert too_few_tiles_note(partial, [LaunchRecord("scores", (9, 1, 1), ())], [], (1, 1, R, C)) is None
+
+
 def test_tiles_stored_with_another_tensors_row_stride_are_named() -> None:
     import numpy as np
 
@@ -598,11 +630,42 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # Splits with no tokens return before storing, and the merge reads every split: as many
         # programs stored nothing as the elements nobody wrote need.
         ("level11/r_reduce_reads_every_piece.py", "fp32-2/1x16-page8-lens1_17_40", "programs of `paged_split_kernel` ran but stored nothing"),
+        # Ninth session, batches x and y. A tile count rounded down (S // BLOCK_N) in the split of
+        # the tile index; a grid of one tile count where the product belongs.
+        ("level4/x_col_tile_count_floored.py", "fp32-2x2x77x32", "the tile index is split with a tile count rounded down, 77 // 32 = 2"),
+        ("level4/x_grid_missing_row_tiles.py", "fp32-2x2x77x32", "the grid (3, 4) is too small: axis 0 numbers the tiles"),
+        # Head-dimension loops: chunk numbers used as offsets, the scale inside the loop.
+        ("level4/x_dim_chunk_index_as_offset.py", "fp32-2x2x77x32", "the chunks of the head dimension start at 0, 1, 2"),
+        ("level4/x_scale_inside_dim_loop.py", "fp16-2x1x150x32-scale2.5", "the scale multiplies the running sum inside the loop"),
+        ("level4/x_head_offset_row_stride.py", "fp32-2x2x77x32", "the (batch, head) offset of q and k multiplies the row stride"),
+        # q read at the kv head's offset, told from q read at head h // group by the second batch.
+        ("level10/y_q_loaded_from_kv_head.py", "fp32-2x8/2x77x32-causal-scale0.3", "likely: q is read at the kv head's offset"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     message, diagnoses = _blind(relative, case_id, tmp_path, monkeypatch)
     assert diagnoses and expected in diagnoses[0], (diagnoses, message)
+
+
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_a_near_miss_one_case_names_is_ruled_out_by_another(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 11, pages looked up from the token's place inside its split: on the case of pages of
+    128 the replay of a lookup per 256-token tile reproduces the output, and it is named there; on
+    the case of pages of 16 the same replay is far from the output, and the case says so, so the
+    level's summary leaves the line out (test_diagnoses)."""
+    from pytest_triton_quest.model import bug_key
+
+    source = REPO / "tests" / "blind" / "level11" / "y_page_index_piece_relative.py"
+    level = level_by_number(11)
+    assert level is not None
+    kata = write_kata(level.kata_file, source.read_text(), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    named = check_case(level, level.case_by_id("fp16-8/1x64-page128-lens1_200", mode), kata, mode)
+    note = "likely: the page entry of token t is looked up as t // 256 (a tile width): it is block_table[b, t // page_size]"
+    assert any(note.removeprefix("likely: ") in line for line in named.diagnoses), named.diagnoses
+    other = check_case(level, level.case_by_id("fp32-8/2x32-page16-lens77_5-scale0.3", mode), kata, mode)
+    assert not other.passed and bug_key(note) in other.ruled_out, other.ruled_out
 
 
 @pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")

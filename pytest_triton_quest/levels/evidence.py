@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
-from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap, index_ranges
+from ..model import Failure, LaunchRecord, OutOfBounds, StoreMap, index_ranges, one_of
 from ..origins import axis_names, unravel
 
 if TYPE_CHECKING:
@@ -251,6 +251,21 @@ def close_to(out: "torch_types.Tensor", candidate: "torch_types.Tensor", atol: f
         return False
     mine, theirs = out[finite], candidate[finite]
     return bool(((mine - theirs).abs() <= atol + rtol * theirs.abs()).all())
+
+
+def rules_out(out: "torch_types.Tensor", candidate: "torch_types.Tensor", atol: float, rtol: float) -> bool:
+    """The output cannot be this near miss's replay: both are finite everywhere, and somewhere they
+    differ by more than ten tolerances. Where either holds NaN or inf, or the replay runs past what
+    float32 holds, the kernel's arithmetic overflowed or read memory nobody wrote, which a float64
+    replay does not model: such a case rules nothing out."""
+    if out.shape != candidate.shape or not bool(torch.isfinite(out).all()) or not bool(torch.isfinite(candidate).all()):
+        return False
+    if candidate.numel() and float(candidate.abs().max()) > _FLOAT32_MAX:
+        return False
+    return bool(((out - candidate).abs() > 10 * (atol + rtol * candidate.abs())).any())
+
+
+_FLOAT32_MAX = 3.4028234663852886e38
 
 
 def unwritten(failure: Failure) -> "torch_types.Tensor | None":
@@ -634,6 +649,9 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     misplaced = misplaced_tiles_note(stores, silent, gap)
     if misplaced is not None:
         return [misplaced]
+    short = too_few_tiles_note(stores, launches, silent, shape)
+    if short is not None:
+        return [short]
     box = stored_box(stores, shape)
     if (
         box is not None and not silent and not unstored_were_addressed(stores)
@@ -649,6 +667,60 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
             f"0..{C - 1} of each (batch, head), and the last, partial block of {short} gets no program; {round_up}"
         ]
     return []
+
+
+def too_few_tiles_note(
+    stores: StoreMap, launches: list[LaunchRecord], silent: list[tuple[int, int, int]], shape: tuple[int, ...]
+) -> str | None:
+    """One grid axis numbers the tiles, and its programs took exactly tiles 0..P-1 (in row-major or
+    column-major order), each storing its whole tile, while the tiles after P got no program: the axis
+    is launched with too few programs (one tile count, not the product of both)."""
+    kernels = {kernel for kernel, _ in stores.programs}
+    grids = {tuple(launch.grid) for launch in launches if launch.kernel in kernels}
+    # Masked-off lanes are not asked about: a program that stored its whole tile, clipped at the edge,
+    # had a mask that let through all it should, and its padding lanes may address anything.
+    if len(kernels) != 1 or len(grids) != 1 or len(shape) < 2 or silent:
+        return None
+    grid = grids.pop()
+    R, C = shape[-2], shape[-1]
+    starts, height, width = _program_tiles(stores, R, C)
+    if not starts or any(row % height or col % width for row, col in starts.values()):
+        return None
+    row_tiles, col_tiles = -(-R // height), -(-C // width)
+    if row_tiles < 2 or col_tiles < 2:
+        return None  # one line of tiles: no flat tile index to count, the grid's own axis is the tile index
+    sizes = {program: len(elements) for (_, program), elements in zip(stores.programs, stores.elements)}
+    if any(sizes[program] != min(height, R - row) * min(width, C - col) for program, (row, col) in starts.items()):
+        return None  # a program stored part of its tile, or more than one: not one tile per program
+    orders = {
+        "row-major": (lambda t: (t // col_tiles, t % col_tiles), f"(pid // {col_tiles}, pid % {col_tiles})"),
+        "column-major": (lambda t: (t % row_tiles, t // row_tiles), f"(pid % {row_tiles}, pid // {row_tiles})"),
+    }
+    for axis in range(3):
+        count = grid[axis]
+        if not 1 <= count < row_tiles * col_tiles or {program[axis] for program in starts} != set(range(count)):
+            continue
+        for order, (split, text) in orders.items():
+            if not all(split(program[axis]) == (row // height, col // width) for program, (row, col) in starts.items()):
+                continue
+            grid_short = (
+                f"likely: the grid {grid_text(launches)} is too small: axis {axis} numbers the tiles, and its "
+                f"{count} programs take tiles 0..{count - 1} of {row_tiles} x {col_tiles} tiles of {height} x "
+                f"{width} ({order}, (row tile, column tile) = {text}); the other {row_tiles * col_tiles - count} "
+                f"tiles get no program; launch {row_tiles} * {col_tiles} programs on that axis, "
+                "triton.cdiv(S, BLOCK_M) * triton.cdiv(S, BLOCK_N)"
+            )
+            # The tiles taken are one line of tiles, one per program: the stores cannot tell that from
+            # programs that each own a line and walk along it in a loop that stops early. A column of
+            # tiles, each program's rows cut short on the right, is unreached_columns_note's to name
+            # (where the columns stop); the tile read off the stores may be several of the kernel's.
+            if order == "column-major" and count == row_tiles:
+                return None
+            if order == "row-major" and count == col_tiles:
+                walk = f"likely: each program owns a column of tiles and its loop over the {row_tiles} row tiles stops after the first"
+                return one_of([grid_short, walk])
+            return grid_short
+    return None
 
 
 def _program_tiles(stores: StoreMap, R: int, C: int) -> tuple[dict[tuple[int, int, int], tuple[int, int]], int, int]:
@@ -790,30 +862,28 @@ def tile_origin_note(stores: StoreMap, shape: tuple[int, ...], misstored: int) -
 
 
 def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape: tuple[int, ...]) -> str | None:
-    """A flat tile index split into (row tile, column tile) with the wrong count or with // and %
-    swapped. Each program's tile is read off where its stores begin; the note is given only when one
-    wrong split reproduces every program's tile (and sends each silent program off the edge) while
-    neither right split does."""
+    """A flat tile index split into (row tile, column tile) with the wrong count (the other axis's, or
+    a count rounded down where the last tile is ragged) or with // and % swapped. Each program's tile
+    is read off where its stores begin; the note is given only when one wrong split reproduces every
+    program's tile (and sends each silent program off the edge) while no right split does."""
     kernels = {kernel for kernel, _ in stores.programs}
     if len(kernels) != 1 or len(shape) < 2:
         return None
     R, C = shape[-2], shape[-1]
     starts, height, width = _program_tiles(stores, R, C)
-    if not starts or not _power_of_two(height) or not _power_of_two(width) or height == width:
-        return None  # square tiles: a split with the other count is the same split
+    if not starts or not _power_of_two(height) or not _power_of_two(width):
+        return None
     if any(row % height or col % width for row, col in starts.values()):
         return None  # tiles off their grid: tile_origin_note's business
     row_tiles, col_tiles = -(-R // height), -(-C // width)
     if row_tiles < 2 or col_tiles < 2:
         return None  # a tile as tall (wide) as the output may be clipped: its true size is not seen
     axes = [axis for axis in range(3) if len({program[axis] for program in [*starts, *silent]}) > 1]
-    # (order, the split of p with n tiles per step, n, whether it is a right split)
-    splits = [
-        ("row_major", lambda p, n: (p // n, p % n), col_tiles, True),
-        ("column_major", lambda p, n: (p % n, p // n), row_tiles, True),
-        ("row_major", lambda p, n: (p // n, p % n), row_tiles, False),
-        ("column_major", lambda p, n: (p % n, p // n), col_tiles, False),
-    ]
+    # (order, the split of p with n tiles per step, n, whether it is a right split). Square tiles
+    # make the other axis's count the same count: only a rounded-down one can differ then.
+    counts = {col_tiles, row_tiles, R // height, C // width} - {0}
+    splits = [("row_major", lambda p, n: (p // n, p % n), n, n == col_tiles) for n in sorted(counts)]
+    splits += [("column_major", lambda p, n: (p % n, p // n), n, n == row_tiles) for n in sorted(counts)]
     for axis in axes:
         fitting = []
         for name, split, count, right in splits:
@@ -828,18 +898,27 @@ def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape
         if not fitting or any(right for _, _, right in fitting):
             continue
         name, count, _ = fitting[0]
-        counts = f"{row_tiles} row tiles and {col_tiles} column tiles of {height} x {width}"
+        tiles = f"{row_tiles} row tiles and {col_tiles} column tiles of {height} x {width}"
+        pid = f"pid = tl.program_id({axis})"
+        if count not in (row_tiles, col_tiles):
+            extent, block = (C, width) if name == "row_major" else (R, height)
+            split = f"(pid // {count}, pid % {count})" if name == "row_major" else f"(pid % {count}, pid // {count})"
+            return (
+                f"likely: the tile index is split with a tile count rounded down, {extent} // {block} = {count}: "
+                f"(row tile, column tile) = {split}, with {pid}, reproduces where every program stored; the last, "
+                f"partial tile counts too: there are {tiles}, so count them with triton.cdiv"
+            )
         if name == "row_major":
             return (
                 f"likely: the tile index is split with the number of row tiles: (row tile, column tile) = "
-                f"(pid // {count}, pid % {count}), with pid = tl.program_id({axis}), reproduces where every program "
-                f"stored; there are {counts}, so split with the number of column tiles: (pid // {col_tiles}, "
+                f"(pid // {count}, pid % {count}), with {pid}, reproduces where every program "
+                f"stored; there are {tiles}, so split with the number of column tiles: (pid // {col_tiles}, "
                 f"pid % {col_tiles})"
             )
         return (
-            f"likely: the tile index's // and % are swapped: program pid = tl.program_id({axis}) stores row tile "
+            f"likely: the tile index's // and % are swapped: program {pid} stores row tile "
             f"pid % {count} and column tile pid // {count}, which reproduces where every program stored; there are "
-            f"{counts}, so use (pid // {col_tiles}, pid % {col_tiles})"
+            f"{tiles}, so use (pid // {col_tiles}, pid % {col_tiles})"
         )
     return None
 
@@ -867,16 +946,6 @@ def misplaced_tiles_note(stores: StoreMap, silent: list[tuple[int, int, int]], g
         f"{tile} elements would cover all {stores.numel}; check how each program id becomes its (row tile, "
         "column tile) pair, and which tile count each division or grid axis uses"
     )
-
-
-def one_of(notes: list[str]) -> str:
-    """The `likely:` line for replays that each reproduce the output: one names its bug; several are
-    all named, since the output cannot tell them apart (and nothing else is)."""
-    distinct = list(dict.fromkeys(notes))
-    if len(distinct) == 1:
-        return distinct[0]
-    bodies = [note.removeprefix("likely: ") for note in distinct[:3]]
-    return "likely, one of these (each reproduces your output): " + "; or ".join(bodies)
 
 
 def every_slice_is_the_first(out: "torch_types.Tensor", first: "torch_types.Tensor", atol: float, rtol: float) -> bool:

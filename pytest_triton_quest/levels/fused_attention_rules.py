@@ -53,7 +53,9 @@ def diagnose_attention(failure: Failure) -> list[str]:
     pick = (slice(b, b + 1), slice(h, h + 1))
     first_out = failure.out[pick]
     p_dtype = _p_dtype(failure.case)
-    notes = _replay_notes(q[pick], k[pick], v[pick], causal, scale_of(inputs), "scale" in inputs, first_out, tolerance, p_dtype)
+    notes = _replay_notes(
+        q[pick], k[pick], v[pick], causal, scale_of(inputs), "scale" in inputs, first_out, tolerance, p_dtype, failure.ruled_out
+    )
     if not notes:
         notes = _head_offset_notes(q, k, v, causal, scale_of(inputs), failure.out, tolerance)
     if not notes:
@@ -304,8 +306,10 @@ def _replay_notes(
     out: "torch_types.Tensor",
     tolerance: Tolerance,
     p_dtype: "torch_types.dtype | None" = None,
+    ruled_out: set[str] | None = None,
 ) -> list[str]:
-    """The known bugs whose float64 replay on this (1, 1, S, D) slice gives `out`."""
+    """The known bugs whose float64 replay on this (1, 1, S, D) slice gives `out`; those whose replay
+    `out` is far from go into `ruled_out` (a near miss must hold on every failing case)."""
     S, D = q.shape[-2], q.shape[-1]
     if S > _MAX_REPLAY_S:
         return []  # dozens of float64 replays of a long sequence would take longer than the case
@@ -327,29 +331,34 @@ def _replay_notes(
             return False
         return not evidence.close_to(candidate, right, tolerance.atol, tolerance.rtol)
     candidates: list[tuple[Callable[[], "torch_types.Tensor"], str]] = []
+    # Lines whose replay the line itself pins down (no tile width or chunk the kernel may not use):
+    # only these can be ruled out by a case whose output their replay is far from.
+    exact: set[str] = set()
 
-    def add(replay: Callable[[], "torch_types.Tensor"], note: str) -> None:
+    def add(replay: Callable[[], "torch_types.Tensor"], note: str, pinned: bool = False) -> None:
         candidates.append((replay, note))
+        if pinned:
+            exact.add(note)
 
     if S > 1:
         if causal:
             add(lambda: attention64(q, k, v, _visible(S, "all"), scale),
-                "likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0")
+                "likely: the causal mask is not applied: with causal=True, keys j > i must get weight 0", pinned=True)
             add(lambda: attention64(q, k, v, _visible(S, "strict"), scale),
                 "likely: the diagonal is masked too (j >= i): query i must see keys 0..i, so row 0 has no key "
-                "left (0 / 0 = NaN); hide only j > i")
+                "left (0 / 0 = NaN); hide only j > i", pinned=True)
             add(lambda: attention64(q, k, v, _visible(S, "future"), scale),
                 "likely: the tl.where arguments are swapped: each query keeps only its future keys (the last row "
-                "has none: NaN); write tl.where(cols > rows, float('-inf'), s)")
+                "has none: NaN); write tl.where(cols > rows, float('-inf'), s)", pinned=True)
             add(lambda: attention64(q, k, v, _visible(S, "flipped"), scale),
                 "likely: the causal comparison is the wrong way round: each query keeps itself and its future keys "
-                "(j >= i) and hides its past; keep keys j <= i and hide j > i")
+                "(j >= i) and hides its past; keep keys j <= i and hide j > i", pinned=True)
             add(lambda: _zero_filled_attention64(q, k, v, _visible(S, "causal"), scale),
                 "likely: the hidden (future) scores are set to 0 instead of -inf: softmax still gives them weight "
-                "exp(0 - max); hide them with tl.where(cols > rows, float('-inf'), s)")
+                "exp(0 - max); hide them with tl.where(cols > rows, float('-inf'), s)", pinned=True)
         else:
             add(lambda: attention64(q, k, v, _visible(S, "causal"), scale),
-                "likely: the causal mask is applied although causal=False: mask only when causal is True")
+                "likely: the causal mask is applied although causal=False: mask only when causal is True", pinned=True)
     for bm in (w for w in _BLOCK_WIDTHS if w < S):
         if causal:
             add(lambda bm=bm: attention64(q, k, v, _visible(S, "below_tile", bm), scale), _DIAGONAL_SKIPPED)
@@ -413,40 +422,46 @@ def _replay_notes(
             add(lambda tail_cut=tail_cut: attention64(q, k, v, tail_cut, scale),
                 f"likely: the last, partial tile of keys is never visited: "
                 f"{f'key {whole} gets' if whole == S - 1 else f'keys {whole}..{S - 1} get'} no weight; the "
-                "key loop must reach S (triton.cdiv(S, BLOCK_N) tiles), with the keys j >= S masked in the last one")
+                "key loop must reach S (triton.cdiv(S, BLOCK_N) tiles), with the keys j >= S masked in the last one", pinned=True)
         last = ((S - 1) // width) * width
         add(lambda last=last: torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf")), dim=-1)[..., last:] @ v[..., last:, :],
             "likely: only the last block of keys reaches the output: the P @ V accumulator is overwritten at every "
             "step; add to it, acc += tl.dot(p, v)")
-    add(lambda: _online64(q, k, v, seen, scale, S, "no_max", p_dtype), _ONLINE_NOTES["no_max"])
+    add(lambda: _online64(q, k, v, seen, scale, S, "no_max", p_dtype), _ONLINE_NOTES["no_max"], pinned=True)
     for pad in sorted({1, *(-S % w for w in _BLOCK_WIDTHS), _next_power_of_2(S) - S} - {0}):
         add(lambda pad=pad: _padded_as_zero64(q, k, v, seen, scale, pad),
             "likely: padded keys (j >= S) in the last block score 0 instead of -inf, so they take weight: load "
             "the padding as -inf, or set it with tl.where(cols < S, s, float('-inf'))")
     add(lambda: _unnormalised64(q, k, v, seen, scale),
         "likely: the weights are never divided by their sum: divide by the normaliser, out = acc / l "
-        "(or p = exp(s - m) / sum(exp(s - m)))")
+        "(or p = exp(s - m) / sum(exp(s - m)))", pinned=True)
     if scale != 1.0:
         add(lambda: attention64(q, k, v, seen, 1.0),
-            "likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)")
+            "likely: the scale is not applied: multiply q @ k^T by scale (1 / sqrt(D) when scale is None)", pinned=True)
         add(lambda: attention64(q, k, v, seen, 1.0) * scale,
             "likely: the scale multiplies the output after the softmax: multiply the scores, s = q @ k^T * scale, "
-            "before it")
+            "before it", pinned=True)
     if explicit_scale:
         add(lambda: attention64(q, k, v, seen, default_scale(D)),
-            "likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None")
+            "likely: the explicit `scale` argument is ignored: use 1 / sqrt(D) only when scale is None", pinned=True)
     elif D > 1:
         add(lambda: attention64(q, k, v, seen, 1.0 / D),
-            "likely: the default scale is 1 / D: it is 1 / sqrt(D) (D ** -0.5) when scale is None")
+            "likely: the default scale is 1 / D: it is 1 / sqrt(D) (D ** -0.5) when scale is None", pinned=True)
         add(lambda: attention64(q, k, v, seen, math.sqrt(D)),
-            "likely: the scores are multiplied by sqrt(D): the default scale is 1 / sqrt(D), a division")
+            "likely: the scores are multiplied by sqrt(D): the default scale is 1 / sqrt(D), a division", pinned=True)
     add(lambda: attention64(q, k, v, seen, scale / _LOG2E),
         "likely: exp2 is used without log2(e) folded into the scale: exp(x) = exp2(x * log2(e)), so multiply the "
-        "scale by 1.4426950408889634 once")
+        "scale by 1.4426950408889634 once", pinned=True)
     add(lambda: attention64(q, k, v, seen, scale * _LOG2E),
         "likely: the scores are multiplied by log2(e) but exponentiated with exp (or log2(e) is applied twice): "
-        "use exp2 with the log2(e) factor, or exp without it")
-    notes = list(dict.fromkeys(note for replay, note in candidates if matches(replay())))
+        "use exp2 with the log2(e) factor, or exp without it", pinned=True)
+    replayed = [(replay(), note) for replay, note in candidates]
+    notes = list(dict.fromkeys(note for candidate, note in replayed if matches(candidate)))
+    if ruled_out is not None:
+        ruled_out.update(
+            note for candidate, note in replayed
+            if note in exact and note not in notes and evidence.rules_out(out, candidate, tolerance.atol, tolerance.rtol)
+        )
     if set(notes) == _FIRST_BLOCK_INF:
         # Both put exp(+inf) in the first block (m_old = -inf) and give the same all-NaN output.
         return [_FIRST_BLOCK_NOTE]

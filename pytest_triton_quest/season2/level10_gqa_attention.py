@@ -16,9 +16,9 @@ from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tol
 from ..levels.fused_attention_rules import diagnose_attention
 from ..levels.level7_fused_attention import FusedAttention
 from ..levels import evidence
-from ..levels.evidence import one_of
+from ..model import one_of
 from ..levels.slice_sources import slice_source_note
-from .replay import matches, wrong_along
+from .replay import tried, wrong_along
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -235,8 +235,14 @@ def _kv_heads(inputs: dict[str, Any], mapping: str) -> list[int]:
     return [h // group if mapping == "grouped" else h % Hkv for h in range(Hq)]
 
 
-def _gqa64(inputs: dict[str, Any], heads: list[int], batches: list[int] | None = None) -> "torch_types.Tensor":
+def _gqa64(
+    inputs: dict[str, Any], heads: list[int], batches: list[int] | None = None, q_rows: list[int] | None = None
+) -> "torch_types.Tensor":
+    """The answer with known wrong reads: kv head heads[h] for query head h, kv batch batches[b], and
+    (q_rows) query head h of batch b read from slice q_rows[b * Hq + h] of q seen as (B * Hq, S, D)."""
     q, k, v = (inputs[name].to(device="cpu", dtype=torch.float64) for name in ("q", "k", "v"))
+    if q_rows is not None:
+        q = q.reshape(-1, *q.shape[2:])[q_rows].reshape(q.shape)
     if batches is not None:
         k, v = k[batches], v[batches]
     k, v = k[:, heads], v[:, heads]
@@ -269,22 +275,44 @@ def diagnose_gqa(failure: Failure) -> list[str]:
     Hkv = inputs["k"].shape[1]
     group = Hq // Hkv
     modulo: list[str] = []
-    if Hkv not in (1, Hq) and matches(failure, _gqa64(inputs, _kv_heads(inputs, "interleaved"))):
-        modulo.append(
-            "likely: query head h reads kv head h % Hkv; it must read h // (Hq // Hkv), so that each group of "
-            "consecutive query heads shares one kv head"
-        )
-    if 1 < group <= Hkv and matches(failure, _gqa64(inputs, [h % group for h in range(Hq)])):
-        modulo.append(
-            "likely: query head h reads kv head h % (Hq // Hkv), the group size; it must read h // (Hq // Hkv), so "
-            "that each group of consecutive query heads shares one kv head"
-        )
+    interleaved = (
+        "likely: query head h reads kv head h % Hkv; it must read h // (Hq // Hkv), so that each group of "
+        "consecutive query heads shares one kv head"
+    )
+    if Hkv not in (1, Hq) and tried(failure, _gqa64(inputs, _kv_heads(inputs, "interleaved")), interleaved):
+        modulo.append(interleaved)
+    by_group = (
+        "likely: query head h reads kv head h % (Hq // Hkv), the group size; it must read h // (Hq // Hkv), so "
+        "that each group of consecutive query heads shares one kv head"
+    )
+    if 1 < group <= Hkv and tried(failure, _gqa64(inputs, [h % group for h in range(Hq)]), by_group):
+        modulo.append(by_group)
     if modulo:
         return [one_of(modulo)]
-    if B > 1 and matches(failure, _gqa64(inputs, _kv_heads(inputs, "grouped"), batches=[0] * B)):
-        return ["likely: every batch reads batch 0's keys and values: the kv row needs the batch, b * Hkv + h // (Hq // Hkv)"]
-    if Hkv < Hq and matches(failure, _gqa64(inputs, [0] * Hq)):
-        return ["likely: every query head reads kv head 0: check the group size, Hq // Hkv (not Hkv // Hq), and h // group"]
+    batch_zero = "likely: every batch reads batch 0's keys and values: the kv row needs the batch, b * Hkv + h // (Hq // Hkv)"
+    if B > 1 and tried(failure, _gqa64(inputs, _kv_heads(inputs, "grouped"), batches=[0] * B), batch_zero):
+        return [batch_zero]
+    head_zero = "likely: every query head reads kv head 0: check the group size, Hq // Hkv (not Hkv // Hq), and h // group"
+    if Hkv < Hq and tried(failure, _gqa64(inputs, [0] * Hq), head_zero):
+        return [head_zero]
+    # q read at its kv head's offset: slice b * Hkv + h // group of the (B * Hq) query slices (the kv
+    # pointer's offset put on q), or head h // group of its own batch.
+    grouped = _kv_heads(inputs, "grouped")
+    q_at_kv = [
+        (
+            [b * Hkv + grouped[h] for b in range(B) for h in range(Hq)],
+            "likely: q is read at the kv head's offset, slice b * Hkv + h // (Hq // Hkv): query head h must read its "
+            "own rows, at b * q.stride(0) + h * q.stride(1)",
+        ),
+        (
+            [b * Hq + grouped[h] for b in range(B) for h in range(Hq)],
+            "likely: q is read at head h // (Hq // Hkv), the kv head's index: only k and v are shared by the group; "
+            "query head h reads its own q, at h * q.stride(1)",
+        ),
+    ]
+    named = [note for rows, note in q_at_kv if Hkv < Hq and tried(failure, _gqa64(inputs, grouped, q_rows=rows), note)]
+    if named:
+        return [one_of(named)]
     # Which kv head (and batch) each wrong query head was computed from, searched over all of them.
     seen = visible(inputs["q"].shape[-2], "causal" if inputs["causal"] else "all")
     scale = scale_of(inputs)

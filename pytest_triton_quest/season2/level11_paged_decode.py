@@ -15,12 +15,11 @@ from .._lazy import torch
 from ..levels.attention_inputs import LARGE_OFFSET
 from ..levels.attention_reference import scale_of
 from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
-from ..model import SEEN
+from ..model import SEEN, one_of
 from ..levels.level7_fused_attention import FusedAttention
 from .level10_gqa_attention import holds_rows_of
 from ..levels import evidence
-from ..levels.evidence import one_of
-from .replay import matches
+from .replay import matches, tried
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -233,27 +232,32 @@ def _row(
 
 
 def _slots(
-    pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0
+    pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0,
+    split_relative: int = 0,
 ) -> "torch_types.Tensor":
     """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens
     (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot, or with
     slot_of < 0 none: the slot is t itself; `tile_page`: every token of a tile of that many takes the
-    page of the tile's first token)."""
+    page of the tile's first token; `split_relative`: the page entry is found from the token's place
+    inside its split of that many tokens)."""
     tokens = torch.arange(n)
     slots = tokens if slot_of < 0 else tokens % (slot_of or page_size)  # slot_of < 0: no modulo at all
     looked_up = (tokens // tile_page) * tile_page if tile_page else tokens
+    if split_relative:
+        looked_up = looked_up % split_relative
     return pages[looked_up // (page_of or page_size)] * page_size + slots
 
 
 def _sequence(
-    inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0
+    inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0,
+    split_relative: int = 0,
 ) -> "torch_types.Tensor":
     """Sequence b's first n cached rows of `name`, (n, Hkv, D), found through the block table."""
     cache = inputs[name].to(device="cpu", dtype=torch.float64)
     page = cache.shape[1]
     pages = inputs["block_table"][b].to("cpu").long()
     rows = cache.reshape(-1, *cache.shape[2:])
-    return rows[_slots(pages, page, n, page_of, slot_of, tile_page).clamp(max=rows.shape[0] - 1)]
+    return rows[_slots(pages, page, n, page_of, slot_of, tile_page, split_relative).clamp(max=rows.shape[0] - 1)]
 
 
 def _strides_swapped(cache: "torch_types.Tensor") -> "torch_types.Tensor":
@@ -282,6 +286,7 @@ def _decode64(
     unshifted: bool = False,
     tile_page: int = 0,
     padded_to: int = 0,
+    split_relative: int = 0,
 ) -> "torch_types.Tensor":
     """The answer in float64, or a known wrong one: other lengths, the scale applied twice (or another
     scale), query head h served by kv head h % Hkv (or by `heads[h]`), (`unshifted`) the softmax's
@@ -298,8 +303,8 @@ def _decode64(
     for b, n in enumerate(lengths if lengths is not None else inputs["seq_lens"].tolist()):
         if n < 1:
             continue
-        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of, tile_page)[:, heads]  # (n, Hq, D)
-        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of, tile_page)[:, heads]
+        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of, tile_page, split_relative)[:, heads]  # (n, Hq, D)
+        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of, tile_page, split_relative)[:, heads]
         scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale
         if padded_to:  # padding that scores 0 (a key loaded as 0, never set to -inf) and adds value 0
             extra = -n % padded_to
@@ -333,9 +338,10 @@ def diagnose_decode(failure: Failure) -> list[str]:
     # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
     # garbage page read by mistake is NaN in the replay as in the kernel).
     replayed = [(replay(), note) for replay, note in _near_misses(inputs, out)]  # each computed once
-    notes = _simplest([note for replay, note in replayed if matches(failure, replay)])
+    notes = _simplest([note for replay, note in replayed if tried(failure, replay, note, exact=_pinned(note))])
     if not notes:
         notes = _simplest(_confirmed_on_clean_cache(failure, replayed))
+        failure.reproduced.update(notes)
     if notes:
         return [one_of(notes)]
     heads = _kv_heads_read(failure)
@@ -510,7 +516,17 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             f"likely: the page is looked up once per tile of {width} tokens, at the tile's first token: each token t "
             "needs its own page, block_table[b, t // page_size], since a tile spans several pages",
         ))
-    for width in (w for w in widths if any(n % w for n in lens)):
+    for width in (w for w in widths if page_size < w < longest):
+        family.append((
+            lambda width=width: _decode64(inputs, split_relative=width),
+            f"{_SPLIT_RELATIVE}({width} tokens a split here): the entry is block_table[b, t // page_size], with t "
+            "counted from the sequence's start, not from its split's",
+        ))
+    # The last tile: of one of the widths a kernel's tiles have, or of one page.
+    tails = {w for w in widths if any(n % w for n in lens)}
+    if widths and any(n % page_size for n in lens):
+        tails.add(page_size)
+    for width in sorted(tails):
         family.append((
             lambda width=width: _decode64(inputs, padded_to=width),
             f"likely: the tokens past seq_len in the last tile (of {width}) are scored 0 instead of -inf: their "
@@ -523,7 +539,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
     for cut in cuts:
         family.append((
             lambda cut=cut: _decode64(inputs, lengths=[min(n, cut) for n in lens]),
-            f"likely: tokens from {cut} on are never visited: only each sequence's first {cut} tokens are attended "
+            f"{_CUT}{cut} on are never visited: only each sequence's first {cut} tokens are attended "
             "to; the splits (or the loop over tokens) must reach seq_lens[b], e.g. num_splits = "
             "cdiv(longest seq_len, tokens per split)",
         ))
@@ -579,6 +595,19 @@ _MERGE_BUGS = {
     "the normalisers again, sum(w_p * acc_p / l_p) / sum(w_p * l_p): store the unnormalised acc_p, or weigh the "
     "normalised outputs by w_p * l_p",
 }
+
+
+_PER_SPLIT = {*_SPLIT_BUGS.values(), *_MERGE_BUGS.values()}
+_CUT = "likely: tokens from "
+_SPLIT_RELATIVE = "likely: the page entry is looked up from the token's place inside its split, (t - split start) // page_size "
+
+
+def _pinned(note: str) -> bool:
+    """Whether a replay that misses rules the line's bug out. Not a split's or the merge's slip, nor a
+    page entry found inside a split, which are replayed with split sizes and tiles the kernel may not
+    use; nor tokens never visited from some K on, where K follows from the case's lengths and pages (a
+    page count rounded down cuts each sequence at its own place), so another case's K is another claim."""
+    return note not in _PER_SPLIT and not note.startswith((_CUT, _SPLIT_RELATIVE))
 
 
 def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str) -> "torch_types.Tensor":

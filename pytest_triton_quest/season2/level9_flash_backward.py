@@ -14,7 +14,7 @@ from ..levels.attention_bench import attention_cases
 from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, Tolerance, Work
 from ..levels import evidence
-from .replay import matches
+from .replay import tried
 
 if TYPE_CHECKING:
     import torch as torch_types
@@ -351,13 +351,16 @@ def diagnose_backward(failure: Failure) -> list[str]:
                 continue  # the right P, and the lse replay above
             replays.append((dict(score_units=score_units, lse_units=lse_units), _units_note(score_units, lse_units)))
     for switches, note in replays:
-        if matches(failure, _backward64(inputs, **switches)[name]):
+        # A causal mask multiplied in is replayed per tile width, which the line does not claim.
+        if tried(failure, _backward64(inputs, **switches)[name], note, exact="mask_multiplied" not in switches):
             return [note]
     for factor, text in ((1.0 / scale if scale else 0.0, "not multiplied by the scale"), (scale, "multiplied by the scale twice"), (_LOG2E, "multiplied by log2(e) (the exp2 scale, qk_scale, instead of the scale)")):
-        if name in ("dq", "dk") and factor not in (0.0, 1.0) and matches(failure, failure.ref * factor):
-            return [f"likely: {name} is {text}: {name} = scale * (dS @ {'k' if name == 'dq' else 'q'})"]
-    if name == "dv" and scale != 1.0 and matches(failure, failure.ref * scale):
-        return ["likely: dv is multiplied by the scale: only dq and dk carry it (dV = P^T @ dO)"]
+        note = f"likely: {name} is {text}: {name} = scale * (dS @ {'k' if name == 'dq' else 'q'})"
+        if name in ("dq", "dk") and factor not in (0.0, 1.0) and tried(failure, failure.ref * factor, note):
+            return [note]
+    dv_scaled = "likely: dv is multiplied by the scale: only dq and dk carry it (dV = P^T @ dO)"
+    if name == "dv" and scale != 1.0 and tried(failure, failure.ref * scale, dv_scaled):
+        return [dv_scaled]
     if inputs["q"].shape[-2] == 1:
         return []  # one token: dq and dk vanish whatever the kernel does, so which are wrong says little
     return _walk_notes(failure)
@@ -416,16 +419,20 @@ def _walk_notes(failure: Failure) -> list[str]:
                 f"likely: in {kernel} the causal test inside the diagonal tile is flipped: it keeps keys j >= i and "
                 "hides j < i; keep j <= i (in a tile with keys along the rows: key <= query)",
             ))
-    notes = [note for seen, note in walks if matches(failure, _backward64(inputs, seen=seen)[name])]
+    # Walks of tiles (skipped, unmasked or flipped diagonal tiles) are replayed per tile width, which
+    # their lines do not claim: only the two that need no tile can be ruled out.
+    exact = {walks[0][1], walks[1][1]} if inputs["causal"] else set()
+    notes = [note for seen, note in walks if tried(failure, _backward64(inputs, seen=seen)[name], note, exact=note in exact)]
     if inputs["causal"]:
         for width in (w for w in _BLOCK_WIDTHS if w < S):
-            if matches(failure, _backward64(inputs, times=_diagonal_twice(S, width, name))[name]):
-                notes.append(
-                    f"likely: {kernel} visits the diagonal tile twice, the second time without the causal mask: "
-                    + ("its unmasked walk over query tiles starts at start_n, on the diagonal; start it at "
-                       "start_n + BLOCK_N" if name != "dq" else "its unmasked walk over key tiles runs into the "
-                       "diagonal tile; stop it at start_m, where the masked walk begins")
-                )
+            twice = (
+                f"likely: {kernel} visits the diagonal tile twice, the second time without the causal mask: "
+                + ("its unmasked walk over query tiles starts at start_n, on the diagonal; start it at "
+                   "start_n + BLOCK_N" if name != "dq" else "its unmasked walk over key tiles runs into the "
+                   "diagonal tile; stop it at start_m, where the masked walk begins")
+            )
+            if tried(failure, _backward64(inputs, times=_diagonal_twice(S, width, name))[name], twice, exact=False):
+                notes.append(twice)
     return list(dict.fromkeys(notes)) or _walk_ranges(failure)
 
 

@@ -43,6 +43,19 @@ def matches(failure: Failure, replay: "torch_types.Tensor", nan_only: bool = Fal
     return not bool(right.all()) and (nan_only or not _inputs_hold_nan(failure))
 
 
+def tried(failure: Failure, replay: "torch_types.Tensor", note: str, nan_only: bool = False, exact: bool = True) -> bool:
+    """`matches`, and where the output rules the replay out, `note` is recorded as ruled out by this
+    case: a near miss is named for a level only where it reproduces every failing case it was tried on.
+    Not `exact`: the note stands for several replays (tile widths the learner's kernel may not use),
+    so one replay that misses rules nothing out."""
+    if matches(failure, replay, nan_only):
+        failure.reproduced.add(note)
+        return True
+    if exact and evidence.rules_out(failure.out, replay, failure.tolerance.atol, failure.tolerance.rtol):
+        failure.ruled_out.add(note)
+    return False
+
+
 def _inputs_hold_nan(failure: Failure) -> bool:
     return any(
         isinstance(value, torch.Tensor) and value.is_floating_point() and bool(torch.isnan(value).any())
