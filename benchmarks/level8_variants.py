@@ -33,9 +33,11 @@ inputs, 16k tokens per batch, H * D = 2048, S in {1024, 4096, 16384}, D in {64, 
 SDPA default and every variant in the same process, after checking each output against SDPA
 (relative error < 1e-2). A variant that fails or is wrong on a shape is reported and skipped.
 
-Measured on an H100 (2026-12-07, BENCHMARKS.md): ws and persist_ws did not finish compiling in
-225 s (the precompile phase was cut there, and the timing phase then hung on them until the call's
-time ran out), so run them apart, `--variants ws` under a timeout, before counting on them.
+Measured on an H100 (2026-12-07, BENCHMARKS.md): the first calls of ws and persist_ws did not finish
+in 225 s (the precompile phase was cut there, and the timing phase then hung on them until the call's
+time ran out), so run them apart, `--variants ws` under a timeout, before counting on them. Compiling
+them is not the stall: benchmarks/level8_ws_compile.py compiles every ws config for sm_90 without a
+GPU in seconds each.
 
 Compilation is a large part of a cold run (about 150 kernels, about a second each). A first phase
 compiles every (variant, D, causal) in parallel worker processes (each runs the variant once on a
@@ -920,7 +922,7 @@ def summarize(report: dict, names: list[str], elapsed: dict[str, float], total_s
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shapes", choices=("all", "quick"), default="all", help="quick: S = 4096 only (4 shapes)")
-    # The warp-specialised ones only on request: on an H100 they did not finish compiling (see above).
+    # The warp-specialised ones only on request: on an H100 their first call did not finish (see above).
     usual = [name for name in VARIANTS if name not in ("ws", "persist_ws")]
     parser.add_argument("--variants", default=",".join(usual), help="comma-separated, from: " + ", ".join(VARIANTS) + " (default: all but ws, persist_ws)")
     default_json = str(Path(os.environ["OUT"]) / "level8_variants.json") if os.environ.get("OUT") else None
