@@ -640,6 +640,14 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level4/x_head_offset_row_stride.py", "fp32-2x2x77x32", "the (batch, head) offset of q and k multiplies the row stride"),
         # q read at the kv head's offset, told from q read at head h // group by the second batch.
         ("level10/y_q_loaded_from_kv_head.py", "fp32-2x8/2x77x32-causal-scale0.3", "likely: q is read at the kv head's offset"),
+        # Pages looked up inside their split; a last tile of one page (8 tokens, no tile width).
+        ("level11/y_page_index_piece_relative.py", "fp32-4/4x16-page64-lens130_64-scale-0.25",
+         "the page entry is looked up from the token's place inside its split"),
+        ("level11/v_tail_scores_not_masked.py", "fp32-2/1x16-page8-lens1_17_40", "the tokens past seq_len in the last tile (of 8)"),
+        # Batch ab: dS without P, delta loaded at the key tile's rows, the slot at the head stride.
+        ("level9/ab_ds_without_p.py", "fp32-1x2x77x32-full-scale0.3", "dS leaves out its factor P"),
+        ("level9/ab_delta_at_key_rows.py", "fp32-2x1x77x32-causal", "delta is loaded at the key tile's rows"),
+        ("level11/ab_slot_uses_head_stride.py", "fp32-8/2x32-page16-lens77_5-scale0.3", "the slot inside the page steps the kv head's stride"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

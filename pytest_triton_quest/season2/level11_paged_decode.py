@@ -269,6 +269,15 @@ def _strides_swapped(cache: "torch_types.Tensor") -> "torch_types.Tensor":
     return flat.as_strided((pool, page, heads, dim), (page * heads * dim, dim, heads * dim, 1))
 
 
+def _slot_at_head_stride(cache: "torch_types.Tensor") -> "torch_types.Tensor":
+    """What a kernel reads as cache[p, s, h] when both the slot s and the kv head h step the head
+    stride: the element at p * stride(0) + (s + h) * stride(2) of the contiguous pool (zeros past its
+    end)."""
+    pool, page, heads, dim = cache.shape
+    flat = torch.cat([cache.to(device="cpu", dtype=torch.float64).flatten(), torch.zeros(heads * dim, dtype=torch.float64)])
+    return flat.as_strided((pool, page, heads, dim), (page * heads * dim, dim, dim, 1))
+
+
 def _cached(inputs: dict[str, Any], name: str) -> "torch_types.Tensor":
     lens = inputs["seq_lens"].tolist()
     return torch.cat([_sequence(inputs, name, b, n) for b, n in enumerate(lens)])
@@ -516,7 +525,7 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             f"likely: the page is looked up once per tile of {width} tokens, at the tile's first token: each token t "
             "needs its own page, block_table[b, t // page_size], since a tile spans several pages",
         ))
-    for width in (w for w in widths if page_size < w < longest):
+    for width in (w for w in widths if w < longest):
         family.append((
             lambda width=width: _decode64(inputs, split_relative=width),
             f"{_SPLIT_RELATIVE}({width} tokens a split here): the entry is block_table[b, t // page_size], with t "
@@ -550,6 +559,11 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             lambda: _decode64({**inputs, **{name: _strides_swapped(inputs[name]) for name in ("k_cache", "v_cache")}}),
             "likely: the slot and the kv head are addressed with each other's strides: slot s steps "
             "k_cache.stride(1) (Hkv * D in a contiguous cache) and kv head h steps k_cache.stride(2) (D)",
+        ))
+        family.append((
+            lambda: _decode64({**inputs, **{name: _slot_at_head_stride(inputs[name]) for name in ("k_cache", "v_cache")}}),
+            "likely: the slot inside the page steps the kv head's stride: slot s is at s * k_cache.stride(2) (D in a "
+            "contiguous cache); it is s * k_cache.stride(1), the slot stride (Hkv * D)",
         ))
     for per_split in (w for w in widths if w < longest):
         for bug, note in _MERGE_BUGS.items():

@@ -254,7 +254,8 @@ def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
     delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
     score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None, delta_by_key: bool = False,
-    lse_of: str = "", times: "torch_types.Tensor | None" = None, delta_tile: int = 0,
+    lse_of: str = "", times: "torch_types.Tensor | None" = None, delta_tile: int = 0, delta_key_tile: int = 0,
+    p_in_ds: bool = True,
 ) -> dict[str, "torch_types.Tensor"]:
     """The backward pass written out in float64, with switches that replay known bugs. `seen`: the
     (query, key) pairs the gradient kernels visit, where not the right mask (lse stays the forward's).
@@ -264,7 +265,9 @@ def _backward64(
     `times`: how many times the kernels visit each (query, key) pair, mask or not (0: never).
     `delta_tile`: square tiles of that width whose delta vector (of the tile's queries) is broadcast
     along the other axis: pair (i, j) subtracts the delta of the query at j's place in the tile,
-    delta[(i // w) * w + j % w] (0 past the last query, as a masked load gives)."""
+    delta[(i // w) * w + j % w] (0 past the last query, as a masked load gives). `delta_key_tile`: delta
+    loaded once at the key tile's rows, pair (i, j) subtracting delta[(j // w) * w + i % w]. `p_in_ds`:
+    False leaves P out of dS (dS = dP - delta)."""
     scores = _scores64(inputs)
     lse = torch.logsumexp(scores, dim=-1)
     if lse_of:
@@ -292,14 +295,19 @@ def _backward64(
         ds = p * dp
     elif delta_by_key:  # delta[j] of key j where delta[i] of query i belongs (as many keys as queries)
         ds = p * (dp - delta[..., None, :])
-    elif delta_tile:
-        S = delta.shape[-1]
+    elif delta_tile or delta_key_tile:
+        S, width = delta.shape[-1], delta_tile or delta_key_tile
         rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
-        index = (rows // delta_tile) * delta_tile + cols % delta_tile
-        padded = torch.cat([delta, delta.new_zeros(*delta.shape[:-1], delta_tile)], dim=-1)
+        if delta_tile:
+            index = (rows // width) * width + cols % width
+        else:
+            index = (cols // width) * width + rows % width
+        padded = torch.cat([delta, delta.new_zeros(*delta.shape[:-1], width)], dim=-1)
         ds = p * (dp - padded[..., index])
     else:
         ds = p * (dp - delta[..., None])
+    if not p_in_ds:  # on the visible pairs only: which hidden pairs a kernel visits depends on its tiles
+        ds = (dp - delta[..., None]) * _visible(inputs)
     dv = (ds if dv_from_ds else p).transpose(-1, -2) @ do
     return {"dq": scale * ds @ k, "dk": scale * ds.transpose(-1, -2) @ q, "dv": dv}
 
@@ -313,6 +321,8 @@ def diagnose_backward(failure: Failure) -> list[str]:
         (dict(normalise=False), "likely: P is recomputed without lse: P = exp(s - lse[i]), the softmax's own normaliser"),
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
         (dict(dv_from_ds=True), "likely: dv is accumulated from dS^T; dV = P^T @ dO"),
+        (dict(p_in_ds=False), "likely: dS leaves out its factor P: the softmax's backward is dS = P * (dP - delta), "
+         "not dP - delta"),
         (dict(lse_of="head 0"), "likely: lse is read without its head offset: every head uses head 0's lse (of its "
          "batch); lse is (B, H, S), so head bh's rows start at bh * S"),
         (dict(lse_of="slice 0"), "likely: lse is read without its (batch, head) offset: every head uses the lse of "
@@ -329,6 +339,12 @@ def diagnose_backward(failure: Failure) -> list[str]:
                 "needs the delta of query row i, but each pair subtracts the delta of the query at the key's place "
                 "in the tile (delta[None, :] where delta[:, None] belongs, or the reverse in a tile with keys along "
                 "the rows)",
+            ))
+            replays.append((
+                dict(delta_key_tile=width),
+                "likely: delta is loaded at the key tile's rows (once, before the walk over query tiles): each query "
+                "tile subtracts delta[start_n + i % BLOCK] instead of its own queries' delta[i]; load delta at the "
+                "query tile's rows inside the walk",
             ))
     if inputs["causal"]:
         # The pairs a causal walk of tiles `width` wide visits: its own tile on the diagonal
@@ -351,8 +367,10 @@ def diagnose_backward(failure: Failure) -> list[str]:
                 continue  # the right P, and the lse replay above
             replays.append((dict(score_units=score_units, lse_units=lse_units), _units_note(score_units, lse_units)))
     for switches, note in replays:
-        # A causal mask multiplied in is replayed per tile width, which the line does not claim.
-        if tried(failure, _backward64(inputs, **switches)[name], note, exact="mask_multiplied" not in switches):
+        # Masks multiplied in and delta tiles are replayed per tile width, which the lines do not claim;
+        # dS without P is replayed on the visible pairs, where a kernel's tiles add hidden ones.
+        per_tile = {"mask_multiplied", "delta_tile", "delta_key_tile", "p_in_ds"} & set(switches)
+        if tried(failure, _backward64(inputs, **switches)[name], note, exact=not per_tile):
             return [note]
     for factor, text in ((1.0 / scale if scale else 0.0, "not multiplied by the scale"), (scale, "multiplied by the scale twice"), (_LOG2E, "multiplied by log2(e) (the exp2 scale, qk_scale, instead of the scale)")):
         note = f"likely: {name} is {text}: {name} = scale * (dS @ {'k' if name == 'dq' else 'q'})"
