@@ -37,7 +37,8 @@ Measured on an H100 (2026-12-07, BENCHMARKS.md): the first calls of ws and persi
 in 225 s (the precompile phase was cut there, and the timing phase then hung on them until the call's
 time ran out), so run them apart, `--variants ws` under a timeout, before counting on them. Compiling
 them is not the stall: benchmarks/level8_ws_compile.py compiles every ws config for sm_90 without a
-GPU in seconds each.
+GPU in seconds each, and on the H100 three ws configs, each alone in a process, did not return from
+their first call in 60 s: they hang when run (BENCHMARKS.md).
 
 Compilation is a large part of a cold run (about 150 kernels, about a second each). A first phase
 compiles every (variant, D, causal) in parallel worker processes (each runs the variant once on a

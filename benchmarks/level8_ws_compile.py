@@ -5,7 +5,8 @@ machine without a GPU, and say how long each config takes and what it compiled t
     TRITON_INTERPRET=0 python benchmarks/level8_ws_compile.py --plain    # the same kernel without ws
 
 Triton compiles for a target it is told (sm_90 here) without a device, ptxas included, so this tells
-compilation apart from running: on the H100 the ws variant never finished its first call.
+compilation apart from running: on the H100 the ws variant never finished its first call, and
+compiled here each config takes seconds, so the kernels hang when run (BENCHMARKS.md).
 """
 
 from __future__ import annotations
