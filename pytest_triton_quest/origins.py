@@ -162,9 +162,13 @@ def find_provenance(
 
 
 # ----- describing the mapping -----------------------------------------------------------------------
-def describe(provenance: Provenance, axes: dict[str, tuple[str, ...]]) -> str | None:
+def describe(
+    provenance: Provenance, axes: dict[str, tuple[str, ...]], carriers: dict[str, str] | None = None
+) -> str | None:
     """The `likely:` line for a search that explains most wrong elements by one rule, else None.
-    `axes`: each output's axis names (see `axis_names`)."""
+    `axes`: each output's axis names (see `axis_names`). `carriers`: for an axis name, the one input
+    that has that axis as the output does (level 10's q, where k and v have fewer heads), so that a
+    missing offset along it can only be that input's."""
     if provenance.share < MIN_EXPLAINED or not provenance.moves:
         return None
     moves = provenance.moves
@@ -178,7 +182,7 @@ def describe(provenance: Provenance, axes: dict[str, tuple[str, ...]]) -> str | 
     if any(move.transposed for move in moves):
         return None  # some transposed, some not: no one rule
     names = axes.get(moves[0].output) or axis_names(len(moves[0].at))
-    return _displaced(moves, names)
+    return _displaced(moves, names, carriers or {})
 
 
 def observation(provenance: Provenance, axes: dict[str, tuple[str, ...]]) -> str | None:
@@ -207,7 +211,7 @@ def _swapped_outputs(moves: list[Move]) -> str | None:
     return f"likely: the outputs are in the wrong order: {held}; return them in the order the contract gives"
 
 
-def _displaced(moves: list[Move], names: tuple[str, ...]) -> str | None:
+def _displaced(moves: list[Move], names: tuple[str, ...], carriers: dict[str, str]) -> str | None:
     """Right values at the wrong index: say which axes moved, and how, when one rule covers every move."""
     ndim = len(names)
     relations = [relation([move.at[axis] for move in moves], [move.source_at[axis] for move in moves]) for axis in range(ndim)]
@@ -246,7 +250,7 @@ def _displaced(moves: list[Move], names: tuple[str, ...]) -> str | None:
         )
     if any(relations[axis] == "swap" for axis in moved) and any(move.copied for move in moves):
         return None  # an exchange leaves neither place right: these moves are not one
-    return f"likely: right values in the wrong place: {shown}; {_cause(names, moved, relations)}"
+    return f"likely: right values in the wrong place: {shown}; {_cause(names, moved, relations, carriers)}"
 
 
 def _flat_count(moves: list[Move], names: tuple[str, ...]) -> int | None:
@@ -281,7 +285,7 @@ def _index_text(names: tuple[str, ...], index: tuple[int, ...]) -> str:
     return "(" + ", ".join(f"{name} {value}" for name, value in zip(names, index)) + ")"
 
 
-def _cause(names: tuple[str, ...], moved: list[int], relations: list[str | None]) -> str:
+def _cause(names: tuple[str, ...], moved: list[int], relations: list[str | None], carriers: dict[str, str]) -> str:
     """A short reason, in the terms of the moved axes. Every word rests on the relation found."""
     parts = []
     if {names[axis] for axis in moved if relations[axis] == "first:0"} >= {"batch", "head"}:
@@ -291,7 +295,10 @@ def _cause(names: tuple[str, ...], moved: list[int], relations: list[str | None]
     for axis in moved:
         name, relation = names[axis], relations[axis] or ""
         if relation.startswith("first:0") and name in ("batch", "head"):
-            parts.append(f"every {name} holds {name} 0's answer: the {name} offset is missing")
+            # Slice 0's answer everywhere needs slice 0 of every input that has the axis: where only
+            # one has it, that one's offset is missing (the others' may be too).
+            whose = f" of `{carriers[name]}`" if name in carriers else ""
+            parts.append(f"every {name} holds {name} 0's answer: the {name} offset{whose} is missing")
         elif relation.startswith("first:"):
             parts.append(f"every {name} holds the answer of {name} {relation.split(':')[1]}")
         elif relation.startswith("shift:"):

@@ -62,7 +62,7 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
     # Facts read off the outputs outrank every rule: right answers in the wrong place, then NaN that
     # change with what new memory holds.
     axes = {name: level.output_axes.get(name) or axis_names(out.dim()) for name, out in failure.outputs.items()}
-    traced = describe_provenance(provenance, axes) if provenance is not None else None
+    traced = describe_provenance(provenance, axes, _sole_carriers(failure, axes.get(failure.output))) if provenance is not None else None
     if provenance is not None and traced is None:
         seen = provenance_observation(provenance, axes)
         if seen:
@@ -89,6 +89,22 @@ def _provenance(failure: "Failure") -> "Provenance | None":
     if not failure.outputs:
         return None
     return find_provenance(failure.outputs, failure.references, failure.tolerance)
+
+
+def _sole_carriers(failure: "Failure", names: tuple[str, ...] | None) -> dict[str, str]:
+    """For the batch and head axes of the output, the one input of the output's rank that has that
+    axis at the output's size, where another input of that rank has it at another size (level 10's
+    q, beside k and v with fewer heads)."""
+    out = failure.out
+    same_rank = {name: value for name, value in failure.inputs.items() if hasattr(value, "dim") and value.dim() == out.dim()}
+    found: dict[str, str] = {}
+    for axis, name in enumerate(names or ()):
+        if name not in ("batch", "head"):
+            continue
+        having = [input_name for input_name, value in same_rank.items() if value.shape[axis] == out.shape[axis]]
+        if len(having) == 1 and len(same_rank) > 1:
+            found[name] = having[0]
+    return found
 
 
 def one_headline(notes: list[str]) -> str | None:

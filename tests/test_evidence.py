@@ -53,6 +53,30 @@ def test_every_head_holding_head_0s_answer_names_the_head_offset() -> None:
     assert line is not None and "head offset is missing" in line and "batch" not in line.split(";")[1]
 
 
+def test_a_missing_head_offset_is_given_to_the_one_input_with_as_many_heads() -> None:
+    """Level 10 with one kv head: every query head holding head 0's answer can only be q read at head
+    0, since k and v have no other head to be read at."""
+    from pytest_triton_quest.model import Case, Failure
+    from pytest_triton_quest.report import _sole_carriers
+
+    ref = _attention_shaped()
+    out = ref.clone()
+    out[:, 1:] = ref[:, :1]
+    q = torch.zeros(2, 3, 40, 32)
+    kv = torch.zeros(2, 1, 40, 32)
+    failure = Failure(Case("c", "fp32", "test"), {"q": q, "k": kv, "v": kv, "causal": True}, out, ref, out != ref, TIGHT, [])
+    names = ("batch", "head", "query", "dim")
+    carriers = _sole_carriers(failure, names)
+    assert carriers == {"head": "q"}
+    found = find_provenance({"out": out}, {"out": ref}, TIGHT)
+    assert found is not None
+    line = describe(found, {"out": names}, carriers)
+    assert line is not None and "the head offset of `q` is missing" in line, line
+    # With k and v as many heads as q, no one input is named.
+    failure.inputs.update(k=q, v=q)
+    assert _sole_carriers(failure, names) == {}
+
+
 def test_a_transposed_output_is_named() -> None:
     ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     line = _line(ref.T.contiguous(), ref)
