@@ -80,8 +80,9 @@ def ranked_bugs(diagnoses: list[str], ruled_out: set[str] | frozenset[str] = fro
     that differ only in their numbers (the same bug at offset 1, 1000 and 98765) are one bug. Near
     misses that some failing case rules out are left out of every line (model.borne_out)."""
     groups: dict[str, list[str]] = {}
+    ruled = set(ruled_out)
     for line in diagnoses:
-        kept = borne_out(line, set(ruled_out))
+        kept = borne_out(line, ruled)
         if kept is not None:
             groups.setdefault(bug_key(kept), []).append(kept)
     return sorted(groups.values(), key=lambda group: (group[0].startswith(SEEN), -len(group)))

@@ -254,9 +254,9 @@ def _replay_notes(
               f"likely: the chunks of the head dimension start at 0, 1, 2, ...: the loop runs over chunk numbers "
               f"(range(D // {chunk})) and uses the number as the offset, so chunks overlap; offset chunk i by "
               f"i * BLOCK_D, or loop over range(0, D, BLOCK_D)")
-        pieces = [q[..., d : d + chunk] @ k[..., d : d + chunk].transpose(-1, -2) for d in range(0, D, chunk)]
-        if scale != 1.0 and len(pieces) > 1:
+        if scale != 1.0:  # chunk < D: always two chunks or more
             # The scale applied to the running sum inside the loop, after or before each chunk is added.
+            pieces = [q[..., d : d + chunk] @ k[..., d : d + chunk].transpose(-1, -2) for d in range(0, D, chunk)]
             after = before = torch.zeros_like(pieces[0])
             for piece in pieces:
                 after, before = (after + piece) * scale, before * scale + piece

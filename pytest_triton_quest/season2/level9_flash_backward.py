@@ -291,7 +291,9 @@ def _backward64(
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
     delta = (do * o).sum(-1) if delta_from_o else do.sum(-1)
     dp = do @ v.transpose(-1, -2)
-    if not subtract_delta:
+    if not p_in_ds:  # on the visible pairs only: which hidden pairs a kernel visits depends on its tiles
+        ds = (dp - delta[..., None]) * _visible(inputs)
+    elif not subtract_delta:
         ds = p * dp
     elif delta_by_key:  # delta[j] of key j where delta[i] of query i belongs (as many keys as queries)
         ds = p * (dp - delta[..., None, :])
@@ -306,8 +308,6 @@ def _backward64(
         ds = p * (dp - padded[..., index])
     else:
         ds = p * (dp - delta[..., None])
-    if not p_in_ds:  # on the visible pairs only: which hidden pairs a kernel visits depends on its tiles
-        ds = (dp - delta[..., None]) * _visible(inputs)
     dv = (ds if dv_from_ds else p).transpose(-1, -2) @ do
     return {"dq": scale * ds @ k, "dk": scale * ds.transpose(-1, -2) @ q, "dv": dv}
 
