@@ -134,8 +134,9 @@ def _passing_picture(level: Level, case: Case, watch: KernelWatch, outputs: tupl
 def _ruled_out(failure: Failure, diagnoses: list[str]) -> list[str]:
     """The bugs (bug_key) this case rules out: some replay of each was far from its output, and no
     replay of the same bug (another tile width, another size) reproduced it or is named in its report."""
-    kept = {bug_key(note) for note in failure.reproduced} | {bug_key(note) for line in diagnoses for note in causes(line)}
-    return sorted({bug_key(note) for note in failure.ruled_out} - kept)
+    kept = {bug_key(cause) for line in [*failure.reproduced, *diagnoses] for cause in causes(line)}
+    # A replay line that names several slips (one number, two readings) rules out each of them.
+    return sorted({bug_key(cause) for line in failure.ruled_out for cause in causes(line)} - kept)
 
 
 def _stray_picture(stray: OutOfBounds, case: Case, diagnoses: list[str]) -> dict[str, Any] | None:

@@ -114,6 +114,22 @@ def test_a_near_miss_another_failing_case_rules_out_is_left_out_of_the_summary()
     assert ranked_bugs([both, both, other], {bug_key(tile)}) == [[page, page], [other]]
 
 
+def test_a_case_that_rules_out_a_line_of_several_rules_out_each() -> None:
+    """Level 4's default scale gives one number two readings (applied twice, or 1 / D): a case far
+    from that number rules out both, so either alone, named by another case, is left out too."""
+    from types import SimpleNamespace
+
+    from pytest_triton_quest.checking import _ruled_out
+    from pytest_triton_quest.model import bug_key, one_of
+
+    twice = "likely: the scale is applied twice"
+    one_over_d = "likely: the default scale is 1 / D"
+    failure = SimpleNamespace(ruled_out={one_of([twice, one_over_d])}, reproduced=set())
+    assert _ruled_out(failure, []) == sorted({bug_key(twice), bug_key(one_over_d)})  # type: ignore[arg-type]
+    failure.reproduced = {twice}
+    assert _ruled_out(failure, []) == [bug_key(one_over_d)]  # type: ignore[arg-type]
+
+
 def test_the_summary_says_when_a_cases_near_miss_was_left_out() -> None:
     from pytest_triton_quest.model import FAILED, CaseResult, bug_key
     from pytest_triton_quest.summary import _grouped_diagnoses
