@@ -343,6 +343,8 @@ ENTRIES = [
     dict(
         level=10,
         file="level10/no_int64_offsets.py",
+        # Read in the tenth session to see why it passes: counts with the corpus.
+        seen=True,
         bug="The (batch, head) pointer offsets are computed in int32 without casting to int64, so they overflow for large tensors.",
         expect=("int64", "overflow", "int32"),
         wrong=("kv head", "causal", "scale"),
@@ -434,6 +436,8 @@ ENTRIES = [
     dict(
         level=11,
         file="level11/reduce_floor_pieces.py",
+        # Its name was shown by a grep in the tenth session: counts with the corpus.
+        seen=True,
         bug="The reduce kernel counts the used pieces as seq_len // tokens_per_split (floor) instead of the ceiling, dropping the last partial piece.",
         expect=("ceil", "cdiv", "last piece", "floor", "partial piece"),
         wrong=("slot", "block table", "group"),
