@@ -692,21 +692,23 @@ def too_few_tiles_note(
     sizes = {program: len(elements) for (_, program), elements in zip(stores.programs, stores.elements)}
     if any(sizes[program] != min(height, R - row) * min(width, C - col) for program, (row, col) in starts.items()):
         return None  # a program stored part of its tile, or more than one: not one tile per program
-    orders = {
-        "row-major": (lambda t: (t // col_tiles, t % col_tiles), f"(pid // {col_tiles}, pid % {col_tiles})"),
-        "column-major": (lambda t: (t % row_tiles, t // row_tiles), f"(pid % {row_tiles}, pid // {row_tiles})"),
-    }
+    # The right split of a flat tile index in each order: tiles per row of tiles, or per column.
+    orders = {"row-major": col_tiles, "column-major": row_tiles}
     for axis in range(3):
         count = grid[axis]
         if not 1 <= count < row_tiles * col_tiles or {program[axis] for program in starts} != set(range(count)):
             continue
-        for order, (split, text) in orders.items():
-            if not all(split(program[axis]) == (row // height, col // width) for program, (row, col) in starts.items()):
+        for order, per_line in orders.items():
+            if not all(
+                _split_tile_index(order, program[axis], per_line) == (row // height, col // width)
+                for program, (row, col) in starts.items()
+            ):
                 continue
             grid_short = (
                 f"likely: the grid {grid_text(launches)} is too small: axis {axis} numbers the tiles, and its "
                 f"{count} programs take tiles 0..{count - 1} of {row_tiles} x {col_tiles} tiles of {height} x "
-                f"{width} ({order}, (row tile, column tile) = {text}); the other {row_tiles * col_tiles - count} "
+                f"{width} ({order}, (row tile, column tile) = {_split_text(order, per_line)}); the other "
+                f"{row_tiles * col_tiles - count} "
                 f"tiles get no program; launch {row_tiles} * {col_tiles} programs on that axis, "
                 "triton.cdiv(S, BLOCK_M) * triton.cdiv(S, BLOCK_N)"
             )
@@ -881,17 +883,18 @@ def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape
     axes = [axis for axis in range(3) if len({program[axis] for program in [*starts, *silent]}) > 1]
     # (order, the split of p with n tiles per step, n, whether it is a right split). Square tiles
     # make the other axis's count the same count: only a rounded-down one can differ then.
-    counts = {col_tiles, row_tiles, R // height, C // width} - {0}
-    splits = [("row_major", lambda p, n: (p // n, p % n), n, n == col_tiles) for n in sorted(counts)]
-    splits += [("column_major", lambda p, n: (p % n, p // n), n, n == row_tiles) for n in sorted(counts)]
+    counts = sorted({col_tiles, row_tiles, R // height, C // width} - {0})
+    splits = [("row-major", n, n == col_tiles) for n in counts] + [("column-major", n, n == row_tiles) for n in counts]
     for axis in axes:
         fitting = []
-        for name, split, count, right in splits:
+        for name, count, right in splits:
             seen_fit = all(
-                split(program[axis], count) == (row // height, col // width) for program, (row, col) in starts.items()
+                _split_tile_index(name, program[axis], count) == (row // height, col // width)
+                for program, (row, col) in starts.items()
             )
             off_edge = all(
-                row >= row_tiles or col >= col_tiles for row, col in (split(program[axis], count) for program in silent)
+                row >= row_tiles or col >= col_tiles
+                for row, col in (_split_tile_index(name, program[axis], count) for program in silent)
             )
             if seen_fit and off_edge:
                 fitting.append((name, count, right))
@@ -901,26 +904,35 @@ def tile_decode_note(stores: StoreMap, silent: list[tuple[int, int, int]], shape
         tiles = f"{row_tiles} row tiles and {col_tiles} column tiles of {height} x {width}"
         pid = f"pid = tl.program_id({axis})"
         if count not in (row_tiles, col_tiles):
-            extent, block = (C, width) if name == "row_major" else (R, height)
-            split = f"(pid // {count}, pid % {count})" if name == "row_major" else f"(pid % {count}, pid // {count})"
+            extent, block = (C, width) if name == "row-major" else (R, height)
             return (
                 f"likely: the tile index is split with a tile count rounded down, {extent} // {block} = {count}: "
-                f"(row tile, column tile) = {split}, with {pid}, reproduces where every program stored; the last, "
-                f"partial tile counts too: there are {tiles}, so count them with triton.cdiv"
+                f"(row tile, column tile) = {_split_text(name, count)}, with {pid}, reproduces where every program "
+                f"stored; the last, partial tile counts too: there are {tiles}, so count them with triton.cdiv"
             )
-        if name == "row_major":
+        if name == "row-major":
             return (
                 f"likely: the tile index is split with the number of row tiles: (row tile, column tile) = "
-                f"(pid // {count}, pid % {count}), with {pid}, reproduces where every program "
-                f"stored; there are {tiles}, so split with the number of column tiles: (pid // {col_tiles}, "
-                f"pid % {col_tiles})"
+                f"{_split_text(name, count)}, with {pid}, reproduces where every program stored; there are "
+                f"{tiles}, so split with the number of column tiles: {_split_text(name, col_tiles)}"
             )
         return (
             f"likely: the tile index's // and % are swapped: program {pid} stores row tile "
             f"pid % {count} and column tile pid // {count}, which reproduces where every program stored; there are "
-            f"{tiles}, so use (pid // {col_tiles}, pid % {col_tiles})"
+            f"{tiles}, so use {_split_text('row-major', col_tiles)}"
         )
     return None
+
+
+def _split_tile_index(order: str, pid: int, count: int) -> tuple[int, int]:
+    """(row tile, column tile) of flat tile index `pid`, with `count` tiles to a row of tiles
+    ("row-major") or to a column of tiles ("column-major")."""
+    return (pid // count, pid % count) if order == "row-major" else (pid % count, pid // count)
+
+
+def _split_text(order: str, count: int) -> str:
+    """_split_tile_index as the kernel would write it."""
+    return f"(pid // {count}, pid % {count})" if order == "row-major" else f"(pid % {count}, pid // {count})"
 
 
 def _power_of_two(n: int) -> bool:
