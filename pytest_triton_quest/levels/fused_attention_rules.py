@@ -294,6 +294,18 @@ _FIRST_BLOCK_NOTE = (
 )
 # Bugs that show only on large or very negative scores: a kernel with them is right on ordinary inputs.
 _MAGNITUDE_NOTES = (_ONLINE_NOTES["no_max"], _ONLINE_NOTES["max_starts_at_zero"])
+NO_MAX_NOTE = _ONLINE_NOTES["no_max"]
+
+
+def magnitude_replays(failure: Failure) -> list[tuple["torch_types.Tensor", str]]:
+    """(replay, note) of the bugs that show only on large or very negative scores, on the whole
+    output. Neither depends on the kernel's block width: on ordinary scores both give the right
+    answer, and where every visible score of a row is far below 0 both give 0 / 0."""
+    inputs = failure.inputs
+    q, k, v = float64(inputs)
+    seen = _visible(q.shape[-2], "causal" if inputs["causal"] else "all")
+    scale = scale_of(inputs)
+    return [(_online64(q, k, v, seen, scale, _BLOCK_WIDTHS[0], bug), _ONLINE_NOTES[bug]) for bug in ("max_starts_at_zero", "no_max")]
 
 
 def _replay_notes(

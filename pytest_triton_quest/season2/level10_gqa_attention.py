@@ -7,13 +7,14 @@ head counts (Hkv = 1, 2, Hq), and the run-time checks fail a copy of k or v repe
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from .._lazy import torch
 from ..levels.attention_inputs import GROWTH_Q, LARGE_OFFSET
 from ..levels.attention_reference import attention64, scale_of, visible
 from ..levels.base import Baseline, Case, Failure, Level, Mode, OutOfBounds, Tolerance, Work
-from ..levels.fused_attention_rules import diagnose_attention
+from ..levels.fused_attention_rules import NO_MAX_NOTE, diagnose_attention, magnitude_replays
 from ..levels.level7_fused_attention import FusedAttention
 from ..levels import evidence
 from ..model import one_of
@@ -86,6 +87,7 @@ class GroupedQueryAttention(Level):
             _row("fp32", 1, 4, 4, 130, 16, False, "Hkv = Hq (plain multi-head), a negative scale", scale=-0.25),
             _row("fp32", 1, 4, 2, 64, 16, True, "large logits (about 1000): exp overflows unless the running max is subtracted", special="large"),
             _row("fp16", 1, 2, 1, 70, 64, False, "large logits, half precision, D = 64", special="large"),
+            _row("fp32", 1, 4, 2, 48, 16, True, "very negative scores (about -1000): the running max must start at -inf, not 0, or exp(s - 0) = 0 gives 0 / 0", special="negative"),
             _row("fp16", 1, 8, 2, 40, 128, True, "causal, D = 128, groups of four"),
             _row("fp32", 1, 2, 1, 160, 16, True, "scores grow along the keys: every key block raises the running max", special="growing"),
             _row("fp16", 2, 6, 3, 64, 16, False, "a negative scale on scores spread over hundreds: the row max must be the max of the SCALED scores", scale=-0.5, special="wide"),
@@ -109,6 +111,9 @@ class GroupedQueryAttention(Level):
         v = torch.randn((p["B"], p["Hkv"], S, D), generator=generator)
         if p.get("large"):  # the patterns of levels 7 and 8 (attention_inputs.py)
             q[..., 0] = LARGE_OFFSET
+            k[..., 0] = LARGE_OFFSET
+        if p.get("negative"):  # the mirror image of "large": exp(s - 0) underflows to 0 in float32
+            q[..., 0] = -LARGE_OFFSET
             k[..., 0] = LARGE_OFFSET
         if p.get("wide"):  # times 8, a power of two: scores spread over hundreds, no extra rounding
             # (float16 only: in float32 a GPU's TF32 would round these big scores by ~0.1)
@@ -342,22 +347,68 @@ def diagnose_gqa(failure: Failure) -> list[str]:
     negative = _negative_scale_overflow(failure)
     if negative:
         return negative
-    if not bool(torch.isfinite(failure.out).any()):
-        return []  # nothing but NaN and inf: many bugs end there, and without a probe none can be told apart
     # The rest is level 8's arithmetic: its replays apply with k and v repeated to the query heads.
     heads = _kv_heads(inputs, "grouped")
     repeated = dict(inputs, k=inputs["k"][:, heads], v=inputs["v"][:, heads])
     # No probe: it would call your function with level 8's inputs, which a GQA kernel does not take.
-    failure_as_mha = Failure(
-        failure.case, repeated, failure.out, failure.ref, failure.bad, failure.tolerance, failure.launches,
-        failure.writers, stores=failure.stores,
-    )
+    # The rest is shared (the ruled-out sets too, so the level's summary hears what replays rule out).
+    failure_as_mha = replace(failure, inputs=repeated, probe=None)
+    underflow = _underflow_notes(failure_as_mha, failure.probe)
+    if underflow or not bool(torch.isfinite(failure.out).any()):
+        return underflow  # nothing but NaN and inf: many bugs end there, and the replays cannot tell them apart
     return diagnose_attention(failure_as_mha)
+
+
+def _underflow_notes(failure: Failure, probe: Any) -> list[str]:
+    """NaN made by arithmetic (not memory nothing wrote) where the answer is finite, at exactly the
+    places where a replay of a running max that starts at 0, or of exp without a max, gives 0 / 0 or
+    inf / inf. Both bugs are right on ordinary scores, so the same call once more on this case's
+    shapes with ordinary scores must be right; and they part on large scores, where only exp without
+    a max overflows. Each is ruled out where its replay is finite and far from the output."""
+    if evidence.unwritten_among(failure, failure.bad):
+        return []
+    out = failure.out
+    fitting = []
+    for replay, note in magnitude_replays(failure):
+        nan = torch.isnan(replay)
+        finite = torch.isfinite(replay) & torch.isfinite(out)
+        agree = (out - replay).abs() <= failure.tolerance.atol + failure.tolerance.rtol * replay.abs()
+        if bool((nan & torch.isfinite(failure.ref)).any()) and torch.equal(nan, torch.isnan(out)) and bool(agree[finite].all()):
+            fitting.append(note)
+        else:
+            tried(failure, replay, note)
+    if not fitting or not _right_on(failure, probe, ""):
+        return []  # right only on ordinary scores is what these bugs are; an all-NaN output alone says little
+    # Exp without a max fails on large positive scores, a max that starts at 0 does not; both give
+    # 0 / 0 on very negative ones (and a max taken on the wrong side NaN on wide ones, like no max).
+    right_on_large = _right_on(failure, probe, "large")
+    fitting = [note for note in fitting if (note == NO_MAX_NOTE) != right_on_large]
+    for note in fitting:
+        failure.reproduced.add(note)
+    return fitting
+
+
+def _right_on(failure: Failure, probe: Any, special: str) -> bool:
+    """Whether the learner's function is right on this case's shapes with another input pattern
+    ("" for ordinary scores and the default scale, "large" for scores near +1000); False when it
+    cannot be run (compiled, or the call failed)."""
+    if probe is None:
+        return False
+    params = {key: value for key, value in failure.case.params.items() if key not in ("negative", "large", "wide", "growing", "scale")}
+    if special:
+        params[special] = True
+    inputs = GroupedQueryAttention().make_inputs(replace(failure.case, params=params), torch.Generator().manual_seed(0))
+    run = probe.run(inputs)
+    if run.out is None or run.failed:
+        return False
+    right = _gqa64(inputs, _kv_heads(inputs, "grouped"))
+    return evidence.close_to(run.out, right, failure.tolerance.atol, failure.tolerance.rtol)
 
 
 def _negative_scale_overflow(failure: Failure) -> list[str]:
     """NaN or inf with a negative scale, only in rows whose scaled scores span more than exp2 can
-    take: a row max taken as max(q . k) * scale, which is the SMALLEST score when scale < 0."""
+    take, while the same function is right on ordinary scores with the default scale: a row max taken
+    as max(q . k) * scale, which is the SMALLEST score when scale < 0 (and the right one when > 0)."""
     inputs = failure.inputs
     scale = scale_of(inputs)
     broken = ~torch.isfinite(failure.out) & torch.isfinite(failure.ref)
@@ -369,7 +420,11 @@ def _negative_scale_overflow(failure: Failure) -> list[str]:
     shown = visible(q.shape[-2], "causal" if inputs["causal"] else "all")
     span = scores.masked_fill(~shown, -math.inf).amax(-1) - scores.masked_fill(~shown, math.inf).amin(-1)
     rows = broken.any(dim=-1)
-    if not bool((span[rows] > _EXP2_LIMIT).all()):
+    over = span > _EXP2_LIMIT
+    # The wrong-side max breaks only rows whose span exp2 cannot take, and every other row is right;
+    # with a positive scale it is the right max, so the same call on ordinary scores with the default
+    # scale must be right (an all-NaN output, as an inverted rescale gives, fits the first test alone).
+    if bool((rows & ~over).any()) or bool(failure.bad[~over].any()) or not _right_on(failure, failure.probe, ""):
         return []
     return [
         "likely: with a negative scale, the row max is taken on the wrong side: max(q . k) * scale is the "
