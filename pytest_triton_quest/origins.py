@@ -104,6 +104,8 @@ def find_provenance(
     same names in both dicts). None when there is nothing to search (no wrong segment wide enough)."""
     pool = _reference_pool(references)
     queries: list[tuple[str, "torch_types.Tensor", "torch_types.Tensor", "torch_types.Tensor"]] = []
+    transposed_moves: list[Move] = []
+    explained_whole = 0
     wrong_total = 0
     wrong_at: dict[str, "torch_types.Tensor"] = {}
     for name, out in outputs.items():
@@ -113,14 +115,21 @@ def find_provenance(
         bad = ~_close(out, ref, tolerance)
         wrong_at[name] = bad
         wrong_total += int(bad.sum())
+        if _is_transpose_of(out, ref, bad, tolerance):
+            # Every element, -inf and constants included (which segments cannot place), is its mirror's.
+            first = tuple(int(i) for i in bad.nonzero()[0].tolist())
+            mirror = (*first[:-2], first[-1], first[-2])
+            transposed_moves.append(Move(output=name, at=first, source=name, source_at=mirror, transposed=True))
+            explained_whole += int(bad.sum())
+            continue
         segments, starts, bad_counts = _segments(out, bad)
         for width, values in segments.items():
             chosen = bad_counts[width] > 0
             queries.append((name, values[chosen], starts[width][chosen], bad_counts[width][chosen]))
-    if wrong_total == 0 or not queries:
+    if wrong_total == 0 or not (queries or transposed_moves):
         return None
-    moves: list[Move] = []
-    explained = 0
+    moves: list[Move] = transposed_moves
+    explained = explained_whole
     for name, values, starts, bad_counts in queries:
         if values.shape[0] > _MAX_QUERIES:
             keep = torch.linspace(0, values.shape[0] - 1, _MAX_QUERIES).long()
@@ -425,6 +434,14 @@ def _matching_pairs(
     a, b = queries[query_index], pool[pool_index]
     agree = ((a - b).abs() <= tolerance.atol + tolerance.rtol * b.abs()).all(dim=1)
     return query_index[agree], pool_index[agree]
+
+
+def _is_transpose_of(out: "torch_types.Tensor", ref: "torch_types.Tensor", bad: "torch_types.Tensor", tolerance: Tolerance) -> bool:
+    """The output is its reference with the last two axes swapped, everywhere: a wrong output that a
+    transpose makes right, and not one whose only wrong values are symmetric noise."""
+    if out.dim() < 2 or out.shape[-1] != out.shape[-2] or out.shape[-1] < 2 or not bool(bad.any()):
+        return False
+    return bool(_close(out, ref.transpose(-1, -2), tolerance).all())
 
 
 def _close(out: "torch_types.Tensor", ref: "torch_types.Tensor", tolerance: Tolerance) -> "torch_types.Tensor":
