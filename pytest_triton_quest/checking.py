@@ -35,10 +35,12 @@ from .scratch import (
     call_with_fill,
     colliding_pair,
     filled_allocations,
+    idle_writer,
     place_of,
     read_unwritten,
     scratch_of,
     shared_stores,
+    short_grid_writer,
     silent_writers,
     unstored_text,
 )
@@ -495,6 +497,20 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
                 f": {silent} programs of `{writer}` ran but stored nothing (an early return, or a store masked off), "
                 "and the elements they did not write are read anyway; read only what was written, or have every "
                 "program store its part"
+            )
+        elif (idle := idle_writer(tensor, watch.stores, watch.launches)):
+            writer, grid = idle
+            elsewhere = (
+                f": `{writer}`, which is handed it, runs on the grid {grid}, which has no program (an axis "
+                "that rounds down to 0, as size // BLOCK does when the size is below one block); count the "
+                "programs with triton.cdiv"
+            )
+        elif (short := short_grid_writer(tensor, watch.stores, watch.launches, owner)):
+            writer, grid, written, size, block = short
+            elsewhere = (
+                f": the grid {grid} of `{writer}` is too small: its programs store blocks of {block} along the "
+                f"last axis, indices 0..{written - 1} of {size}, and the last, partial block gets no program; "
+                "count the programs with triton.cdiv"
             )
         verb = "reads" if len(found.readers) <= 1 else "read"
         called = allocation.variable(kata_path)

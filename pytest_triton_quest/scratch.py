@@ -233,6 +233,52 @@ def silent_writers(
     return kernel, silent
 
 
+def idle_writer(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], launches: list[Any]) -> tuple[str, tuple[int, ...]] | None:
+    """(kernel, grid) of a launch that was handed the buffer on a grid with an axis of 0 programs, where
+    no program of any kernel stored into the buffer: the kernel meant to write it never ran."""
+    if any(True for _ in _stored_elements(tensor, stores)):
+        return None
+    for launch in launches:
+        handed = any(arg.data_ptr == tensor.data_ptr() for arg in launch.tensors)
+        if handed and 0 in launch.grid and any(launch.grid):  # (0, 0, 0): a grid that was not worked out
+            return launch.kernel, tuple(launch.grid)
+    return None
+
+
+def short_grid_writer(
+    tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], launches: list[Any], owner: Any
+) -> tuple[str, tuple[int, ...], int, int, int] | None:
+    """(kernel, grid, written, size, block) when the one kernel that stores into the buffer gave every
+    program one run of `block` elements of the last axis, the runs cover indices 0..written-1 of every
+    row, and the rest of each row, shorter than one block, was stored by nobody: the last, partial
+    block got no program (a count rounded down), not a mask or an index (those leave other gaps)."""
+    import numpy as np
+
+    runs: dict[str, list[Any]] = {}
+    for kernel, _, elements in _stored_elements(tensor, stores):
+        runs.setdefault(kernel, []).append(elements)
+    if len(runs) != 1 or tensor.dim() < 1:
+        return None
+    kernel, stored = next(iter(runs.items()))
+    grids = [tuple(launch.grid) for launch in launches if launch.kernel == kernel]
+    if len(grids) != 1 or int(np.prod(grids[0])) != len(stored):
+        return None  # programs that stored nothing are silent_writers' to name
+    size = int(tensor.shape[-1])
+    lengths = {int(elements.size) for elements in stored}
+    if len(lengths) != 1:
+        return None
+    block = lengths.pop()
+    if any(int(elements[-1] - elements[0]) + 1 != block or int(elements[0]) % size % block for elements in stored):
+        return None  # not one aligned run of the last axis per program
+    never = torch.as_tensor(owner).reshape(-1, size) < 0
+    written = size - int(never[0].sum())
+    tail = torch.zeros(size, dtype=torch.bool)
+    tail[written:] = True
+    if not 0 < size - written < block or written % block or not bool((never == tail).all()):
+        return None
+    return kernel, grids[0], written, size, block
+
+
 def unstored_text(allocation: Allocation, owner: Any, names: tuple[str, ...] = ()) -> str | None:
     """Where in the buffer no kernel stored, from `owner` (KernelWatch.last_writers: -1 where no
     program stored an element): the axes along which the unstored elements gather, e.g. "at [:, 1..3]"
