@@ -15,6 +15,8 @@ from ..model import one_of
 if TYPE_CHECKING:
     import torch as torch_types
 
+    from ..model import StrayAccess
+
 
 # Block sizes a learner is likely to use; a wrong region that starts at the last full block of one of
 # them points at the grid or the masks of the partial last block.
@@ -161,9 +163,22 @@ class AttentionScores(Level):
         name = access.argument.lower()
         if access.access == "store":
             return ["likely: the store mask lets lanes past S through: mask the store with (rows[:, None] < S) & (cols[None, :] < S)"]
+        one_past = _one_row_past_the_end(access, case.params["D"])
         if name.startswith("k"):
+            if one_past:
+                return [
+                    "likely: the k mask is off by one: it lets key S through, one past the last (the stray lanes are "
+                    f"exactly the row after `{access.argument}` ends), as cols <= S would; mask the k load with cols < S "
+                    "(other=0.0)"
+                ]
             return ["likely: the k tile is loaded past the last key: mask the k load with its own key indices, cols < S (other=0.0)"]
         if name.startswith("q"):
+            if one_past:
+                return [
+                    "likely: the q mask is off by one: it lets query S through, one past the last (the stray lanes "
+                    f"are exactly the row after `{access.argument}` ends), as rows <= S would; mask the q load with rows "
+                    "< S (other=0.0)"
+                ]
             return ["likely: the q tile is loaded past the last query: mask the q load with its own query indices, rows < S (other=0.0)"]
         return []
 
@@ -185,6 +200,15 @@ _HEAD_OFFSET = (
     "likely: every (batch, head) slice holds the scores of slice [0, 0]: the pointers leave out the offset of "
     "the batch and head, bh * stride (q.stride(1) per head of a contiguous (B, H, S, D) tensor)"
 )
+
+
+
+def _one_row_past_the_end(access: "StrayAccess", D: int) -> bool:
+    """The masked load's stray lanes are exactly the D elements of the row just past the tensor's end:
+    its mask lets one index too many through (<= where < belongs)."""
+    if not access.masked or access.numel is None or not access.stray_offsets:
+        return False
+    return set(access.stray_offsets) == set(range(access.numel, access.numel + D))
 
 
 def _replay_notes(
