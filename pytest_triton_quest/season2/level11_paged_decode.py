@@ -9,7 +9,7 @@ past seq_len or outside the block table cannot go unnoticed.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from .._lazy import torch
 from ..levels.attention_inputs import LARGE_OFFSET
@@ -346,7 +346,7 @@ def diagnose_decode(failure: Failure) -> list[str]:
     lens: list[int] = inputs["seq_lens"].tolist()
     # Replays first: a known wrong answer explains NaN too (a sequence left with no token is 0 / 0, a
     # garbage page read by mistake is NaN in the replay as in the kernel).
-    replayed = [(replay(), note) for replay, note in _near_misses(inputs, out)]  # each computed once
+    replayed = [(replay(), note) for replay, note in _near_misses(inputs, out, failure.launches)]  # each computed once
     notes = _simplest([note for replay, note in replayed if tried(failure, replay, note, exact=_pinned(note))])
     if not notes:
         notes = _simplest(_confirmed_on_clean_cache(failure, replayed))
@@ -431,9 +431,12 @@ def _simplest(notes: list[str]) -> list[str]:
     return notes
 
 
-def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tuple[Callable[[], "torch_types.Tensor"], str]]:
+def _near_misses(
+    inputs: dict[str, Any], out: "torch_types.Tensor", launches: Sequence[Any] = ()
+) -> list[tuple[Callable[[], "torch_types.Tensor"], str]]:
     """The level's family of near misses of the reference: another block table, other lengths, another
-    scale, another kv head mapping. Each is named only when it reproduces the output."""
+    scale, another kv head mapping, a split or merge bug at the usual split sizes and at those the
+    launches' grids allow. Each is named only when it reproduces the output."""
     lens: list[int] = inputs["seq_lens"].tolist()
     table = inputs["block_table"]
     B = table.shape[0]
@@ -565,7 +568,16 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
             "likely: the slot inside the page steps the kv head's stride: slot s is at s * k_cache.stride(2) (D in a "
             "contiguous cache); it is s * k_cache.stride(1), the slot stride (Hkv * D)",
         ))
-    for per_split in (w for w in widths if w < longest):
+    splits = sorted({*widths, *_split_sizes_of(inputs, launches)}) if widths else []
+    for per_split in (w for w in splits if w < longest):
+        # Splits counted with a floor: each sequence loses its last, partial split (a short one, all).
+        floored = [n // per_split * per_split for n in lens]
+        if floored != lens:
+            family.append((
+                lambda floored=floored: _decode64(inputs, lengths=floored),
+                f"{_FLOORED}{per_split} tokens: the last, partial split of each sequence is left out (a sequence "
+                "shorter than one split has none: 0 / 0); count a sequence's splits with cdiv(seq_len, tokens per split)",
+            ))
         for bug, note in _MERGE_BUGS.items():
             family.append((lambda per_split=per_split, bug=bug: _split_decode64(inputs, per_split, per_split, bug), note))
         for tile in (w for w in _WIDTHS if w < per_split):
@@ -579,6 +591,22 @@ def _near_misses(inputs: dict[str, Any], out: "torch_types.Tensor") -> list[tupl
 # Widths a kernel's tiles and splits are likely to have, and the most cached tokens (all sequences)
 # a case may have for the tile-shaped replays to run.
 _WIDTHS = (16, 32, 64, 128, 256)
+# At most this many split sizes besides _WIDTHS are read off the grids: each costs a dozen replays.
+_MAX_GRID_SPLITS = 4
+
+
+def _split_sizes_of(inputs: dict[str, Any], launches: Sequence[Any]) -> list[int]:
+    """Split sizes, multiples of 16 outside _WIDTHS (a learner's 48 or 96), that some launch's grid
+    allows: n programs along one axis over T tokens (the longest sequence, or what the block table
+    can hold) means pieces of P tokens with cdiv(T, P) = n. The smallest come first."""
+    lens: list[int] = inputs["seq_lens"].tolist()
+    totals = {max(lens), inputs["block_table"].shape[1] * inputs["k_cache"].shape[1]}
+    counts = {n for launch in launches for n in launch.grid if n > 1}
+    sizes = {
+        size for n in counts for total in totals for size in range(16, total, 16)
+        if -(-total // size) == n and size not in _WIDTHS
+    }
+    return sorted(sizes)[:_MAX_GRID_SPLITS]
 _MAX_REPLAY_TOKENS = 4096
 _MAX_CUTS = 64  # truncation points tried (a replay each)
 _SPLIT_BUGS = {
@@ -614,14 +642,16 @@ _MERGE_BUGS = {
 _PER_SPLIT = {*_SPLIT_BUGS.values(), *_MERGE_BUGS.values()}
 _CUT = "likely: tokens from "
 _SPLIT_RELATIVE = "likely: the page entry is looked up from the token's place inside its split, (t - split start) // page_size "
+_FLOORED = "likely: the splits are counted with a floor, seq_len // "
 
 
 def _pinned(note: str) -> bool:
     """Whether a replay that misses rules the line's bug out. Not a split's or the merge's slip, nor a
     page entry found inside a split, which are replayed with split sizes and tiles the kernel may not
     use; nor tokens never visited from some K on, where K follows from the case's lengths and pages (a
-    page count rounded down cuts each sequence at its own place), so another case's K is another claim."""
-    return note not in _PER_SPLIT and not note.startswith((_CUT, _SPLIT_RELATIVE))
+    page count rounded down cuts each sequence at its own place), so another case's K is another claim;
+    nor splits counted with a floor, replayed at split sizes the kernel may not use."""
+    return note not in _PER_SPLIT and not note.startswith((_CUT, _SPLIT_RELATIVE, _FLOORED))
 
 
 def _split_decode64(inputs: dict[str, Any], per_split: int, tile: int, bug: str) -> "torch_types.Tensor":
