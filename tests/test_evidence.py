@@ -83,6 +83,17 @@ def test_a_transposed_output_is_named() -> None:
     assert line is not None and "transposed" in line
 
 
+def test_a_transposed_causal_output_is_named_with_its_minus_inf() -> None:
+    """Half the wrong elements of a transposed causal score matrix are -inf, which no segment search
+    can place; the whole output equal to the reference's transpose explains them all."""
+    scores = torch.randn(2, 64, 64, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    ref = scores.masked_fill(torch.ones(64, 64, dtype=torch.bool).triu(1), float("-inf"))
+    line = _line(ref.transpose(-1, -2).contiguous(), ref)
+    assert line is not None and "transposed" in line
+    symmetric = scores + scores.transpose(-1, -2)
+    assert _line(symmetric.transpose(-1, -2).contiguous(), symmetric) is None  # nothing wrong, nothing said
+
+
 def test_two_exchanged_tiles_are_traced_to_each_other() -> None:
     ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     out = ref.clone()
@@ -672,11 +683,34 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level9/ab_ds_without_p.py", "fp32-1x2x77x32-full-scale0.3", "dS leaves out its factor P"),
         ("level9/ab_delta_at_key_rows.py", "fp32-2x1x77x32-causal", "delta is loaded at the key tile's rows"),
         ("level11/ab_slot_uses_head_stride.py", "fp32-8/2x32-page16-lens77_5-scale0.3", "the slot inside the page steps the kv head's stride"),
+        # Tenth session, batches ac to ae. A k mask that lets key S through (cols <= S).
+        ("level4/ac_col_mask_off_by_one.py", "fp32-2x2x77x32", "the k mask is off by one: it lets key S through"),
+        # delta's kernel launched on S // ROWS programs: none below one block, the tail above.
+        ("level9/ac_delta_grid_floor.py", "fp32-1x1x1x16-causal", "runs on the grid (1, 0, 1), which has no program"),
+        ("level9/ac_delta_grid_floor.py", "fp32-1x2x77x32-full-scale0.3", "indices 0..63 of 77, and the last, partial block gets no program"),
+        # A running max that starts at 0, told from exp without a max by the same call on large scores.
+        ("level10/ad_running_max_zero_init.py", "fp32-1x4/2x48x16-causal-negative", "the running max starts at 0 instead of -inf"),
+        # The merge in the wrong base at a split size of 48 tokens, read off the split kernel's grid;
+        # the splits counted with a floor.
+        ("level11/ad_merge_natural_exp.py", "fp32-8/2x32-page16-lens77_5-scale0.3", "the merge rescales with exp while"),
+        ("level11/ad_last_piece_dropped.py", "fp32-8/2x32-page16-lens77_5-scale0.3", "the splits are counted with a floor, seq_len // 48"),
+        # A transposed store, the -inf above the diagonal included.
+        ("level5/ae_output_strides_swapped.py", "fp32-1x2x64", "the output is transposed"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     message, diagnoses = _blind(relative, case_id, tmp_path, monkeypatch)
     assert diagnoses and expected in diagnoses[0], (diagnoses, message)
+
+
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_an_all_nan_output_is_not_blamed_on_the_wrong_side_max(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Level 10: an inverted rescale makes every row NaN, which the wide case's rows (each spans more
+    than exp2 takes) fit; the same call on ordinary scores with the default scale is all NaN too, so
+    the max taken on the wrong side (right there) is not named."""
+    message, diagnoses = _blind("level10/ad_correction_inverted.py", "fp16-2x6/3x64x16-full-scale-0.5-wide", tmp_path, monkeypatch)
+    assert not any("wrong side" in line for line in diagnoses), (diagnoses, message)
 
 
 @pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
