@@ -172,6 +172,9 @@ class StoreMap:
     # Per program (any that addressed the output), the flat indices of output elements its stores
     # addressed with the mask off: (kernel, program id) -> sorted indices.
     masked_off: dict[tuple[str, tuple[int, int, int]], Any] = field(default_factory=dict)
+    # Per program, how many stores it made where each reached only elements of its widest store (else
+    # 1; absent when not recorded): a loop whose passes all store at one place.
+    repeats: dict[tuple[str, tuple[int, int, int]], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -287,6 +290,9 @@ class Failure:
     # A scratch buffer made in half precision, when the same call with it in float32 is right
     # (checking.precision_origin).
     precision_headline: str | None = None
+    # Two programs of one kernel stored the same elements of one of the function's own buffers
+    # (checking._scratch_collision_note); interpreter only.
+    scratch_headline: str | None = None
     # Where the output's NaN became exactly 0 when new memory held zeros: elements no kernel wrote
     # (checking.nan_origin); None when that was not tried.
     unwritten: "torch.Tensor | None" = None

@@ -48,15 +48,22 @@ def store_map(watch: KernelWatch, out: "torch_types.Tensor") -> StoreMap | None:
             programs.append(key)
             pieces.append([])
         pieces[index[key]].append((inside - start) // size)
-    for parts in pieces:
-        elements.append(np.unique(np.concatenate(parts)))
+    repeats: dict[tuple[str, tuple[int, int, int]], int] = {}
+    for key, parts in zip(programs, pieces):
+        distinct = np.unique(np.concatenate(parts))
+        elements.append(distinct)
+        # Every store of the program reached a part of the same block (the widest store's): its
+        # stores repeat one another, however many there were (a masked last pass reaches fewer).
+        stored = [np.unique(part) for part in parts]
+        widest = max(stored, key=len)
+        repeats[key] = len(stored) if len(widest) == len(distinct) else 1
     masked: dict[tuple[str, tuple[int, int, int]], list[Any]] = {}
     for kernel, program_id, addresses in watch.masked_stores:
         inside = addresses[(addresses >= start) & (addresses < end) & ((addresses - start) % size == 0)]
         if inside.size:
             masked.setdefault((kernel, program_id), []).append((inside - start) // size)
     masked_off = {key: np.unique(np.concatenate(parts)) for key, parts in masked.items()}
-    return StoreMap(programs, elements, numel, masked_off)
+    return StoreMap(programs, elements, numel, masked_off, repeats)
 
 
 class KernelProbe:

@@ -64,7 +64,37 @@ def too_few_programs(stores: StoreMap, silent: list[tuple[int, int, int]]) -> in
     covered = stored_prefix(stores)
     if covered is None or covered >= stores.numel or silent or unstored_were_addressed(stores):
         return None
+    if restored_programs(stores):
+        return None  # a program that stores the same block over and over has work it puts nowhere else
     return covered
+
+
+def restored_programs(stores: StoreMap) -> list[tuple[tuple[str, tuple[int, int, int]], int]]:
+    """(program, times) for every program whose `times` stores all reached one block (see
+    StoreMap.repeats): the passes of its loop all store at one place."""
+    restored = []
+    for key, elements in zip(stores.programs, stores.elements):
+        times = stores.repeats.get(key, 1)
+        if times > 1 and elements.size:
+            restored.append((key, times))
+    return restored
+
+
+def restored_note(stores: StoreMap, gap: int) -> str | None:
+    """Programs that store their block several times over while `gap` elements get no store: a loop
+    inside each program whose store offset does not advance with it. None otherwise."""
+    restored = restored_programs(stores)
+    if not gap or not restored:
+        return None
+    (kernel, program), times = restored[0]
+    elements = stores.elements[stores.programs.index((kernel, program))]
+    first, last = int(elements.min()), int(elements.max())
+    who = f"program {program[0]}" if program[1:] == (0, 0) else f"program {program}"
+    return (
+        f"likely: {len(restored)} program(s) of `{kernel}` store the same block {times} times over ({who}: "
+        f"elements {first}..{last}), while {gap} elements are stored by none: every pass of a loop inside a "
+        "program overwrites the same place; its store offset must move on with the loop"
+    )
 
 
 def stored_prefix(stores: StoreMap) -> int | None:
@@ -214,6 +244,24 @@ def borrowed_stride_note(stray: OutOfBounds) -> str | None:
         f"likely: the {what} offset of `{access.argument}` multiplies `{name}`'s {what} stride: program {pid} along "
         f"axis {axis} starts at {pid} * {name}.stride({dim}) = {start}, past the end; `{access.argument}` has its own "
         f"shape {list(tensor.shape)}, so its {what} stride is stride({dim}) = {tensor.stride(dim)}: pass that one"
+    )
+
+
+def far_past_the_end_note(stray: OutOfBounds) -> str | None:
+    """Lanes of the first program (program id (0, 0, 0), whose tile is the tensor's first) reaching
+    more than twice the tensor's size: no ragged edge is that wide, and a mask would only hide it. The
+    address arithmetic steps too far. None when the record says otherwise."""
+    access = stray.stray
+    if access.argument is None or not access.numel or not access.offsets or any(access.program_id):
+        return None
+    furthest = max(access.offsets)
+    if furthest < 2 * access.numel or min(access.offsets) < 0:
+        return None
+    return (
+        f"likely: the addresses of `{access.argument}` step too far: program (0, 0, 0), whose tile is the first, "
+        f"reads up to element {furthest} of the {access.numel} it has ({furthest / access.numel:.1f} times its "
+        "size), which no ragged edge explains: a stride is too large (strides passed in another order, or one "
+        "multiplied twice), or an offset is built from the wrong program id"
     )
 
 
@@ -621,6 +669,9 @@ def tile_store_notes(stores: StoreMap, launches: list[LaunchRecord], shape: tupl
     nothing = nothing_stored_note(stores, launches, round_up)
     if nothing is not None:
         return [nothing]
+    restored = restored_note(stores, overlap_and_gap(stores)[1])
+    if restored is not None:
+        return [restored]
     silent = silent_programs(stores, launches)
     covered = too_few_programs(stores, silent)
     grids = {tuple(written_grid(launch)) for launch in launches}
@@ -830,6 +881,11 @@ def tile_origin_note(stores: StoreMap, shape: tuple[int, ...], misstored: int) -
         flat = np.asarray(elements, dtype=np.int64)
         if flat.size == 0:
             continue
+        if flat.min() // (R * C) != flat.max() // (R * C):
+            # A tile at a wrong origin inside its slice stays inside it (its mask bounds the true rows,
+            # which lie further down); stores that run on into the next slice start at a wrong slice
+            # offset, whatever the tiles do.
+            return None
         first = flat[flat < R * C]
         if first.size:
             corners.add((int((first // C).min()), int((first % C).min())))

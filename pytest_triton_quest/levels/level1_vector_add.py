@@ -139,6 +139,9 @@ def _store_notes(failure: Failure) -> list[str]:
             f"likely: {shown} all store element {element} while {gap} elements are stored by none: "
             "each program must own its own block, offsets = pid * BLOCK_SIZE + tl.arange(0, BLOCK_SIZE)"
         ]
+    restored = evidence.restored_note(stores, gap)
+    if restored is not None:
+        return [restored]
     silent = evidence.silent_programs(stores, failure.launches)
     covered = evidence.too_few_programs(stores, silent)
     if covered is not None:
