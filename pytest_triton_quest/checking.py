@@ -19,7 +19,14 @@ from typing import Any, Callable
 from ._lazy import torch
 from .guard import KernelWatch, watch_kernels
 from .levels.base import Level
-from .levels.evidence import batch_step_note, borrowed_stride_note, program_id_index_note, stray_tensor, wholly_outside_note
+from .levels.evidence import (
+    batch_step_note,
+    borrowed_stride_note,
+    far_past_the_end_note,
+    program_id_index_note,
+    stray_tensor,
+    wholly_outside_note,
+)
 from .loading import KataLoadError, function_site, load_function
 from .paths import shown, source_line, traceback_kata_line
 from .picture import key_tile_view, output_view, stray_view, tile_view
@@ -255,6 +262,8 @@ def _check(
             failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
             watch if mode.interpreted else None,
         )
+    if examined and mode.interpreted:
+        failure.scratch_headline = _scratch_collision_note(watch, scratch_of(allocations, outputs), kata_path)
     if failure.nan_headline is None and examined:
         precision_origin(
             failure, lambda: _rerun_promoted(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path, references
@@ -449,6 +458,30 @@ def _buffer_axes(tensor: Any, out_shape: tuple[int, ...]) -> tuple[str, ...]:
     return axis_names(len(out_shape))[:dims] if tuple(tensor.shape) == out_shape[:dims] else ()
 
 
+def _scratch_collision_note(watch: KernelWatch, scratch: list[Allocation], kata_path: Path) -> str | None:
+    """A `likely:` line when two programs of one kernel stored the same elements of one of the
+    function's own buffers: programs of one launch run in no set order, so which value stays is luck,
+    and whatever reads the buffer gets one program's result where it expects the other's."""
+    for allocation in scratch[:4]:
+        tensor = allocation.tensor
+        if not tensor.is_contiguous():
+            continue
+        shared = shared_stores(tensor, watch.stores)
+        if shared is None:
+            continue
+        writer, most, where = shared
+        pair = colliding_pair(tensor, watch.stores, writer)
+        who = f"programs {pair[0]} and {pair[1]}" if pair is not None else "two programs"
+        called = allocation.variable(kata_path)
+        buffer = f"`{called}`, the buffer" if called else "the buffer"
+        return (
+            f"likely: programs of `{writer}` overwrite each other in {buffer} made at {allocation.where(shown(kata_path))} "
+            f"({int(where.sum())} elements stored by up to {most} programs): {who} store the same elements, so its "
+            "store index does not tell them apart; each program must store to its own place"
+        )
+    return None
+
+
 def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ...]) -> tuple[str, str] | None:
     """(report line, headline) when the rerun's kernels loaded elements of one of the function's own
     buffers that no kernel stored; None when none did, or nothing was recorded (compiled runs)."""
@@ -604,7 +637,10 @@ def _call(
             outside = wholly_outside_note(stray)
             message = watch.violation.describe() + (f"\n{outside}" if outside else "")
             # The level's own reading first; then what the record alone shows about the index.
-            generic = program_id_index_note(stray) or batch_step_note(stray) or borrowed_stride_note(stray)
+            generic = (
+                program_id_index_note(stray) or batch_step_note(stray) or borrowed_stride_note(stray)
+                or far_past_the_end_note(stray)
+            )
             diagnoses = level.diagnose_out_of_bounds(stray) or ([generic] if generic else [])
             view = _stray_picture(stray, case, diagnoses) if pictures else None
             return CaseResult(FAILED, message, diagnoses, stray_picture=view)

@@ -15,6 +15,7 @@ from .levels.evidence import masked_off_note, slice_collision_note, unreached_co
 from .origins import Provenance, axis_names, find_provenance, unravel, worst_slice
 from .origins import describe as describe_provenance
 from .origins import observation as provenance_observation
+from .store_strides import stride_slip_note
 from .reads import headline as reads_headline
 from .reads import message as reads_message
 
@@ -69,11 +70,13 @@ def explain_mismatch(level: "Level", failure: "Failure", mode: "Mode") -> tuple[
             lines.append(seen)
     headline = (
         traced
+        or stride_slip_note(failure.out, failure.ref, failure.inputs, failure.tolerance, axes.get(failure.output) or ())
         or failure.nan_headline
         or failure.precision_headline
         or unstored_slices_note(failure)
         or next((line for line in (unloaded.headline() for unloaded in failure.unloaded) if line), None)
         or one_headline(level.diagnose(failure))
+        or failure.scratch_headline
         or slice_collision_note(failure.stores, tuple(failure.out.shape))
         or masked_off_note(failure.stores, failure.bad)
         or unreached_columns_note(failure.stores, failure.bad, tuple(failure.out.shape), failure.launches)

@@ -24,7 +24,7 @@ LAYERS: list[set[str]] = [
     {"checking", "guard_selftest"},
     {"report", "picture", "probes", "traffic", "loading", "guard", "compat", "device", "progress", "registry", "sanitizer", "reads", "scratch", "ownership", "card_rates"},
     {"levels", "season2", "hookspecs"},
-    {"paths", "_lazy", "_guard_probe", "origins"},
+    {"paths", "_lazy", "_guard_probe", "origins", "store_strides"},
     {"model", "card"},
 ]
 

@@ -83,6 +83,12 @@ class BoundsViolation:
                 "start is wrong (a program id, an index or a stride), or the grid or a loop goes further than the "
                 "tensor has tiles."
             )
+        if self.offsets and self.numel and min(self.offsets) >= 0 and max(self.offsets) >= 2 * self.numel:
+            return (
+                f"These lanes reach more than twice the tensor's size past its start: no ragged edge is that wide, "
+                f"so a mask would only hide the bug: the {self.access}'s addresses step too far (a stride or an "
+                "offset is too large)."
+            )
         if self.masked:
             return (
                 f"The {self.access} has a mask, yet these lanes were on: the mask does not match the addresses. "
