@@ -255,12 +255,19 @@ def _store_notes(failure: Failure) -> list[str] | None:
     swapped = _swapped_grid_note(failure) if silent and gap else None
     if swapped is not None:
         return [swapped]
+    origin = evidence.tile_origin_note(stores, (M, N), gap)
+    if origin is not None:
+        return [origin]
     if silent and gap and _mixed_sizes_note(failure) == []:
         shown = evidence.programs_text([program[0] for program in silent])
+        # A store mask that is all false still addresses elements of c (the guard records them); a
+        # program that addressed none of c works on a tile outside it, whatever its mask.
+        addressed = any(key in stores.masked_off for key in ((kernel, program) for kernel in {k for k, _ in stores.programs} for program in silent))
         return [
             f"likely: {shown} ran but stored nothing while {gap} elements of c "
             "are never stored: those programs work on a tile outside c (check how the program id is split into "
-            "pid_m and pid_n), or their store mask is all false"
+            "pid_m and pid_n, the grid's axes, and where each tile starts)"
+            + (", or their store mask is all false" if addressed else "")
         ]
     return None
 
@@ -285,6 +292,12 @@ def _swapped_grid_note(failure: Failure) -> str | None:
     def many(count: int, what: str) -> str:
         return f"{count} {what}{'' if count == 1 else 's'}"
 
+    if grid[1] == 1:
+        # A one-axis grid: (one row tile) x n tiles launched as n x 1 is also a flat tile index split
+        # with the number of row tiles (1), or column tiles started a row tile's width apart: program
+        # p >= 1 stores nothing either way, and the stores cannot tell which. The silent programs are
+        # named instead; a case with more than one row tile tells.
+        return None
     return (
         f"likely: the grid's axes are swapped: c ({M} x {N}) in tiles of up to {many(rows_per, 'row')} and "
         f"{many(cols_per, 'column')} (what each program stored) needs {many(needed[0], 'row tile')} and "

@@ -234,30 +234,34 @@ def _row(
 def _slots(
     pages: "torch_types.Tensor", page_size: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0,
     split_relative: int = 0,
+    relative_slots: bool = False,
 ) -> "torch_types.Tensor":
     """Row indices, in the cache seen as (pool * page_size, Hkv, D), of a sequence's first n tokens
     (`page_of`, `slot_of`: another divisor for the page entry, another modulus for the slot, or with
     slot_of < 0 none: the slot is t itself; `tile_page`: every token of a tile of that many takes the
     page of the tile's first token; `split_relative`: the page entry is found from the token's place
-    inside its split of that many tokens)."""
+    inside its split of that many tokens, and with `relative_slots` the slot too)."""
     tokens = torch.arange(n)
     slots = tokens if slot_of < 0 else tokens % (slot_of or page_size)  # slot_of < 0: no modulo at all
     looked_up = (tokens // tile_page) * tile_page if tile_page else tokens
     if split_relative:
         looked_up = looked_up % split_relative
+        if relative_slots:
+            slots = looked_up % page_size
     return pages[looked_up // (page_of or page_size)] * page_size + slots
 
 
 def _sequence(
     inputs: dict[str, Any], name: str, b: int, n: int, page_of: int = 0, slot_of: int = 0, tile_page: int = 0,
-    split_relative: int = 0,
+    split_relative: int = 0, relative_slots: bool = False,
 ) -> "torch_types.Tensor":
     """Sequence b's first n cached rows of `name`, (n, Hkv, D), found through the block table."""
     cache = inputs[name].to(device="cpu", dtype=torch.float64)
     page = cache.shape[1]
     pages = inputs["block_table"][b].to("cpu").long()
     rows = cache.reshape(-1, *cache.shape[2:])
-    return rows[_slots(pages, page, n, page_of, slot_of, tile_page, split_relative).clamp(max=rows.shape[0] - 1)]
+    slots = _slots(pages, page, n, page_of, slot_of, tile_page, split_relative, relative_slots)
+    return rows[slots.clamp(max=rows.shape[0] - 1)]
 
 
 def _strides_swapped(cache: "torch_types.Tensor") -> "torch_types.Tensor":
@@ -296,6 +300,7 @@ def _decode64(
     tile_page: int = 0,
     padded_to: int = 0,
     split_relative: int = 0,
+    relative_slots: bool = False,
 ) -> "torch_types.Tensor":
     """The answer in float64, or a known wrong one: other lengths, the scale applied twice (or another
     scale), query head h served by kv head h % Hkv (or by `heads[h]`), (`unshifted`) the softmax's
@@ -312,8 +317,8 @@ def _decode64(
     for b, n in enumerate(lengths if lengths is not None else inputs["seq_lens"].tolist()):
         if n < 1:
             continue
-        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of, tile_page, split_relative)[:, heads]  # (n, Hq, D)
-        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of, tile_page, split_relative)[:, heads]
+        keys = _sequence(inputs, "k_cache", b, n, page_of, slot_of, tile_page, split_relative, relative_slots)[:, heads]  # (n, Hq, D)
+        values = _sequence(inputs, "v_cache", b, n, page_of, slot_of, tile_page, split_relative, relative_slots)[:, heads]
         scores = torch.einsum("hd,nhd->hn", q[b], keys) * scale
         if padded_to:  # padding that scores 0 (a key loaded as 0, never set to -inf) and adds value 0
             extra = -n % padded_to
@@ -528,12 +533,19 @@ def _near_misses(
             f"likely: the page is looked up once per tile of {width} tokens, at the tile's first token: each token t "
             "needs its own page, block_table[b, t // page_size], since a tile spans several pages",
         ))
-    for width in (w for w in widths if w < longest):
+    splits = sorted({*widths, *_split_sizes_of(inputs, launches)}) if widths else []
+    for width in (w for w in splits if w < longest):
         family.append((
             lambda width=width: _decode64(inputs, split_relative=width),
             f"{_SPLIT_RELATIVE}({width} tokens a split here): the entry is block_table[b, t // page_size], with t "
             "counted from the sequence's start, not from its split's",
         ))
+        if width % page_size:  # else the slot inside the page is the same either way
+            family.append((
+                lambda width=width: _decode64(inputs, split_relative=width, relative_slots=True),
+                f"{_SPLIT_RELATIVE}and so is the slot ({width} tokens a split here): both come from t counted from "
+                "the sequence's start, block_table[b, t // page_size] and t % page_size, not from its split's",
+            ))
     # The last tile: of one of the widths a kernel's tiles have, or of one page.
     tails = {w for w in widths if any(n % w for n in lens)}
     if widths and any(n % page_size for n in lens):
@@ -568,7 +580,6 @@ def _near_misses(
             "likely: the slot inside the page steps the kv head's stride: slot s is at s * k_cache.stride(2) (D in a "
             "contiguous cache); it is s * k_cache.stride(1), the slot stride (Hkv * D)",
         ))
-    splits = sorted({*widths, *_split_sizes_of(inputs, launches)}) if widths else []
     for per_split in (w for w in splits if w < longest):
         # Splits counted with a floor: each sequence loses its last, partial split (a short one, all).
         floored = [n // per_split * per_split for n in lens]

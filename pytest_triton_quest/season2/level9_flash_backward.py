@@ -252,7 +252,7 @@ _LN2 = math.log(2.0)
 
 def _backward64(
     inputs: dict[str, Any], *, lse_units: float = 1.0, normalise: bool = True, subtract_delta: bool = True,
-    delta_from_o: bool = True, dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
+    delta_of: str = "do*o", dv_from_ds: bool = False, seen: "torch_types.Tensor | None" = None,
     score_units: float = 1.0, mask_multiplied: "torch_types.Tensor | None" = None, delta_by_key: bool = False,
     lse_of: str = "", times: "torch_types.Tensor | None" = None, delta_tile: int = 0, delta_key_tile: int = 0,
     p_in_ds: bool = True,
@@ -263,6 +263,7 @@ def _backward64(
     multiplied by the causal mask, so a hidden pair whose exp overflowed gives inf * 0 = NaN.
     `lse_of`: "head 0" or "slice 0", every head (of each batch, or of all) reads that one's lse.
     `times`: how many times the kernels visit each (query, key) pair, mask or not (0: never).
+    `delta_of`: the product delta sums over d per query row: "do*o" (right), "do", "o*o" or "do*do".
     `delta_tile`: square tiles of that width whose delta vector (of the tile's queries) is broadcast
     along the other axis: pair (i, j) subtracts the delta of the query at j's place in the tile,
     delta[(i // w) * w + j % w] (0 past the last query, as a masked load gives). `delta_key_tile`: delta
@@ -289,7 +290,8 @@ def _backward64(
     q, k, v, do = (inputs[name].to(torch.float64) for name in ("q", "k", "v", "do"))
     scale = scale_of(inputs)
     o = torch.softmax(_scores64(inputs), dim=-1) @ v  # o comes from the forward pass, whatever the walk
-    delta = (do * o).sum(-1) if delta_from_o else do.sum(-1)
+    factors = {"do*o": (do, o), "do": (do, torch.ones_like(do)), "o*o": (o, o), "do*do": (do, do)}[delta_of]
+    delta = (factors[0] * factors[1]).sum(-1)
     dp = do @ v.transpose(-1, -2)
     if not p_in_ds:  # on the visible pairs only: which hidden pairs a kernel visits depends on its tiles
         ds = (dp - delta[..., None]) * _visible(inputs)
@@ -316,7 +318,9 @@ def diagnose_backward(failure: Failure) -> list[str]:
     inputs, name, wrong = failure.inputs, failure.output, failure.wrong_outputs
     scale = scale_of(inputs)
     replays = [
-        (dict(delta_from_o=False), "likely: delta is not rowsum(dO * O): it needs O (delta = sum over d of do * o, per query row)"),
+        (dict(delta_of="do"), "likely: delta is not rowsum(dO * O): it needs O (delta = sum over d of do * o, per query row)"),
+        (dict(delta_of="o*o"), "likely: delta is rowsum(O * O): the load meant for dO reads O (delta = sum over d of do * o, per query row)"),
+        (dict(delta_of="do*do"), "likely: delta is rowsum(dO * dO): the load meant for O reads dO (delta = sum over d of do * o, per query row)"),
         (dict(subtract_delta=False), "likely: dS = P * (dP - delta): delta is not subtracted"),
         (dict(normalise=False), "likely: P is recomputed without lse: P = exp(s - lse[i]), the softmax's own normaliser"),
         (dict(lse_units=_LN2), "likely: lse is used in natural-log units beside exp2: with exp2, use lse * log2(e) too"),
@@ -429,14 +433,18 @@ def _walk_notes(failure: Failure) -> list[str]:
             ))
         # The causal test inside the diagonal tile written the wrong way round (j >= i kept), for each
         # tile width up to one tile that holds the whole sequence.
+        # The same test flipped in every tile the walk visits (the walk starting at the diagonal tile):
+        # the tiles past the diagonal, where every key is before every query, then lose all weight.
         rows, cols = torch.arange(S)[:, None], torch.arange(S)[None, :]
+        flipped = (
+            f"likely: in {kernel} the causal test inside the diagonal tile is flipped: it keeps keys j >= i and "
+            "hides j < i; keep j <= i (in a tile with keys along the rows: key <= query)"
+        )
         for width in [w for w in _BLOCK_WIDTHS if w < S] + [w for w in _BLOCK_WIDTHS if w >= S][:1]:
             below, same = cols // width < rows // width, cols // width == rows // width
-            walks.append((
-                below | (same & (cols >= rows)),
-                f"likely: in {kernel} the causal test inside the diagonal tile is flipped: it keeps keys j >= i and "
-                "hides j < i; keep j <= i (in a tile with keys along the rows: key <= query)",
-            ))
+            walks.append((below | (same & (cols >= rows)), flipped))
+            if width < S:
+                walks.append((same & (cols >= rows), flipped))
     # Walks of tiles (skipped, unmasked or flipped diagonal tiles) are replayed per tile width, which
     # their lines do not claim: only the two that need no tile can be ruled out.
     exact = {walks[0][1], walks[1][1]} if inputs["causal"] else set()
