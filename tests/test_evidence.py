@@ -94,6 +94,28 @@ def test_a_transposed_causal_output_is_named_with_its_minus_inf() -> None:
     assert _line(symmetric.transpose(-1, -2).contiguous(), symmetric) is None  # nothing wrong, nothing said
 
 
+def test_an_output_stored_with_another_inputs_head_stride_is_named() -> None:
+    """Scores (2, 3, 20, 20) stored with q's head stride (20 * 8): heads overlap, the tail of the
+    output is never written (NaN, as new memory is during a check); the replay of that store names it,
+    and a right output or one with unrelated noise names nothing."""
+    from pytest_triton_quest.store_strides import stride_slip_note
+
+    generator = torch.Generator().manual_seed(5)
+    ref = torch.randn(2, 3, 20, 20, generator=generator, dtype=torch.float64)
+    q = torch.randn(2, 3, 20, 8, generator=generator)
+    strides = (3 * 20 * 20, 20 * 8, 20, 1)
+    out = torch.full((ref.numel(),), float("nan"), dtype=torch.float64)
+    index = sum(torch.arange(size).reshape([-1 if axis == d else 1 for d in range(4)]) * stride
+                for axis, (size, stride) in enumerate(zip(ref.shape, strides)))
+    out[index.flatten()] = ref.flatten()  # in order: the last writer of a place is the last head
+    axes = axis_names(4)
+    line = stride_slip_note(out.reshape(ref.shape), ref, {"q": q, "k": q.clone()}, TIGHT, axes)
+    assert line is not None and "head stride is taken from `q` or `k`" in line and "160" in line, line
+    assert stride_slip_note(ref.clone(), ref, {"q": q}, TIGHT, axes) is None
+    noisy = ref + torch.randn(ref.shape, generator=generator, dtype=torch.float64)
+    assert stride_slip_note(noisy, ref, {"q": q}, TIGHT, axes) is None
+
+
 def test_two_exchanged_tiles_are_traced_to_each_other() -> None:
     ref = torch.randn(48, 48, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     out = ref.clone()
@@ -416,6 +438,26 @@ def test_a_tile_wholly_past_the_end_is_placed_in_the_tensors_index_space() -> No
     assert "Mask the load" in edge.hint()
 
 
+def test_the_first_program_reading_far_past_the_end_is_said_to_step_too_far() -> None:
+    """Program (0, 0, 0) reading more than twice a tensor's size past its start: no ragged edge is that
+    wide, so neither the hint nor the line suggests a mask; another program, or lanes just past the
+    end, say nothing of the kind."""
+    from pytest_triton_quest.guard import BoundsViolation
+    from pytest_triton_quest.levels.evidence import far_past_the_end_note
+    from pytest_triton_quest.model import Case, OutOfBounds
+
+    def stray(program: tuple[int, int, int], offsets: tuple[int, ...]) -> OutOfBounds:
+        access = BoundsViolation("scores", "load", "Q", offsets, 64, 1000, program, tile=True, lanes=256)
+        return OutOfBounds(Case("c", "fp32", "test"), {}, access, [])
+
+    far = stray((0, 0, 0), (1000, 7600))
+    assert "addresses step too far" in far.stray.hint() and "Mask" not in far.stray.hint()
+    line = far_past_the_end_note(far)
+    assert line is not None and "reads up to element 7600 of the 1000 it has (7.6 times its size)" in line
+    assert far_past_the_end_note(stray((0, 0, 0), (1000, 1100))) is None  # a ragged edge's reach
+    assert far_past_the_end_note(stray((3, 0, 0), (1000, 7600))) is None  # a later program's tile may lie further on
+
+
 # ----- loads of a scratch buffer's unstored elements; programs one wrong stride apart -----------------
 def test_loads_of_elements_no_kernel_stored_are_found_and_the_misplaced_stores_counted() -> None:
     import numpy as np
@@ -653,8 +695,10 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level3/k_padding_lane_nan.py", "fp16-13x100", "a lane that holds only padding keeps its max at -inf"),
         # Tiles decoded with // and % swapped, read off where each program stored.
         ("level4/p_tile_row_col_swapped.py", "fp32-1x2x64x16-scale0.3", "the tile index's // and % are swapped"),
-        # The output stored with q's strides: rows of each tile D apart, not S.
-        ("level4/q_out_strides_from_q.py", "fp32-2x2x77x32", "the store's row stride is not the output's"),
+        # The output stored with q's strides: the replay of that store reproduces it (rows of each tile
+        # D apart, not S, where the replay leaves too much unexplained: see the next case).
+        ("level4/q_out_strides_from_q.py", "fp32-2x2x77x32", "the output is stored with the strides of `q` or `k`"),
+        ("level4/q_out_strides_from_q.py", "fp16-2x1x150x32-scale2.5", "the store's row stride is not the output's"),
         # k loaded at the query tile's rows: answers copied, so the loads moved them, not the store.
         ("level4/r_key_rows_from_query_tile.py", "fp32-1x2x64x16-scale0.3", "those answers also sit at their own place"),
         # A loop over the head dimension that assigns instead of adding, or stops a chunk early.
@@ -696,6 +740,26 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level11/ad_last_piece_dropped.py", "fp32-8/2x32-page16-lens77_5-scale0.3", "the splits are counted with a floor, seq_len // 48"),
         # A transposed store, the -inf above the diagonal included.
         ("level5/ae_output_strides_swapped.py", "fp32-1x2x64", "the output is transposed"),
+        # The output's head offset with q's head stride (batch af); a loop whose passes all store at
+        # the first block (batch aj).
+        ("level4/af_out_head_stride_from_q.py", "fp32-2x2x77x32", "the output's head stride is taken from `q` or `k`"),
+        ("level1/aj_store_missing_chunk_offset.py", "fp32-1000", "store the same block 4 times over"),
+        # q read with its head and row strides swapped: program 0 reads far past the end (batch ak);
+        # pages and slots found inside 48-token splits; split programs that share scratch (batch al).
+        ("level4/ak_q_strides_swapped.py", "fp32-2x2x77x32", "the addresses of `Q` step too far"),
+        ("level11/al_page_lookup_piece_local.py", "fp32-8/2x32-page16-lens77_5-scale0.3",
+         "the page entry is looked up from the token's place inside its split"),
+        ("level11/al_scratch_piece_stride.py", "fp32-8/2x32-page16-lens77_5-scale0.3",
+         "programs of `_decode_piece` overwrite each other in `part_m`"),
+        # A flat tile index split with the row-tile count, on a case of one row tile: no swapped grid
+        # is claimed (a column offset of a row tile's width leaves the same stores); the case of two
+        # row tiles names the split (batch an).
+        ("level2/an_tile_decode_divides_by_row_tiles.py", "fp32-37x37x37", "program 1 ran but stored nothing"),
+        ("level2/an_tile_decode_divides_by_row_tiles.py", "fp16-123x77x150", "the tile index is split with the number of row tiles"),
+        ("level2/an_col_offset_uses_block_m.py", "fp16-123x77x150", "the tiles' columns start 64 apart but each tile spans 32 columns"),
+        # The causal test flipped in every tile a walk from the diagonal visits; delta from O twice (batch am).
+        ("level9/am_dkdv_causal_mask_reversed.py", "fp32-2x1x77x32-causal", "the causal test inside the diagonal tile is flipped"),
+        ("level9/am_delta_loads_o_twice.py", "fp32-2x1x77x32-causal", "delta is rowsum(O * O)"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
