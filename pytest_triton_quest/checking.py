@@ -470,16 +470,27 @@ def _scratch_collision_note(watch: KernelWatch, scratch: list[Allocation], kata_
         if shared is None:
             continue
         writer, most, where = shared
-        pair = colliding_pair(tensor, watch.stores, writer)
-        who = f"programs {pair[0]} and {pair[1]}" if pair is not None else "two programs"
-        called = allocation.variable(kata_path)
-        buffer = f"`{called}`, the buffer" if called else "the buffer"
         return (
-            f"likely: programs of `{writer}` overwrite each other in {buffer} made at {allocation.where(shown(kata_path))} "
-            f"({int(where.sum())} elements stored by up to {most} programs): {who} store the same elements, so its "
-            "store index does not tell them apart; each program must store to its own place"
+            f"likely: programs of `{writer}` overwrite each other in {_buffer_text(allocation, kata_path)} made at "
+            f"{allocation.where(shown(kata_path))} ({int(where.sum())} elements stored by up to {most} programs): "
+            f"{_colliders(tensor, watch.stores, writer)} store the same elements, so its store index does not tell "
+            "them apart; each program must store to its own place"
         )
     return None
+
+
+def _buffer_text(allocation: Allocation, kata_path: Path) -> str:
+    """How a report names one of the function's own buffers: by its variable where the line has one."""
+    called = allocation.variable(kata_path)
+    return f"`{called}`, the buffer" if called else "the buffer"
+
+
+def _colliders(tensor: Any, stores: list[Any], writer: str) -> str:
+    """Two programs of `writer` that stored the same element of the buffer. Which programs collide is
+    recorded; why (an index left out, a wrong multiplier, a program id split the wrong way) is not,
+    so the notes name them and say no more."""
+    pair = colliding_pair(tensor, stores, writer)
+    return f"programs {pair[0]} and {pair[1]}" if pair is not None else "some programs"
 
 
 def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ...]) -> tuple[str, str] | None:
@@ -512,13 +523,9 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             writer, most, where = shared
             at = place_of(where, _buffer_axes(tensor, out_shape))
             line += f"; up to {most} programs of `{writer}` stored the same elements (at {at})"
-            # Which programs collide is recorded; why (an index left out, a wrong multiplier, a program
-            # id split the wrong way) is not, so the note names them and says no more.
-            pair = colliding_pair(tensor, watch.stores, writer)
-            who = f"programs {pair[0]} and {pair[1]}" if pair is not None else "some programs"
             elsewhere = (
-                f", while programs of `{writer}` overwrite each other at {at}: {who} store the same elements, so "
-                "its store index does not tell them apart"
+                f", while programs of `{writer}` overwrite each other at {at}: {_colliders(tensor, watch.stores, writer)} "
+                "store the same elements, so its store index does not tell them apart"
             )
         elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"
@@ -546,10 +553,9 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
                 "count the programs with triton.cdiv"
             )
         verb = "reads" if len(found.readers) <= 1 else "read"
-        called = allocation.variable(kata_path)
-        buffer = f"`{called}`, the buffer" if called else "the buffer"
         headline = (
-            f"likely: {readers} {verb} memory that was never written: {count} element{'s' if count != 1 else ''} of {buffer} "
+            f"likely: {readers} {verb} memory that was never written: {count} element{'s' if count != 1 else ''} of "
+            f"{_buffer_text(allocation, kata_path)} "
             f"made by torch.empty at {allocation.where(name)}" + (f" (at {place})" if place else "")
             + (elsewhere or "; compare the elements the writing kernel stores with those the reading kernel loads, "
                "or make the buffer with torch.zeros if zeros are what you mean")

@@ -159,6 +159,7 @@ class StrayAccess(Protocol):
     lanes: int  # active lanes of the access in all (0: not known)
     stray_offsets: tuple[int, ...]  # every distinct stray offset (up to a few thousand), for pictures
     wholly_past_the_end: bool  # every active lane lies after the tensor's end
+    far_past_the_end: bool  # some lane reaches more than twice the tensor's size past its start
 
 
 @dataclass

@@ -53,6 +53,12 @@ class BoundsViolation:
             and min(self.offsets) >= self.numel
         )
 
+    @property
+    def far_past_the_end(self) -> bool:
+        """Some lane reaches more than twice the tensor's size past its start (and none before it): no
+        ragged edge is that wide, so the addresses step too far, which a mask would only hide."""
+        return bool(self.offsets) and bool(self.numel) and min(self.offsets) >= 0 and max(self.offsets) >= 2 * self.numel
+
     def describe(self) -> str:
         store = self.access == "store"
         lanes = f"{self.count} unmasked lane{'' if self.count == 1 else 's'}"
@@ -83,7 +89,7 @@ class BoundsViolation:
                 "start is wrong (a program id, an index or a stride), or the grid or a loop goes further than the "
                 "tensor has tiles."
             )
-        if self.offsets and self.numel and min(self.offsets) >= 0 and max(self.offsets) >= 2 * self.numel:
+        if self.far_past_the_end:
             return (
                 f"These lanes reach more than twice the tensor's size past its start: no ragged edge is that wide, "
                 f"so a mask would only hide the bug: the {self.access}'s addresses step too far (a stride or an "

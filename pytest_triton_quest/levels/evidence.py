@@ -252,11 +252,9 @@ def far_past_the_end_note(stray: OutOfBounds) -> str | None:
     more than twice the tensor's size: no ragged edge is that wide, and a mask would only hide it. The
     address arithmetic steps too far. None when the record says otherwise."""
     access = stray.stray
-    if access.argument is None or not access.numel or not access.offsets or any(access.program_id):
+    if access.argument is None or not access.numel or not access.far_past_the_end or any(access.program_id):
         return None
     furthest = max(access.offsets)
-    if furthest < 2 * access.numel or min(access.offsets) < 0:
-        return None
     return (
         f"likely: the addresses of `{access.argument}` step too far: program (0, 0, 0), whose tile is the first, "
         f"reads up to element {furthest} of the {access.numel} it has ({furthest / access.numel:.1f} times its "

@@ -262,7 +262,8 @@ def _store_notes(failure: Failure) -> list[str] | None:
         shown = evidence.programs_text([program[0] for program in silent])
         # A store mask that is all false still addresses elements of c (the guard records them); a
         # program that addressed none of c works on a tile outside it, whatever its mask.
-        addressed = any(key in stores.masked_off for key in ((kernel, program) for kernel in {k for k, _ in stores.programs} for program in silent))
+        writers = {kernel for kernel, _ in stores.programs}
+        addressed = any(kernel in writers and program in silent for kernel, program in stores.masked_off)
         return [
             f"likely: {shown} ran but stored nothing while {gap} elements of c "
             "are never stored: those programs work on a tile outside c (check how the program id is split into "

@@ -202,7 +202,6 @@ _HEAD_OFFSET = (
 )
 
 
-
 def _one_row_past_the_end(access: "StrayAccess", D: int) -> bool:
     """The masked load's stray lanes are exactly the D elements of the row just past the tensor's end:
     its mask lets one index too many through (<= where < belongs)."""

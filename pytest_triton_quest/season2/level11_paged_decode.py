@@ -602,22 +602,6 @@ def _near_misses(
 # Widths a kernel's tiles and splits are likely to have, and the most cached tokens (all sequences)
 # a case may have for the tile-shaped replays to run.
 _WIDTHS = (16, 32, 64, 128, 256)
-# At most this many split sizes besides _WIDTHS are read off the grids: each costs a dozen replays.
-_MAX_GRID_SPLITS = 4
-
-
-def _split_sizes_of(inputs: dict[str, Any], launches: Sequence[Any]) -> list[int]:
-    """Split sizes, multiples of 16 outside _WIDTHS (a learner's 48 or 96), that some launch's grid
-    allows: n programs along one axis over T tokens (the longest sequence, or what the block table
-    can hold) means pieces of P tokens with cdiv(T, P) = n. The smallest come first."""
-    lens: list[int] = inputs["seq_lens"].tolist()
-    totals = {max(lens), inputs["block_table"].shape[1] * inputs["k_cache"].shape[1]}
-    counts = {n for launch in launches for n in launch.grid if n > 1}
-    sizes = {
-        size for n in counts for total in totals for size in range(16, total, 16)
-        if -(-total // size) == n and size not in _WIDTHS
-    }
-    return sorted(sizes)[:_MAX_GRID_SPLITS]
 _MAX_REPLAY_TOKENS = 4096
 _MAX_CUTS = 64  # truncation points tried (a replay each)
 _SPLIT_BUGS = {
@@ -654,6 +638,24 @@ _PER_SPLIT = {*_SPLIT_BUGS.values(), *_MERGE_BUGS.values()}
 _CUT = "likely: tokens from "
 _SPLIT_RELATIVE = "likely: the page entry is looked up from the token's place inside its split, (t - split start) // page_size "
 _FLOORED = "likely: the splits are counted with a floor, seq_len // "
+
+
+# At most this many split sizes besides _WIDTHS are read off the grids: each costs a dozen replays.
+_MAX_GRID_SPLITS = 4
+
+
+def _split_sizes_of(inputs: dict[str, Any], launches: Sequence[Any]) -> list[int]:
+    """Split sizes, multiples of 16 outside _WIDTHS (a learner's 48 or 96), that some launch's grid
+    allows: n programs along one axis over T tokens (the longest sequence, or what the block table
+    can hold) means pieces of P tokens with cdiv(T, P) = n. The smallest come first."""
+    lens: list[int] = inputs["seq_lens"].tolist()
+    totals = {max(lens), inputs["block_table"].shape[1] * inputs["k_cache"].shape[1]}
+    counts = {n for launch in launches for n in launch.grid if n > 1}
+    sizes = {
+        size for n in counts for total in totals for size in range(16, total, 16)
+        if -(-total // size) == n and size not in _WIDTHS
+    }
+    return sorted(sizes)[:_MAX_GRID_SPLITS]
 
 
 def _pinned(note: str) -> bool:
