@@ -7,6 +7,7 @@ call `check_case`. It never raises for anything the learner's code does: every o
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -31,7 +32,21 @@ from .loading import KataLoadError, function_site, load_function
 from .paths import shown, source_line, traceback_kata_line
 from .picture import key_tile_view, output_view, stray_view, tile_view
 from .origins import axis_names
-from .model import BROKEN_KATA, CRASHED, FAILED, NOT_IMPLEMENTED, PASSED, Case, CaseResult, Failure, Mode, OutOfBounds, bug_key, causes
+from .model import (
+    BROKEN_KATA,
+    CRASHED,
+    FAILED,
+    NOT_IMPLEMENTED,
+    PASSED,
+    Case,
+    CaseResult,
+    Failure,
+    LaunchRecord,
+    Mode,
+    OutOfBounds,
+    bug_key,
+    causes,
+)
 from .probes import KernelProbe, store_map
 from .reads import headline as reads_headline
 from .reads import message as reads_message
@@ -49,6 +64,7 @@ from .scratch import (
     shared_stores,
     short_grid_writer,
     silent_writers,
+    stored_by,
     unstored_text,
 )
 from .traffic import TrafficReport, call_traffic, report_of
@@ -253,7 +269,10 @@ def _check(
         output=name, wrong_outputs=wrong, stores=stores, probe=probe,
         outputs={entry[0]: entry[2] for entry in compared}, references={entry[0]: entry[3] for entry in compared},
         handed_to_kernel=handed, unread=unread,
-        unloaded=_unloaded_at_every_size(level, case, mode, probe, unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches))
+        unloaded=_unloaded_at_every_size(
+            level, case, mode, probe, unloaded_inputs(device_inputs, level.needed_inputs(), watch.launches), device_inputs,
+            watch.launches,
+        )
         if mode.interpreted else [],
     )
     examined = diagnosed(failure, mode)  # the reruns below cost a kernel run each, sanitized on a GPU
@@ -280,12 +299,20 @@ def _check(
     )
 
 
-def _unloaded_at_every_size(level: Level, case: Case, mode: Mode, probe: KernelProbe | None, unloaded: list[Unloaded]) -> list[Unloaded]:
+def _unloaded_at_every_size(
+    level: Level, case: Case, mode: Mode, probe: KernelProbe | None, unloaded: list[Unloaded], inputs: dict[str, Any],
+    launches: list[LaunchRecord],
+) -> list[Unloaded]:
     """An input that this case's kernels never loaded, while another like it was loaded, looks like a
     load through the wrong pointer; a loop that never runs at this size (S < BLOCK_N) leaves the same
     record. So the function runs once more on the level's largest case: for an input loaded there,
-    the claim names both causes."""
-    if probe is None or not any(entry.others_loaded for entry in unloaded):
+    the claim names both causes. When no input at all was loaded here, the same run tells code that
+    does not run at this size (inputs loaded there) from a kernel that never loads them; a grid with
+    no programs is another fact, said elsewhere."""
+    needed = {name for name in level.needed_inputs() if _is_tensor(inputs.get(name)) and inputs[name].numel() > 0}
+    programs_ran = all(math.prod(launch.grid) > 0 for launch in launches)
+    nothing_loaded = bool(unloaded) and programs_ran and {entry.name for entry in unloaded} == needed
+    if probe is None or not (nothing_loaded or any(entry.others_loaded for entry in unloaded)):
         return unloaded
     made = [
         (other.id, level.make_inputs(other, torch.Generator().manual_seed(case_seed(level, other))))
@@ -293,12 +320,20 @@ def _unloaded_at_every_size(level: Level, case: Case, mode: Mode, probe: KernelP
     ]
     if not made:
         return unloaded
-    largest, inputs = max(made, key=lambda made: sum(value.numel() for value in made[1].values() if _is_tensor(value)))
-    run = probe.run(inputs)
+    largest, larger_inputs = max(made, key=lambda made: sum(value.numel() for value in made[1].values() if _is_tensor(value)))
+    run = probe.run(larger_inputs)
     if run.failed and run.stray is None:
         return unloaded
-    still = {entry.name for entry in unloaded_inputs(inputs, level.needed_inputs(), run.launches)}
-    return [entry if entry.name in still else replace(entry, loaded_in=largest) for entry in unloaded]
+    still = {entry.name for entry in unloaded_inputs(larger_inputs, level.needed_inputs(), run.launches)}
+    there = [entry.name for entry in unloaded if entry.name not in still]
+    return [
+        entry if entry.name in still
+        else replace(
+            entry, loaded_in=largest, nothing_loaded=nothing_loaded,
+            alongside=tuple(name for name in there if name != entry.name) if nothing_loaded else (),
+        )
+        for entry in unloaded
+    ]
 
 
 @dataclass
@@ -473,8 +508,7 @@ def _scratch_collision_note(watch: KernelWatch, scratch: list[Allocation], kata_
         return (
             f"likely: programs of `{writer}` overwrite each other in {_buffer_text(allocation, kata_path)} made at "
             f"{allocation.where(shown(kata_path))} ({int(where.sum())} elements stored by up to {most} programs): "
-            f"{_colliders(tensor, watch.stores, writer)} store the same elements, so its store index does not tell "
-            "them apart; each program must store to its own place"
+            f"{_colliders(tensor, watch.stores, writer)}; each program must store to its own place"
         )
     return None
 
@@ -486,11 +520,22 @@ def _buffer_text(allocation: Allocation, kata_path: Path) -> str:
 
 
 def _colliders(tensor: Any, stores: list[Any], writer: str) -> str:
-    """Two programs of `writer` that stored the same element of the buffer. Which programs collide is
-    recorded; why (an index left out, a wrong multiplier, a program id split the wrong way) is not,
-    so the notes name them and say no more."""
+    """Two programs of `writer` that stored the same element of the buffer, and what the record says of
+    them. Which programs collide is recorded; why (an index left out, a wrong multiplier, a program id
+    split the wrong way) is not. When the two differ in one program id alone and stored exactly the
+    same elements, the store offset did not change with that id: that much is said, no more."""
     pair = colliding_pair(tensor, stores, writer)
-    return f"programs {pair[0]} and {pair[1]}" if pair is not None else "some programs"
+    if pair is None:
+        return "some programs store the same elements, so its store index does not tell them apart"
+    first, second = pair
+    axes = [axis for axis in range(3) if first[axis] != second[axis]]
+    same = stored_by(tensor, stores, writer, first) == stored_by(tensor, stores, writer, second)
+    if len(axes) == 1 and same:
+        return (
+            f"programs {first} and {second}, which differ only in tl.program_id({axes[0]}), store the same elements, "
+            f"so its store offset does not change with tl.program_id({axes[0]})"
+        )
+    return f"programs {first} and {second} store the same elements, so its store index does not tell them apart"
 
 
 def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ...]) -> tuple[str, str] | None:
@@ -524,8 +569,7 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             at = place_of(where, _buffer_axes(tensor, out_shape))
             line += f"; up to {most} programs of `{writer}` stored the same elements (at {at})"
             elsewhere = (
-                f", while programs of `{writer}` overwrite each other at {at}: {_colliders(tensor, watch.stores, writer)} "
-                "store the same elements, so its store index does not tell them apart"
+                f", while programs of `{writer}` overwrite each other at {at}: {_colliders(tensor, watch.stores, writer)}"
             )
         elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"

@@ -210,6 +210,15 @@ def colliding_pair(
     return None
 
 
+def stored_by(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], kernel: str, program_id: tuple[int, int, int]) -> set[int]:
+    """Every element of the buffer that one program of `kernel` stored (interpreter records)."""
+    elements: set[int] = set()
+    for name, program, indices in _stored_elements(tensor, stores):
+        if name == kernel and program == program_id:
+            elements.update(indices.tolist())
+    return elements
+
+
 def silent_writers(
     tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], launches: list[Any], unstored: int
 ) -> tuple[str, int] | None:

@@ -760,6 +760,12 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         # The causal test flipped in every tile a walk from the diagonal visits; delta from O twice (batch am).
         ("level9/am_dkdv_causal_mask_reversed.py", "fp32-2x1x77x32-causal", "the causal test inside the diagonal tile is flipped"),
         ("level9/am_delta_loads_o_twice.py", "fp32-2x1x77x32-causal", "delta is rowsum(O * O)"),
+        # Batch ao to aq: a loop over D that never runs when D fits one chunk (q and k loaded only in a
+        # larger case); a scratch offset without the batch (the two programs differ in one id); the
+        # probabilities of head 0 read back by a second kernel.
+        ("level4/ao_d_loop_stops_early.py", "fp32-1x2x64x16-scale0.3", "the loop (or branch) that loads `q` and `k` does not run at this size"),
+        ("level9/ap_stats_offset_ignores_batch.py", "fp32-2x1x77x32-causal", "which differ only in tl.program_id(1)"),
+        ("level6/aq_pv_probs_head_offset_missing.py", "fp32-1x3x77x32-full", "weighs its own v with the attention weights of slice [0, 0]"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,7 +57,8 @@ def diagnose_attention(failure: Failure) -> list[str]:
         q[pick], k[pick], v[pick], causal, scale_of(inputs), "scale" in inputs, first_out, tolerance, p_dtype, failure.ruled_out
     )
     if not notes:
-        notes = _head_offset_notes(q, k, v, causal, scale_of(inputs), failure.out, tolerance)
+        kernels = len({launch.kernel for launch in failure.launches})
+        notes = _head_offset_notes(q, k, v, causal, scale_of(inputs), failure.out, tolerance, kernels)
     if not notes:
         seen = _visible(q.shape[-2], "causal" if causal else "all")
         scale = scale_of(inputs)
@@ -498,19 +499,30 @@ def _head_offset_notes(
     scale: float,
     out: "torch_types.Tensor",
     tolerance: Tolerance,
+    kernels: int = 1,
 ) -> list[str]:
-    """Slice [0, 0] is right and others are not: do the other heads read head 0's q and k (or all three)?"""
+    """Slice [0, 0] is right and others are not: do the other heads read head 0's q and k (or all three)?
+
+    Outputs cannot tell q and k of slice [0, 0] from the weights computed from them: with several
+    kernels, the weights may have been stored and read back at slice [0, 0]'s place, so both are named."""
     if out.shape[0] * out.shape[1] < 2:
         return []
     seen = _visible(q.shape[-2], "causal" if causal else "all")
     shared_qk = attention64(q[:1, :1].expand_as(q), k[:1, :1].expand_as(k), v, seen, scale)
     shared_all = attention64(q[:1, :1], k[:1, :1], v[:1, :1], seen, scale).expand_as(out)
     for candidate in (shared_qk, shared_all):
-        if evidence.close_to(out, candidate, 5 * tolerance.atol, 5 * tolerance.rtol):
+        if not evidence.close_to(out, candidate, 5 * tolerance.atol, 5 * tolerance.rtol):
+            continue
+        if kernels > 1 and candidate is shared_qk:
             return [
-                "likely: every (batch, head) uses the q and k of slice [0, 0]: a pointer leaves out the offset of the "
-                "batch and head, bh * stride (q.stride(1) per head of a contiguous (B, H, S, D) tensor)"
+                "likely: every (batch, head) weighs its own v with the attention weights of slice [0, 0]: a pointer "
+                "leaves out the batch and head offset, bh * stride, where q and k are read or where the "
+                "scores or weights are stored and read back"
             ]
+        return [
+            "likely: every (batch, head) uses the q and k of slice [0, 0]: a pointer leaves out the batch and head "
+            "offset, bh * stride (q.stride(1) per head of a contiguous (B, H, S, D) tensor)"
+        ]
     return []
 
 
