@@ -766,6 +766,11 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level4/ao_d_loop_stops_early.py", "fp32-1x2x64x16-scale0.3", "the loop (or branch) that loads `q` and `k` does not run at this size"),
         ("level9/ap_stats_offset_ignores_batch.py", "fp32-2x1x77x32-causal", "which differ only in tl.program_id(1)"),
         ("level6/aq_pv_probs_head_offset_missing.py", "fp32-1x3x77x32-full", "weighs its own v with the attention weights of slice [0, 0]"),
+        # Batches ar and as: a row mask one short (the last row of every slice never stored); tile-local
+        # causal indices with row and column tiles of different sizes; k and v stepped by BLOCK_N elements.
+        ("level4/ar_query_row_bound.py", "fp32-2x2x77x32", "the last row (row 76) of every slice is never stored"),
+        ("level5/ar_tile_local_compare.py", "fp32-1x2x64", "compare the GLOBAL row and column indices"),
+        ("level8/as_kv_advance_elements.py", "fp32-1x3x77x32-full", "pointers advance by BLOCK_N elements"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

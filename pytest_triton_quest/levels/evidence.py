@@ -416,11 +416,47 @@ def masked_off_note(stores: StoreMap | None, bad: "torch_types.Tensor") -> str |
 
     owners = [key[1] for key, indices in stores.masked_off.items() if np.isin(never, indices).any()]
     what = "1 wrong element that no program stored was" if never.size == 1 else f"{never.size} wrong elements that no program stored were"
+    edge = _trailing_edge(never, tuple(bad.shape))
+    if edge is not None:
+        label, short = edge
+        return (
+            f"likely: a store mask is too strict: {label} is never stored, though "
+            f"{programs_text([_short(owner) for owner in owners])} addressed it with the mask off: the mask stops "
+            f"{'one' if short == 1 else short} short (off by {'one' if short == 1 else short}); check its bound (< n, not < n - 1)"
+        )
     return (
         f"likely: a store mask is too strict: {what} addressed by "
         f"{programs_text([_short(owner) for owner in owners])} with the mask off; check the store's mask "
         "(a bound off by one, or the wrong one)"
     )
+
+
+def _trailing_edge(never: Any, shape: tuple[int, ...]) -> tuple[str, int] | None:
+    """How a report names a set of distinct unstored elements (flat indices into `shape`) that is
+    exactly the last rows, or the last columns, of every matrix of the output (the last elements of a
+    vector), and how many rows (columns, elements) that is; None for any other set."""
+    import numpy as np
+
+    if not shape or never.size == 0 or len(np.unique(never)) != never.size:
+        return None
+    if len(shape) == 1:
+        n = shape[0]
+        first = n - never.size
+        if first > 0 and int(never.min()) == first:
+            return ("the last element" if never.size == 1 else f"the last {never.size} elements ({first}..{n - 1})"), never.size
+        return None
+    R, C = shape[-2], shape[-1]
+    matrices = int(np.prod(shape[:-2]))
+    every = "of every slice" if matrices > 1 else "of the output"
+    for values, length, across, word in (((never // C) % R, R, C, "row"), (never % C, C, R, "column")):
+        first = int(values.min())
+        count = length - first
+        if first == 0 or count * across * matrices != never.size:
+            continue
+        if count == 1:
+            return f"the last {word} ({word} {length - 1}) {every}", 1
+        return f"the last {count} {word}s ({word}s {first}..{length - 1}) {every}", count
+    return None
 
 
 def slice_collision_note(stores: StoreMap | None, shape: tuple[int, ...]) -> str | None:

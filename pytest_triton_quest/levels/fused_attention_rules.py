@@ -244,6 +244,19 @@ def _online64(
     return acc / l[..., None]
 
 
+def _stepped_by_elements(x: "torch_types.Tensor", bn: int) -> "torch_types.Tensor":
+    """Rows of a (..., S, D) slice as a key loop reads them when its pointer moves BLOCK_N elements per
+    tile: key n = t * bn + j starts at element t * bn + j * D of the slice. Elements past the slice
+    (another slice's memory, unknown here) are NaN, so no replay claims them."""
+    S, D = x.shape[-2], x.shape[-1]
+    flat = x.reshape(*x.shape[:-2], S * D)
+    n = torch.arange(S)
+    index = ((n // bn) * bn + (n % bn) * D)[:, None] + torch.arange(D)[None, :]
+    inside = index < S * D
+    rows = flat[..., index.clamp(max=S * D - 1)]
+    return rows.masked_fill(~inside, float("nan"))
+
+
 def _padded_as_zero64(
     q: "torch_types.Tensor", k: "torch_types.Tensor", v: "torch_types.Tensor", seen: "torch_types.Tensor", scale: float, pad: int
 ) -> "torch_types.Tensor":
@@ -440,6 +453,13 @@ def _replay_notes(
         add(lambda last=last: torch.softmax(((q @ k.transpose(-1, -2)) * scale).masked_fill(~seen, float("-inf")), dim=-1)[..., last:] @ v[..., last:, :],
             "likely: only the last block of keys reaches the output: the P @ V accumulator is overwritten at every "
             "step; add to it, acc += tl.dot(p, v)")
+    for bn in (w for w in _BLOCK_WIDTHS if w < S and D > 1):
+        # Pointers moved by BLOCK_N elements after each key tile, where BLOCK_N rows belong.
+        stepped_k, stepped_v = _stepped_by_elements(k, bn), _stepped_by_elements(v, bn)
+        for names, k_read, v_read in (("k and v", stepped_k, stepped_v), ("k", stepped_k, v), ("v", k, stepped_v)):
+            add(lambda k_read=k_read, v_read=v_read: attention64(q, k_read, v_read, seen, scale),
+                f"likely: the {names} pointers advance by BLOCK_N elements after each key tile, not BLOCK_N rows: "
+                "every tile after the first reads the wrong keys; step by BLOCK_N * the row stride (stride(2))")
     add(lambda: _online64(q, k, v, seen, scale, S, "no_max", p_dtype), _ONLINE_NOTES["no_max"], pinned=True)
     for pad in sorted({1, *(-S % w for w in _BLOCK_WIDTHS), _next_power_of_2(S) - S} - {0}):
         add(lambda pad=pad: _padded_as_zero64(q, k, v, seen, scale, pad),

@@ -145,6 +145,10 @@ def _future(S: int) -> "torch_types.Tensor":
     return torch.ones(S, S, dtype=torch.bool).triu(diagonal=1)
 
 
+# Tile sizes a learner's kernel may use for rows or columns.
+_BLOCKS = (16, 32, 64, 128)
+
+
 def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> list[str]:
     """The known masking bugs whose replay gives exactly this output (nothing is computed here, so a
     replay must match bit for bit, -inf included)."""
@@ -181,13 +185,16 @@ def _replay_notes(scores: "torch_types.Tensor", out: "torch_types.Tensor") -> li
             "likely: the query index is the row of the flattened (B * H * S) view, (b * H + h) * S + i, so only the "
             "first (batch, head) is masked: compare the key with the row inside its slice, i = row % S",
         ))
-    for block in (16, 32, 64, 128):
+    local = ("likely: some future keys are hidden and some are not: compare the GLOBAL row and column indices "
+             "(pid * BLOCK + tl.arange), not the offsets inside the tile")
+    for rows_block in _BLOCKS:
+        for cols_block in _BLOCKS:
+            # Tiles of rows and of columns may differ in size: each offset is inside its own tile (a
+            # tile as long as S leaves the global index, named below).
+            if max(rows_block, cols_block) < S:
+                candidates.append((scores.masked_fill((j % cols_block) > (i % rows_block), inf), local))
+    for block in _BLOCKS:
         if block < S:
-            candidates.append((
-                scores.masked_fill((j % block) > (i % block), inf),
-                "likely: some future keys are hidden and some are not: compare the GLOBAL row and column indices "
-                "(pid * BLOCK + tl.arange), not the offsets inside the tile",
-            ))
             candidates.append((
                 scores.masked_fill((j % block) > i, inf),
                 f"likely: the causal test compares each column's place inside its block (of {block}) with the global "
