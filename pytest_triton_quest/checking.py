@@ -40,6 +40,7 @@ from .model import (
     PASSED,
     Case,
     CaseResult,
+    CleanRun,
     Failure,
     LaunchRecord,
     Mode,
@@ -64,6 +65,7 @@ from .scratch import (
     shared_stores,
     short_grid_writer,
     silent_writers,
+    loaded_elements,
     stored_by,
     unstored_text,
 )
@@ -277,10 +279,14 @@ def _check(
     )
     examined = diagnosed(failure, mode)  # the reruns below cost a kernel run each, sanitized on a GPU
     if examined:
-        nan_origin(
-            failure, lambda: _rerun_with_zeros(level, function, device_inputs, mode, kata_path), allocations, outputs, kata_path,
-            watch if mode.interpreted else None,
+        # The level's planted NaN go to 0 with new memory, so that NaN that stay are the arithmetic's.
+        cleaned = _planted_nan_free(device_inputs, level.planted_nan)
+        rerun = nan_origin(
+            failure, lambda: _rerun_with_zeros(level, function, cleaned, mode, kata_path), allocations, outputs, kata_path,
+            watch if mode.interpreted else None, level.planted_nan,
         )
+        if rerun is not None and level.planted_nan:
+            failure.clean_run = _clean_run(failure, rerun, cleaned, level.planted_nan)
     if examined and mode.interpreted:
         failure.scratch_headline = _scratch_collision_note(watch, scratch_of(allocations, outputs), kata_path)
     if failure.nan_headline is None and examined:
@@ -369,6 +375,39 @@ def _rerun(
     return Rerun(named, watch if mode.interpreted else None, made, tuple(outputs))
 
 
+def _planted_nan_free(inputs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The inputs with the NaN a level planted on purpose (in `names`) set to 0."""
+    return {**inputs, **{name: inputs[name].masked_fill(torch.isnan(inputs[name]), 0.0) for name in names}}
+
+
+def _clean_run(failure: Failure, rerun: Rerun, cleaned: dict[str, Any], names: tuple[str, ...]) -> CleanRun | None:
+    """The rerun with planted NaN and new memory at 0, as a stand-in for a probe run on the cleaned
+    inputs (whose new memory holds NaN): only where new memory cannot have changed the output, that
+    is, no kernel read memory nobody wrote and every element of the output was stored."""
+    out = rerun.outputs.get(failure.output)
+    if out is None or rerun.watch is None or not _new_memory_unread(failure, rerun):
+        return None
+    loaded = {name: loaded_elements(cleaned[name], rerun.watch.loads) for name in names}
+    return CleanRun(out, rerun.watch.launches, loaded)
+
+
+def _new_memory_unread(failure: Failure, rerun: Rerun) -> bool:
+    """True when what new memory holds cannot have reached the output: every element of the output
+    was stored, and no kernel loaded an element of the function's own buffers before it was stored
+    (interpreter records of the rerun)."""
+    watch = rerun.watch
+    if watch is None or failure.writers is None or bool((torch.as_tensor(failure.writers[0]) < 0).any()):
+        return False
+    for allocation in scratch_of(rerun.allocations, rerun.returned):
+        tensor = allocation.tensor
+        if not tensor.is_contiguous():
+            return False
+        owner, _ = watch.last_writers(tensor.data_ptr(), tensor.numel(), tensor.element_size())
+        if read_unwritten(allocation, watch.loads, owner) is not None:
+            return False
+    return True
+
+
 def _rerun_with_zeros(level: Level, function: Callable[..., Any], inputs: dict[str, Any], mode: Mode, kata_path: Path) -> Rerun | None:
     # Its loads are kept (interpreter only): a kernel that reads what no kernel stored is then seen
     # reading it, whatever the values make of it (0 / 0 is NaN with zeros too).
@@ -419,31 +458,49 @@ def nan_origin(
     outputs: tuple[Any, ...],
     kata_path: Path,
     watch: KernelWatch | None = None,
-) -> None:
+    planted: tuple[str, ...] = (),
+) -> Rerun | None:
     """Where the NaN of the output come from, when the reference has none there: memory nobody wrote
-    (they change when new memory holds zeros) or the arithmetic (they stay). Fills `failure.nan_lines`
-    and, for a kernel that reads a buffer nothing wrote, `failure.nan_headline`."""
+    (they change when new memory holds zeros), NaN the level planted in `planted` inputs (the rerun
+    sets those to 0 too), or the arithmetic (they stay). Fills `failure.nan_lines` and, for a kernel
+    that reads a buffer nothing wrote, `failure.nan_headline`; returns the rerun, when one ran."""
     out, ref = failure.out, failure.ref
     unexpected = torch.isnan(out) & torch.isfinite(ref)
     if not bool(unexpected.any()) or not allocations:
-        return
+        return None
     if failure.writers is not None and bool((torch.as_tensor(failure.writers[0]).reshape(out.shape)[unexpected] < 0).all()):
         # The interpreter's store map already shows every such NaN unwritten: no second call needed.
         failure.unwritten = unexpected
-        return
+        return None
     rerun_result = rerun()
     if rerun_result is None:
-        return
+        return None
     again = rerun_result.outputs
     if failure.output not in again or again[failure.output].shape != out.shape:
-        return
+        return None
     read_note = _read_unwritten_note(rerun_result, kata_path, tuple(out.shape))
     second = again[failure.output][unexpected]
+    count = int(unexpected.sum())
+    stayed = int(torch.isnan(second).sum())
+    planted_text = " and ".join(f"`{name}`" for name in planted)
+    if planted and read_note is None and _new_memory_unread(failure, rerun_result):
+        # New memory cannot have reached the output, so the NaN that went are the planted ones (which,
+        # at 0, may well give exact zeros: those are no sign of memory nobody wrote here).
+        failure.unwritten = torch.zeros_like(unexpected)
+        if stayed:
+            failure.nan_lines.append(
+                f"{stayed} of the unexpected NaN stay when new memory and the NaN this case plants in {planted_text} "
+                "hold zeros: your arithmetic makes them (0 / 0, inf - inf or 0 * inf)"
+            )
+        if count - stayed:
+            failure.nan_lines.append(
+                f"{count - stayed} of the unexpected NaN come from the NaN this case plants in {planted_text}, where "
+                "the answer never reads: with those at 0 they go, so your kernels read there"
+            )
+        return rerun_result
     unwritten = torch.zeros_like(unexpected)
     unwritten[unexpected] = second == 0
     failure.unwritten = unwritten
-    count = int(unexpected.sum())
-    stayed = int(torch.isnan(second).sum())
     zeros = int((second == 0).sum())
     computed = count - stayed - zeros
     if read_note is not None:
@@ -453,8 +510,9 @@ def nan_origin(
         failure.nan_headline = read_note[1]
     if stayed and read_note is None:
         failure.nan_lines.append(
-            f"{stayed} of the unexpected NaN stay when new memory holds zeros: your arithmetic makes them "
-            "(0 / 0, inf - inf or 0 * inf)"
+            f"{stayed} of the unexpected NaN stay when new memory"
+            + (f" and the NaN this case plants in {planted_text} hold" if planted else " holds")
+            + " zeros: your arithmetic makes them (0 / 0, inf - inf or 0 * inf)"
         )
     if zeros and failure.writers is None:  # under the interpreter the store map says it, program by program
         failure.nan_lines.append(
@@ -464,6 +522,13 @@ def nan_origin(
         scratch = scratch_of(allocations, outputs) or allocations
         name = shown(kata_path)
         where = ", ".join(allocation.where(name) for allocation in scratch[:3])
+        if planted:
+            # Both went to 0 in the rerun: which of the two a NaN came from is not known.
+            failure.nan_lines.append(
+                f"{computed} NaN come from memory nobody wrote (torch.empty at {where}) or from the NaN this case "
+                f"plants in {planted_text}: they change when both hold zeros"
+            )
+            return rerun_result
         failure.nan_lines.append(
             f"{computed} NaN come from memory nobody wrote: they change when new memory holds zeros instead of "
             f"NaN (memory from torch.empty at {where})"
@@ -485,6 +550,7 @@ def nan_origin(
                 + (f" ({unstored[0]})" if len(unstored) == 1 else "")
                 + "; store it first, or make it with torch.zeros if zeros are what you mean"
             )
+    return rerun_result
 
 
 def _buffer_axes(tensor: Any, out_shape: tuple[int, ...]) -> tuple[str, ...]:

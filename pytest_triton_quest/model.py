@@ -238,6 +238,18 @@ class ProbeRun:
     loads: dict[tuple[str, tuple[int, int, int], str], int] = field(default_factory=dict)
 
 
+@dataclass
+class CleanRun:
+    """The function called again with the NaN a level plants in its inputs (`Level.planted_nan`) set
+    to 0, and new memory too; kept only where new memory cannot have changed the output (no kernel
+    read memory nobody wrote, every output element was stored), so that it stands for a probe run
+    with those inputs. `loaded` says which elements of each planted input any load read."""
+
+    out: "torch.Tensor"  # float64 on the CPU
+    launches: list["LaunchRecord"]
+    loaded: dict[str, "torch.Tensor"]  # bool, each planted input's shape
+
+
 class Probe(Protocol):
     """Runs the learner's function on other inputs (interpreter only: the guard stops stray accesses)."""
 
@@ -297,6 +309,9 @@ class Failure:
     # Where the output's NaN became exactly 0 when new memory held zeros: elements no kernel wrote
     # (checking.nan_origin); None when that was not tried.
     unwritten: "torch.Tensor | None" = None
+    # The call with the level's planted NaN and new memory at 0, where it can stand for a probe run
+    # on those inputs (checking.nan_origin); None otherwise.
+    clean_run: CleanRun | None = None
     # Inputs the answer needs that no kernel was given, nor a copy of (reads.py).
     unread: list[str] = field(default_factory=list)
     # Inputs a kernel was given that no load addressed (reads.Unloaded, interpreter only).

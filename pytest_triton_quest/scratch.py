@@ -166,6 +166,20 @@ def read_unwritten(allocation: Allocation, loads: list[tuple[str, Any, str, Any]
     return ReadUnwritten(allocation, torch.as_tensor(bad).reshape(tuple(tensor.shape)), int((stored & ~read).sum()), readers)
 
 
+def loaded_elements(tensor: "torch.Tensor", loads: list[tuple[str, Any, str, Any]]) -> "torch.Tensor":
+    """Which elements of a contiguous tensor any recorded load read (active lanes, byte addresses), as
+    a bool tensor of its shape on the CPU."""
+    import numpy as np
+
+    low, size = tensor.data_ptr(), tensor.element_size()
+    high = low + tensor.numel() * size
+    read = np.zeros(tensor.numel(), dtype=bool)
+    for _, _, _, addresses in loads:
+        inside = addresses[(addresses >= low) & (addresses < high)]
+        read[(inside - low) // size] = True
+    return torch.as_tensor(read).reshape(tuple(tensor.shape))
+
+
 def _stored_elements(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:
     """(kernel, program id, the distinct element indices of `tensor` it stored) for each recorded
     store that reached the tensor (interpreter records, byte addresses)."""

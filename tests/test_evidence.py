@@ -1019,3 +1019,36 @@ def test_a_key_loop_that_stops_before_the_partial_tile_is_named_and_never_a_wron
     assert any("or the loop that loads it does not run at this size" in line for line in diagnoses), diagnoses
     passed, _, diagnoses = _check("level4_key_loop_whole_tiles.py", "fp32-2x2x77x32", tmp_path / "ragged", monkeypatch)
     assert not passed and diagnoses and diagnoses[0].startswith("likely: columns 64..76 of rows 0..76 are never written"), diagnoses
+
+
+@pytest.mark.skipif(ON_GPU, reason="the corpus is run under the interpreter")
+@pytest.mark.usefixtures("interpreter")
+def test_nan_from_the_cache_slots_a_case_plants_are_not_blamed_on_the_arithmetic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Level 11 fills the cache slots past seq_len with NaN on purpose. A kernel that reads one slot
+    too many gets NaN from there: the rerun that asks where NaN come from sets those planted NaN to 0
+    as well as new memory, so the report says they come from the planted NaN (not "your arithmetic
+    makes them"), and the level's diagnosis reuses that run instead of calling the function again."""
+    from pytest_triton_quest.levels import base
+    from tests.mistakes import all_mistakes
+
+    level = level_by_number(11)
+    assert level is not None
+    mistake = next(m for number, m in all_mistakes() if number == 11 and m.name == "seq_len_mask_inclusive")
+    solution = REPO / "solutions_hidden" / level.kata_file
+    kata = write_kata(level.kata_file, mistake.apply(solution.read_text(), str(solution)), tmp_path, monkeypatch)
+    mode = Mode("cpu", True, "tests")
+    calls = []
+    real_run = base.Level.call_arguments
+
+    def counted(self: base.Level, inputs: dict[str, object]) -> object:
+        calls.append(1)
+        return real_run(self, inputs)
+
+    monkeypatch.setattr(base.Level, "call_arguments", counted)
+    result = check_case(level, level.case_by_id("fp32-2/1x16-page8-lens1_17_40", mode), kata, mode)
+    assert "come from the NaN this case plants in `k_cache` and `v_cache`" in result.message, result.message
+    assert "your arithmetic makes them" not in result.message
+    assert result.diagnoses and "loads past seq_len run without a mask" in result.diagnoses[0], result.diagnoses
+    assert len(calls) == 2, calls  # the check's own call and the rerun: no probe for the diagnosis

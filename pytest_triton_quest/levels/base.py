@@ -59,6 +59,9 @@ class Level(abc.ABC):
     # fails (the answer came from PyTorch). None: every positional input. Leave out inputs a kernel
     # may rightly recompute instead of reading (level 9's lse).
     read_inputs: ClassVar[tuple[str, ...] | None] = None
+    # Inputs that hold NaN on purpose where the answer never reads (level 11's unused cache slots), so
+    # that reading there cannot pass by luck. Where the output's NaN come from is asked with them at 0.
+    planted_nan: ClassVar[tuple[str, ...]] = ()
     # The speedup against PyTorch that earns "legend", per head dimension D, where 1.0x proved out of
     # reach in Triton 3.6 (issue 24): what the hidden solution measured (BENCHMARKS.md). The other tiers
     # are the same fractions of it as of 1.0x elsewhere. Empty: legend is 1.0x at every shape.
