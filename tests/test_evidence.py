@@ -1052,3 +1052,21 @@ def test_nan_from_the_cache_slots_a_case_plants_are_not_blamed_on_the_arithmetic
     assert "your arithmetic makes them" not in result.message
     assert result.diagnoses and "loads past seq_len run without a mask" in result.diagnoses[0], result.diagnoses
     assert len(calls) == 2, calls  # the check's own call and the rerun: no probe for the diagnosis
+
+
+def test_unstored_elements_are_named_by_the_edge_they_form_and_only_then() -> None:
+    """A store mask one short leaves the last row (column, element) of every slice unstored; the note
+    names that edge only when the unstored set is exactly it."""
+    import numpy as np
+
+    from pytest_triton_quest.levels.evidence import _trailing_edge
+
+    shape = (2, 3, 5, 4)
+    last_row = np.array([index for index in range(2 * 3 * 5 * 4) if (index // 4) % 5 == 4])
+    assert _trailing_edge(last_row, shape) == ("the last row (row 4) of every slice", 1)
+    last_two_columns = np.array([index for index in range(2 * 3 * 5 * 4) if index % 4 >= 2])
+    assert _trailing_edge(last_two_columns, shape) == ("the last 2 columns (columns 2..3) of every slice", 2)
+    assert _trailing_edge(np.array([97, 98, 99]), (100,)) == ("the last 3 elements (97..99)", 3)
+    assert _trailing_edge(last_row[:-1], shape) is None  # one slice's last row is stored after all
+    assert _trailing_edge(np.array([3, 7]), (2, 4)) == ("the last column (column 3) of the output", 1)
+    assert _trailing_edge(np.array([0, 1, 2, 3]), (2, 4)) is None  # the first row is no trailing edge

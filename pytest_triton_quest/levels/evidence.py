@@ -447,11 +447,12 @@ def _trailing_edge(never: Any, shape: tuple[int, ...]) -> tuple[str, int] | None
         return None
     R, C = shape[-2], shape[-1]
     matrices = int(np.prod(shape[:-2]))
-    every = "of every slice" if matrices > 1 else "of the output"
+    every = "of every slice" if len(shape) > 2 else "of the output"
     for values, length, across, word in (((never // C) % R, R, C, "row"), (never % C, C, R, "column")):
         first = int(values.min())
         count = length - first
-        if first == 0 or count * across * matrices != never.size:
+        # Every row (column) is no edge, unless there is only one: a one-row score matrix (S = 1).
+        if (first == 0 and (length > 1 or word == "column")) or count * across * matrices != never.size:
             continue
         if count == 1:
             return f"the last {word} ({word} {length - 1}) {every}", 1
