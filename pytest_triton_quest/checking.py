@@ -59,13 +59,14 @@ from .scratch import (
     colliding_pair,
     filled_allocations,
     idle_writer,
+    loaded_elements,
+    packed_prefix,
     place_of,
     read_unwritten,
     scratch_of,
     shared_stores,
     short_grid_writer,
     silent_writers,
-    loaded_elements,
     stored_by,
     unstored_text,
 )
@@ -332,11 +333,14 @@ def _unloaded_at_every_size(
         return unloaded
     still = {entry.name for entry in unloaded_inputs(larger_inputs, level.needed_inputs(), run.launches)}
     there = [entry.name for entry in unloaded if entry.name not in still]
+    # Several inputs unloaded here and loaded there point at code that does not run at this size as
+    # much as no input loaded at all does: one wrong pointer would miss one of them, not several.
+    skipped = nothing_loaded or len(there) >= 2
     return [
         entry if entry.name in still
         else replace(
-            entry, loaded_in=largest, nothing_loaded=nothing_loaded,
-            alongside=tuple(name for name in there if name != entry.name) if nothing_loaded else (),
+            entry, loaded_in=largest, nothing_loaded=skipped,
+            alongside=tuple(name for name in there if name != entry.name) if skipped else (),
         )
         for entry in unloaded
     ]
@@ -585,6 +589,9 @@ def _buffer_text(allocation: Allocation, kata_path: Path) -> str:
     return f"`{called}`, the buffer" if called else "the buffer"
 
 
+_ONE_ID_LEFT_OUT = "store offset does not change with"
+
+
 def _colliders(tensor: Any, stores: list[Any], writer: str) -> str:
     """Two programs of `writer` that stored the same element of the buffer, and what the record says of
     them. Which programs collide is recorded; why (an index left out, a wrong multiplier, a program id
@@ -599,7 +606,7 @@ def _colliders(tensor: Any, stores: list[Any], writer: str) -> str:
     if len(axes) == 1 and same:
         return (
             f"programs {first} and {second}, which differ only in tl.program_id({axes[0]}), store the same elements, "
-            f"so its store offset does not change with tl.program_id({axes[0]})"
+            f"so its {_ONE_ID_LEFT_OUT} tl.program_id({axes[0]})"
         )
     return f"programs {first} and {second} store the same elements, so its store index does not tell them apart"
 
@@ -634,9 +641,16 @@ def _read_unwritten_note(rerun: Rerun, kata_path: Path, out_shape: tuple[int, ..
             writer, most, where = shared
             at = place_of(where, _buffer_axes(tensor, out_shape))
             line += f"; up to {most} programs of `{writer}` stored the same elements (at {at})"
-            elsewhere = (
-                f", while programs of `{writer}` overwrite each other at {at}: {_colliders(tensor, watch.stores, writer)}"
-            )
+            colliders = _colliders(tensor, watch.stores, writer)
+            elsewhere = f", while programs of `{writer}` overwrite each other at {at}: {colliders}"
+            filled = packed_prefix(tensor, watch.stores, writer)
+            if filled is not None and _ONE_ID_LEFT_OUT not in colliders:
+                # Overlapping stores, all in a prefix, the rest never stored: offsets packed too close.
+                line += f"; every store of `{writer}` lands in its first {filled} of {tensor.numel()} elements"
+                elsewhere += (
+                    f"; its stores all land in the first {filled} of the {tensor.numel()} elements, so the store "
+                    "offset steps too little from one program to the next (a count in it too small)"
+                )
         elif found.stored_unread:
             line += f"; {found.stored_unread} elements that were stored there are never loaded"
             elsewhere = ": the kernel that writes it and the kernel that reads it index it differently"

@@ -84,8 +84,8 @@ class Unloaded:
     # A larger case of the level (its id) whose call does load it: a loop that does not run at this
     # size explains the record as well as a wrong pointer does.
     loaded_in: str | None = None
-    # No input at all was loaded here (and the larger case loads this one), and which others that
-    # case loads too: code that does not run at this size, rather than a wrong pointer.
+    # No input at all was loaded here, or several were not, and the larger case loads this one (and
+    # the `alongside` ones): code that does not run at this size, rather than a wrong pointer.
     nothing_loaded: bool = False
     alongside: tuple[str, ...] = ()
 
@@ -96,12 +96,10 @@ class Unloaded:
         )
 
     def headline(self) -> str | None:
-        """A load meant for it goes through another pointer, when another input like it was loaded;
-        when no input was loaded here and a larger case loads them, the code that loads them does not
-        run at this size; nothing otherwise."""
-        if not self.others_loaded:
-            if self.loaded_in is None or not self.nothing_loaded:
-                return None
+        """When no input, or several, went unloaded here and a larger case loads them, the code that
+        loads them does not run at this size; else a load meant for it goes through another pointer,
+        when another input like it was loaded; nothing otherwise."""
+        if self.nothing_loaded and self.loaded_in is not None:
             names = " and ".join(f"`{name}`" for name in (self.name, *self.alongside))
             them, are = ("them", "they are") if self.alongside else ("it", "it is")
             return (
@@ -109,6 +107,8 @@ class Unloaded:
                 f"{them} here, while in case {self.loaded_in} {are} loaded; check the loop's range (or the "
                 "condition) for small sizes"
             )
+        if not self.others_loaded:
+            return None
         if self.loaded_in is not None:
             return (
                 f"likely: a load meant for `{self.name}` uses the wrong pointer, or the loop that loads it does not run "

@@ -233,6 +233,17 @@ def stored_by(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], kernel
     return elements
 
 
+def packed_prefix(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], kernel: str) -> int | None:
+    """M, when every store of `kernel` into the buffer lands in its first M elements and M is less
+    than its size (the rest never stored); None otherwise. With programs that overwrite each other,
+    offsets packed too close."""
+    end = 0
+    for name, _, indices in _stored_elements(tensor, stores):
+        if name == kernel:
+            end = max(end, int(indices.max()) + 1)
+    return end if 0 < end < tensor.numel() else None
+
+
 def silent_writers(
     tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]], launches: list[Any], unstored: int
 ) -> tuple[str, int] | None:

@@ -771,6 +771,11 @@ def _blind(relative: str, case_id: str, tmp_path: Path, monkeypatch: pytest.Monk
         ("level4/ar_query_row_bound.py", "fp32-2x2x77x32", "the last row (row 76) of every slice is never stored"),
         ("level5/ar_tile_local_compare.py", "fp32-1x2x64", "compare the GLOBAL row and column indices"),
         ("level8/as_kv_advance_elements.py", "fp32-1x3x77x32-full", "pointers advance by BLOCK_N elements"),
+        # Batch au: a key loop over whole tiles only. At S = 1 neither k nor v is loaded, while a larger
+        # case loads both: the loop does not run (not a wrong pointer). On a causal ragged case two
+        # replays fit; the probe at S = 160 (whole tiles) is right, which only the tail cut allows.
+        ("level7/au_ragged_keys_skipped.py", "fp32-1x1x1x16-causal", "the loop (or branch) that loads `k` and `v` does not run at this size"),
+        ("level7/au_ragged_keys_skipped.py", "fp32-2x2x77x32-causal", "the last, partial tile of keys is never visited"),
     ],
 )
 def test_a_blind_mistake_is_named_from_its_record(relative: str, case_id: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1070,3 +1075,21 @@ def test_unstored_elements_are_named_by_the_edge_they_form_and_only_then() -> No
     assert _trailing_edge(last_row[:-1], shape) is None  # one slice's last row is stored after all
     assert _trailing_edge(np.array([3, 7]), (2, 4)) == ("the last column (column 3) of the output", 1)
     assert _trailing_edge(np.array([0, 1, 2, 3]), (2, 4)) is None  # the first row is no trailing edge
+
+
+def test_stores_packed_into_a_prefix_of_a_buffer_are_told_from_stores_that_reach_its_end() -> None:
+    """packed_prefix: where every store of one kernel lands in the first M elements of a buffer and
+    the rest is never stored (offsets that step too little), M; otherwise None."""
+    import numpy as np
+
+    from pytest_triton_quest.scratch import packed_prefix
+
+    buffer = torch.zeros(12)
+    start, size = buffer.data_ptr(), buffer.element_size()
+
+    def stores(*runs: tuple[str, list[int]]) -> list[tuple[str, tuple[int, int, int], object]]:
+        return [(kernel, (p, 0, 0), np.array([start + size * i for i in elements], dtype=np.int64)) for p, (kernel, elements) in enumerate(runs)]
+
+    assert packed_prefix(buffer, stores(("split", [0, 1, 2, 3]), ("split", [2, 3, 4, 5])), "split") == 6
+    assert packed_prefix(buffer, stores(("split", [0, 1, 2, 3]), ("split", [8, 9, 10, 11])), "split") is None  # reaches the end
+    assert packed_prefix(buffer, stores(("other", [0, 1])), "split") is None  # the kernel stored nothing there

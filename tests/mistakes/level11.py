@@ -79,7 +79,9 @@ MISTAKES = [
     Mistake(
         name="partials_indexed_with_hkv",
         bug="The split kernel stores its partials at (b * Hkv + head) instead of (b * Hq + head): the sequences' partials overlap, and the reduction reads slots nobody wrote.",
-        expect="heads per batch",
+        # Named from the record: the writer's programs overlap, and all its stores land in a prefix of
+        # the buffer, so its offset counts too few heads per sequence.
+        expect="steps too little",
         wrong=(*RIVALS, NOT_OWNED),
         issue="22",
         edits=(("partial = (b * (H_KV * GROUP) + heads) * num_splits + piece", "partial = (b * H_KV + heads) * num_splits + piece"),),
