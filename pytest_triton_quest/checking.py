@@ -339,7 +339,7 @@ def _unloaded_at_every_size(
     return [
         entry if entry.name in still
         else replace(
-            entry, loaded_in=largest, nothing_loaded=skipped,
+            entry, loaded_in=largest, not_run_here=skipped,
             alongside=tuple(name for name in there if name != entry.name) if skipped else (),
         )
         for entry in unloaded

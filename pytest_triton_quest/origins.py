@@ -185,8 +185,10 @@ def describe(
         return _swapped_outputs(moves)
     if all(move.transposed for move in moves):
         return (
+            # Values alone cannot tell a transposed store from a tile computed transposed: both named.
             "likely: the output is transposed: element [i, j] holds the answer of [j, i]; the store swaps the row "
-            "and column offsets (or their strides)"
+            "and column offsets (or their strides), or each tile is computed transposed (the operands of tl.dot "
+            "swapped)"
         )
     if any(move.transposed for move in moves):
         return None  # some transposed, some not: no one rule

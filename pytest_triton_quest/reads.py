@@ -86,7 +86,7 @@ class Unloaded:
     loaded_in: str | None = None
     # No input at all was loaded here, or several were not, and the larger case loads this one (and
     # the `alongside` ones): code that does not run at this size, rather than a wrong pointer.
-    nothing_loaded: bool = False
+    not_run_here: bool = False
     alongside: tuple[str, ...] = ()
 
     def line(self) -> str:
@@ -99,7 +99,7 @@ class Unloaded:
         """When no input, or several, went unloaded here and a larger case loads them, the code that
         loads them does not run at this size; else a load meant for it goes through another pointer,
         when another input like it was loaded; nothing otherwise."""
-        if self.nothing_loaded and self.loaded_in is not None:
+        if self.not_run_here and self.loaded_in is not None:
             names = " and ".join(f"`{name}`" for name in (self.name, *self.alongside))
             them, are = ("them", "they are") if self.alongside else ("it", "it is")
             return (
