@@ -333,12 +333,13 @@ def _replay_notes(
     tolerance: Tolerance,
     p_dtype: "torch_types.dtype | None" = None,
     ruled_out: set[str] | None = None,
-    harmful: bool = False,
+    harmful: set[str] | None = None,
 ) -> list[str]:
     """The known bugs whose float64 replay on this (1, 1, S, D) slice gives `out`; those whose replay
     `out` is far from go into `ruled_out` (a near miss must hold on every failing case). With
-    `harmful`, for a right `out`: the lines whose replay is wrong at this size, which a kernel right
-    here cannot have (a line not tried here, such as a ragged tail where S is whole tiles, is not)."""
+    `harmful` (some lines), for a right `out`: those of them whose replay is wrong at this size, which
+    a kernel right here cannot have (a line not tried here, such as a ragged tail where S is whole
+    tiles, is not); only their replays are computed."""
     S, D = q.shape[-2], q.shape[-1]
     if S > _MAX_REPLAY_S:
         return []  # dozens of float64 replays of a long sequence would take longer than the case
@@ -346,7 +347,7 @@ def _replay_notes(
     seen = _visible(S, mask)
 
     right = attention64(q, k, v, seen, scale)
-    if evidence.close_to(out, right, tolerance.atol, tolerance.rtol) and not harmful:
+    if evidence.close_to(out, right, tolerance.atol, tolerance.rtol) and harmful is None:
         return []  # right on this slice: no replay can tell anything
 
     def matches(candidate: "torch_types.Tensor") -> bool:
@@ -491,9 +492,10 @@ def _replay_notes(
     add(lambda: attention64(q, k, v, seen, scale * _LOG2E),
         "likely: the scores are multiplied by log2(e) but exponentiated with exp (or log2(e) is applied twice): "
         "use exp2 with the log2(e) factor, or exp without it", pinned=True)
+    if harmful is not None:
+        wrong_here = (note for replay, note in candidates if note in harmful and not evidence.close_to(replay(), right, tolerance.atol, tolerance.rtol))
+        return list(dict.fromkeys(wrong_here))
     replayed = [(replay(), note) for replay, note in candidates]
-    if harmful:
-        return list(dict.fromkeys(note for candidate, note in replayed if not evidence.close_to(candidate, right, tolerance.atol, tolerance.rtol)))
     notes = list(dict.fromkeys(note for candidate, note in replayed if matches(candidate)))
     if ruled_out is not None:
         ruled_out.update(
@@ -598,7 +600,7 @@ def _probed_notes(probe: Any, case: Case, causal: bool, notes: list[str], tolera
     if evidence.close_to(run.out, right, tolerance.atol, tolerance.rtol):
         # Right on the probe: of the candidates, only a bug that changes nothing at the probe's size
         # (a ragged tail, where S = 160 is whole tiles) or on ordinary scores (a magnitude) can be it.
-        harmful = set(_replay_notes(q, k, v, causal, scale, False, run.out, tolerance, _p_dtype(case), harmful=True))
+        harmful = set(_replay_notes(q, k, v, causal, scale, False, run.out, tolerance, _p_dtype(case), harmful=set(notes)))
         at_size = [note for note in notes if note not in harmful and note not in _MAGNITUDE_NOTES]
         if len(at_size) == 1:
             return at_size
