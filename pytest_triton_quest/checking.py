@@ -281,13 +281,14 @@ def _check(
     examined = diagnosed(failure, mode)  # the reruns below cost a kernel run each, sanitized on a GPU
     if examined:
         # The level's planted NaN go to 0 with new memory, so that NaN that stay are the arithmetic's.
-        cleaned = _planted_nan_free(device_inputs, level.planted_nan)
+        cleaned = level.planted_nan_free(device_inputs)
         rerun = nan_origin(
             failure, lambda: _rerun_with_zeros(level, function, cleaned, mode, kata_path), allocations, outputs, kata_path,
             watch if mode.interpreted else None, level.planted_nan,
         )
-        if rerun is not None and level.planted_nan:
-            failure.clean_run = _clean_run(failure, rerun, cleaned, level.planted_nan)
+        if rerun is not None and rerun.watch is not None and failure.output in rerun.outputs:
+            loaded = {name: loaded_elements(cleaned[name], rerun.watch.loads) for name in level.planted_nan}
+            failure.clean_run = CleanRun(rerun.outputs[failure.output], rerun.watch.launches, loaded)
     if examined and mode.interpreted:
         failure.scratch_headline = _scratch_collision_note(watch, scratch_of(allocations, outputs), kata_path)
     if failure.nan_headline is None and examined:
@@ -379,22 +380,6 @@ def _rerun(
     return Rerun(named, watch if mode.interpreted else None, made, tuple(outputs))
 
 
-def _planted_nan_free(inputs: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    """The inputs with the NaN a level planted on purpose (in `names`) set to 0."""
-    return {**inputs, **{name: inputs[name].masked_fill(torch.isnan(inputs[name]), 0.0) for name in names}}
-
-
-def _clean_run(failure: Failure, rerun: Rerun, cleaned: dict[str, Any], names: tuple[str, ...]) -> CleanRun | None:
-    """The rerun with planted NaN and new memory at 0, as a stand-in for a probe run on the cleaned
-    inputs (whose new memory holds NaN): only where new memory cannot have changed the output, that
-    is, no kernel read memory nobody wrote and every element of the output was stored."""
-    out = rerun.outputs.get(failure.output)
-    if out is None or rerun.watch is None or not _new_memory_unread(failure, rerun):
-        return None
-    loaded = {name: loaded_elements(cleaned[name], rerun.watch.loads) for name in names}
-    return CleanRun(out, rerun.watch.launches, loaded)
-
-
 def _new_memory_unread(failure: Failure, rerun: Rerun) -> bool:
     """True when what new memory holds cannot have reached the output: every element of the output
     was stored, and no kernel loaded an element of the function's own buffers before it was stored
@@ -467,7 +452,9 @@ def nan_origin(
     """Where the NaN of the output come from, when the reference has none there: memory nobody wrote
     (they change when new memory holds zeros), NaN the level planted in `planted` inputs (the rerun
     sets those to 0 too), or the arithmetic (they stay). Fills `failure.nan_lines` and, for a kernel
-    that reads a buffer nothing wrote, `failure.nan_headline`; returns the rerun, when one ran."""
+    that reads a buffer nothing wrote, `failure.nan_headline`. Returns the rerun where the level
+    planted NaN and no new memory can have reached the output: it then stands for a probe run on the
+    inputs with the planted NaN at 0 (`Failure.clean_run`); None otherwise."""
     out, ref = failure.out, failure.ref
     unexpected = torch.isnan(out) & torch.isfinite(ref)
     if not bool(unexpected.any()) or not allocations:
@@ -532,7 +519,7 @@ def nan_origin(
                 f"{computed} NaN come from memory nobody wrote (torch.empty at {where}) or from the NaN this case "
                 f"plants in {planted_text}: they change when both hold zeros"
             )
-            return rerun_result
+            return None
         failure.nan_lines.append(
             f"{computed} NaN come from memory nobody wrote: they change when new memory holds zeros instead of "
             f"NaN (memory from torch.empty at {where})"
@@ -554,7 +541,7 @@ def nan_origin(
                 + (f" ({unstored[0]})" if len(unstored) == 1 else "")
                 + "; store it first, or make it with torch.zeros if zeros are what you mean"
             )
-    return rerun_result
+    return None
 
 
 def _buffer_axes(tensor: Any, out_shape: tuple[int, ...]) -> tuple[str, ...]:

@@ -147,16 +147,10 @@ def read_unwritten(allocation: Allocation, loads: list[tuple[str, Any, str, Any]
     tensor = allocation.tensor
     if not tensor.is_contiguous() or tensor.numel() == 0:
         return None
-    low, size = tensor.data_ptr(), tensor.element_size()
-    high = low + tensor.numel() * size
     stored = np.asarray(owner) >= 0
     read = np.zeros(tensor.numel(), dtype=bool)
     readers: list[str] = []
-    for kernel, _, _, addresses in loads:
-        inside = addresses[(addresses >= low) & (addresses < high)]
-        if not inside.size:
-            continue
-        indices = (inside - low) // size
+    for kernel, indices in _loaded_indices(tensor, loads):
         if kernel not in readers and not bool(stored[indices].all()):
             readers.append(kernel)
         read[indices] = True
@@ -171,13 +165,21 @@ def loaded_elements(tensor: "torch.Tensor", loads: list[tuple[str, Any, str, Any
     a bool tensor of its shape on the CPU."""
     import numpy as np
 
+    read = np.zeros(tensor.numel(), dtype=bool)
+    for _, indices in _loaded_indices(tensor, loads):
+        read[indices] = True
+    return torch.as_tensor(read).reshape(tuple(tensor.shape))
+
+
+def _loaded_indices(tensor: "torch.Tensor", loads: list[tuple[str, Any, str, Any]]) -> Iterator[tuple[str, Any]]:
+    """(kernel, the element indices of `tensor` it loaded) for each recorded load that reached the
+    tensor (interpreter records, byte addresses of active lanes)."""
     low, size = tensor.data_ptr(), tensor.element_size()
     high = low + tensor.numel() * size
-    read = np.zeros(tensor.numel(), dtype=bool)
-    for _, _, _, addresses in loads:
+    for kernel, _, _, addresses in loads:
         inside = addresses[(addresses >= low) & (addresses < high)]
-        read[(inside - low) // size] = True
-    return torch.as_tensor(read).reshape(tuple(tensor.shape))
+        if inside.size:
+            yield kernel, (inside - low) // size
 
 
 def _stored_elements(tensor: "torch.Tensor", stores: list[tuple[str, Any, Any]]) -> Iterator[tuple[str, Any, Any]]:

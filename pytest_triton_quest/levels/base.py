@@ -76,6 +76,11 @@ class Level(abc.ABC):
         passed, so the learner's defaults (causal=True, scale=None) are checked too."""
         return [inputs[name] for name in self.positional], {name: inputs[name] for name in self.keywords if name in inputs}
 
+    @classmethod
+    def planted_nan_free(cls, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The inputs with the NaN the level planted on purpose (`planted_nan`) set to 0."""
+        return {**inputs, **{name: inputs[name].masked_fill(inputs[name].isnan(), 0.0) for name in cls.planted_nan}}
+
     def needed_inputs(self) -> tuple[str, ...]:
         return self.positional if self.read_inputs is None else self.read_inputs
 

@@ -387,7 +387,7 @@ def _confirmed_on_clean_cache(failure: Failure, replayed: list[tuple["torch_type
     loose = {note for replay, note in replayed if matches(failure, replay, nan_only=True)}
     if not loose:
         return []
-    cleaned = _garbage_zeroed(failure.inputs)
+    cleaned = PagedDecode.planted_nan_free(failure.inputs)
     run = _clean_stand_in(failure, cleaned) or failure.probe.run(cleaned)
     if run.out is None:
         return []
@@ -395,11 +395,6 @@ def _confirmed_on_clean_cache(failure: Failure, replayed: list[tuple["torch_type
     bad = ~torch.isclose(run.out, ref, rtol=failure.tolerance.rtol, atol=failure.tolerance.atol)
     clean = Failure(failure.case, cleaned, run.out, ref, bad, failure.tolerance, run.launches)
     return [note for replay, note in _near_misses(cleaned, run.out) if note in loose and matches(clean, replay())]
-
-
-def _garbage_zeroed(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The inputs with every NaN the cache holds on purpose (its unused slots) set to 0."""
-    return {**inputs, **{name: inputs[name].nan_to_num(0.0) for name in ("k_cache", "v_cache")}}
 
 
 def _overflows_unshifted(failure: Failure) -> bool:
@@ -416,7 +411,7 @@ def _overflows_unshifted(failure: Failure) -> bool:
     if not bool(close.all()):
         return False
     # The cache's garbage (NaN on purpose) set to 0: NaN that stay are the arithmetic's.
-    cleaned = _garbage_zeroed(failure.inputs)
+    cleaned = PagedDecode.planted_nan_free(failure.inputs)
     run = _clean_stand_in(failure, cleaned) or failure.probe.run(cleaned)
     return run.out is not None and bool((~torch.isfinite(run.out) == special).all())
 
@@ -428,9 +423,8 @@ def _clean_stand_in(failure: Failure, cleaned: dict[str, Any]) -> CleanRun | Non
     run = failure.clean_run
     if run is None:
         return None
-    for name in ("k_cache", "v_cache"):
-        kept = torch.isnan(cleaned[name]).cpu()
-        if name not in run.loaded or bool((kept & run.loaded[name]).any()):
+    for name, loaded in run.loaded.items():
+        if bool((torch.isnan(cleaned[name]).cpu() & loaded).any()):
             return None
     return run
 
