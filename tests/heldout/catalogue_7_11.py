@@ -394,6 +394,7 @@ ENTRIES = [
     dict(
         level=11,
         file="level11/v_load_unmasked.py",
+        seen=True,  # its name and verdict were seen (eleventh session, a report keyed by name)
         bug="The values are loaded without the token mask, so garbage (NaN) rows past the sequence enter p @ v, where a zero probability does not cancel NaN.",
         expect=("v load", "load of v", "unmasked", "nan * 0", "garbage"),
         wrong=("slot", "block table", "reduce"),
